@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Makes sure MongoDB (27017), Redis (6379) and RabbitMQ (5672, vhost "ocariot") answer on this machine, starting or
+# installing what is missing. Idempotent, and quick when everything is already up. Run from the repo root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE=.cache
+SECANTUS_VERSION=0.7.0b3
+started=()
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # name port seconds
+  local i
+  for ((i = 0; i < $3 * 5; i++)); do
+    port_open "$2" && return 0
+    sleep 0.2
+  done
+  echo "services.sh: $1 did not answer on 127.0.0.1:$2 within $3 s" >&2
+  return 1
+}
+
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# MongoDB: the one already running, else the SecantusDB stand-in from PyPI in a venv under .cache/.
+if ! port_open 27017; then
+  if [ ! -x "$CACHE/venv/bin/secantusd-py" ]; then
+    mkdir -p "$CACHE"
+    python3 -m venv "$CACHE/venv"
+    "$CACHE/venv/bin/pip" install -q "secantusdb==$SECANTUS_VERSION"
+  fi
+  nohup "$CACHE/venv/bin/secantusd-py" --port 27017 --storage-path :memory: >"$CACHE/secantus.log" 2>&1 &
+  wait_for MongoDB 27017 60
+  started+=("MongoDB stand-in (SecantusDB $SECANTUS_VERSION, log $CACHE/secantus.log)")
+fi
+
+# Redis.
+if ! port_open 6379; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ds-agent.log
+  wait_for Redis 6379 30
+  started+=("Redis")
+fi
+
+# RabbitMQ, with the service's vhost (decisions #25).
+if ! port_open 5672; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  rabbitmq-server -detached
+  wait_for RabbitMQ 5672 120
+  rabbitmqctl await_startup >/dev/null
+  started+=("RabbitMQ")
+fi
+if ! rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx ocariot; then
+  rabbitmqctl -q add_vhost ocariot
+  rabbitmqctl -q set_permissions -p ocariot guest ".*" ".*" ".*"
+  started+=("RabbitMQ vhost ocariot")
+fi
+
+if [ ${#started[@]} -eq 0 ]; then
+  echo "services.sh: MongoDB, Redis and RabbitMQ already up"
+else
+  printf 'services.sh: started %s\n' "${started[@]}"
+fi

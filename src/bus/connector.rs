@@ -1,0 +1,71 @@
+//! Keeps the RabbitMQ connection up: connects, waits for a loss, and tries again every 2 s (the original's interval),
+//! logging with the original's texts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::options::ConfirmSelectOptions;
+use lapin::tcp::OwnedTLSConfig;
+use lapin::{Connection, ConnectionProperties};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{Bus, BusInner, Link};
+
+const RETRY_EVERY: Duration = Duration::from_secs(2);
+
+pub fn spawn_connector(bus: Bus, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let inner = bus.inner.clone();
+        let mut was_connected = false;
+        loop {
+            let connected = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                result = connect(&inner) => result,
+            };
+            match connected {
+                Ok(link) => {
+                    if was_connected {
+                        tracing::warn!("Publish connection successfully reconnected!");
+                    } else {
+                        tracing::info!("Connection established with RabbitMQ...");
+                    }
+                    was_connected = true;
+                    *inner.link.write().await = Some(Arc::new(link));
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = inner.lost.notified() => {}
+                    }
+                    inner.link.write().await.take();
+                    tracing::warn!("Trying to reestablish Publish connection...");
+                }
+                Err(e) => {
+                    tracing::warn!("Trying to reestablish Publish connection... ({e})");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(RETRY_EVERY) => {}
+            }
+        }
+    })
+}
+
+async fn connect(inner: &Arc<BusInner>) -> Result<Link, lapin::Error> {
+    let properties = ConnectionProperties::default()
+        .with_connection_name(super::APP_NAME.into())
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio);
+    let connection = match &inner.ca_pem {
+        Some(ca) => {
+            let tls = OwnedTLSConfig { identity: None, cert_chain: Some(ca.clone()) };
+            Connection::connect_with_config(&inner.uri, properties, tls).await?
+        }
+        None => Connection::connect(&inner.uri, properties).await?,
+    };
+    let notify_lost = inner.clone();
+    connection.on_error(move |_| notify_lost.lost.notify_one());
+    let channel = connection.create_channel().await?;
+    channel.confirm_select(ConfirmSelectOptions::default()).await?;
+    Ok(Link { connection, channel, declared: Default::default() })
+}

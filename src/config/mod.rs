@@ -1,0 +1,276 @@
+//! Typed configuration read from the environment (and `.env`), so that a bad value stops the process at startup with
+//! one clear line instead of failing later inside a request.
+
+mod environment;
+mod rabbitmq;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+
+pub use environment::Environment;
+pub use rabbitmq::rabbitmq_uri_with_vhost;
+
+/// Every setting the service reads, already parsed.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Environment,
+    pub port_http: u16,
+    pub port_https: u16,
+    pub ssl_key_path: PathBuf,
+    pub ssl_cert_path: PathBuf,
+    /// The MongoDB URI in force: `MONGODB_URI_TEST` when `NODE_ENV=test`, `MONGODB_URI` otherwise.
+    pub mongodb_uri: String,
+    pub redis_uri: String,
+    /// `RABBITMQ_URI` with the vhost rule of decisions #25 applied.
+    pub rabbitmq_uri: String,
+    pub rabbitmq_ca_path: PathBuf,
+    pub fitbit: ClientCredentials,
+    pub fitbit_api_url: String,
+    pub google: ClientCredentials,
+    pub google_health_api_url: String,
+    pub google_oauth_url: String,
+    pub token_encryption_key: Option<[u8; 32]>,
+    pub expression_auto_sync: String,
+    pub sync_concurrency: usize,
+    pub log_dir: PathBuf,
+    pub mongodb_timeout: Duration,
+    pub provider_timeout: Duration,
+}
+
+/// OAuth client credentials of one provider. Either part may be missing; `GET /v1/fitbit` answers 404 then.
+#[derive(Clone, Default)]
+pub struct ClientCredentials {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    // The secret never reaches a log line, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("invalid {name}={value:?}: {reason}")]
+    Invalid { name: &'static str, value: String, reason: String },
+}
+
+impl ConfigError {
+    fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid { name, value: value.to_string(), reason: reason.into() }
+    }
+}
+
+pub const DEFAULT_EXPRESSION_AUTO_SYNC: &str = "0 0 * * 0";
+
+impl Settings {
+    /// Reads the process environment. Call `dotenvy::dotenv()` first so that `.env` fills the gaps.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, which returns the raw value of a variable. An empty value counts as unset,
+    /// as `process.env.X || default` did in the original.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_string());
+
+        let environment = Environment::parse(get("NODE_ENV").as_deref());
+        let mongodb_uri = match environment {
+            Environment::Test => or("MONGODB_URI_TEST", "mongodb://127.0.0.1:27017/ocariot-ds-agent-test"),
+            _ => or("MONGODB_URI", "mongodb://127.0.0.1:27017/ocariot-ds-agent"),
+        };
+        if !(mongodb_uri.starts_with("mongodb://") || mongodb_uri.starts_with("mongodb+srv://")) {
+            let name = if environment == Environment::Test { "MONGODB_URI_TEST" } else { "MONGODB_URI" };
+            return Err(ConfigError::invalid(name, &mongodb_uri, "expected a mongodb:// or mongodb+srv:// URI"));
+        }
+
+        let redis_uri = or("REDIS_URI", "redis://127.0.0.1:6379");
+        redis::Client::open(redis_uri.as_str())
+            .map_err(|e| ConfigError::invalid("REDIS_URI", &redis_uri, e.to_string()))?;
+
+        let raw_rabbitmq = or("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672");
+        let rabbitmq_uri = rabbitmq_uri_with_vhost(&raw_rabbitmq)
+            .map_err(|reason| ConfigError::invalid("RABBITMQ_URI", &mask_password(&raw_rabbitmq), reason))?;
+
+        let expression_auto_sync = or("EXPRESSION_AUTO_SYNC", DEFAULT_EXPRESSION_AUTO_SYNC);
+        parse_cron(&expression_auto_sync)
+            .map_err(|reason| ConfigError::invalid("EXPRESSION_AUTO_SYNC", &expression_auto_sync, reason))?;
+
+        Ok(Settings {
+            environment,
+            port_http: parse_port("PORT_HTTP", &or("PORT_HTTP", "5000"))?,
+            port_https: parse_port("PORT_HTTPS", &or("PORT_HTTPS", "5001"))?,
+            ssl_key_path: or("SSL_KEY_PATH", ".certs/server.key").into(),
+            ssl_cert_path: or("SSL_CERT_PATH", ".certs/server.crt").into(),
+            mongodb_uri,
+            redis_uri,
+            rabbitmq_uri,
+            rabbitmq_ca_path: or("RABBITMQ_CA_PATH", ".certs/rabbitmqca.crt").into(),
+            fitbit: ClientCredentials {
+                client_id: get("FITBIT_CLIENT_ID"),
+                client_secret: get("FITBIT_CLIENT_SECRET"),
+            },
+            fitbit_api_url: parse_base_url("FITBIT_API_URL", &or("FITBIT_API_URL", "https://api.fitbit.com"))?,
+            google: ClientCredentials {
+                client_id: get("GOOGLE_CLIENT_ID"),
+                client_secret: get("GOOGLE_CLIENT_SECRET"),
+            },
+            google_health_api_url: parse_base_url(
+                "GOOGLE_HEALTH_API_URL",
+                &or("GOOGLE_HEALTH_API_URL", "https://health.googleapis.com"),
+            )?,
+            google_oauth_url: parse_base_url(
+                "GOOGLE_OAUTH_URL",
+                &or("GOOGLE_OAUTH_URL", "https://oauth2.googleapis.com"),
+            )?,
+            token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
+            expression_auto_sync,
+            sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", "8"))?,
+            log_dir: or("LOG_DIR", "logs").into(),
+            mongodb_timeout: Duration::from_millis(parse_positive(
+                "MONGODB_TIMEOUT_MS",
+                &or("MONGODB_TIMEOUT_MS", "5000"),
+            )? as u64),
+            provider_timeout: Duration::from_millis(parse_positive(
+                "PROVIDER_TIMEOUT_MS",
+                &or("PROVIDER_TIMEOUT_MS", "10000"),
+            )? as u64),
+        })
+    }
+}
+
+fn parse_port(name: &'static str, value: &str) -> Result<u16, ConfigError> {
+    value.parse::<u16>().map_err(|_| ConfigError::invalid(name, value, "expected a port number from 0 to 65535"))
+}
+
+fn parse_positive(name: &'static str, value: &str) -> Result<usize, ConfigError> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError::invalid(name, value, "expected a whole number greater than 0")),
+    }
+}
+
+fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(value).map_err(|e| ConfigError::invalid(name, value, e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::invalid(name, value, "expected an http:// or https:// URL"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+fn parse_key(value: &str) -> Result<[u8; 32], ConfigError> {
+    let shown = "<hidden>";
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| ConfigError::invalid("TOKEN_ENCRYPTION_KEY", shown, "expected base64"))?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        ConfigError::invalid("TOKEN_ENCRYPTION_KEY", shown, format!("expected 32 bytes, got {}", b.len()))
+    })
+}
+
+/// Parses a node-cron expression: five fields, or six with seconds first.
+pub fn parse_cron(expression: &str) -> Result<croner::Cron, String> {
+    let fields = expression.split_whitespace().count();
+    if !(5..=6).contains(&fields) {
+        return Err(format!("expected 5 or 6 fields, got {fields}"));
+    }
+    croner::Cron::new(expression).with_seconds_optional().parse().map_err(|e| e.to_string())
+}
+
+/// Replaces the password of a URI with `***`, for error texts and logs.
+pub fn mask_password(uri: &str) -> String {
+    match reqwest::Url::parse(uri) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_seed_readme() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!((s.port_http, s.port_https), (5000, 5001));
+        assert_eq!(s.mongodb_uri, "mongodb://127.0.0.1:27017/ocariot-ds-agent");
+        assert_eq!(s.redis_uri, "redis://127.0.0.1:6379");
+        assert_eq!(s.rabbitmq_uri, "amqp://guest:guest@127.0.0.1:5672/ocariot");
+        assert_eq!(s.rabbitmq_ca_path, PathBuf::from(".certs/rabbitmqca.crt"));
+        assert_eq!(s.ssl_key_path, PathBuf::from(".certs/server.key"));
+        assert_eq!(s.expression_auto_sync, "0 0 * * 0");
+        assert_eq!(s.fitbit_api_url, "https://api.fitbit.com");
+        assert_eq!(s.google_health_api_url, "https://health.googleapis.com");
+        assert_eq!(s.google_oauth_url, "https://oauth2.googleapis.com");
+        assert_eq!(s.sync_concurrency, 8);
+        assert!(s.fitbit.client_id.is_none() && s.token_encryption_key.is_none());
+    }
+
+    #[test]
+    fn test_environment_selects_the_test_database() {
+        let s =
+            settings(&[("NODE_ENV", "test"), ("MONGODB_URI", "mongodb://x/a"), ("MONGODB_URI_TEST", "mongodb://x/b")]);
+        assert_eq!(s.unwrap().mongodb_uri, "mongodb://x/b");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let s = settings(&[("PORT_HTTP", ""), ("FITBIT_CLIENT_ID", "")]).unwrap();
+        assert_eq!(s.port_http, 5000);
+        assert!(s.fitbit.client_id.is_none());
+    }
+
+    #[test]
+    fn bad_values_are_named_in_the_error() {
+        let err = settings(&[("PORT_HTTPS", "70000")]).unwrap_err().to_string();
+        assert!(err.contains("PORT_HTTPS") && err.contains("70000"), "{err}");
+        let err = settings(&[("EXPRESSION_AUTO_SYNC", "every sunday")]).unwrap_err().to_string();
+        assert!(err.contains("EXPRESSION_AUTO_SYNC"), "{err}");
+        assert!(settings(&[("EXPRESSION_AUTO_SYNC", "61 * * * *")]).is_err());
+        assert!(settings(&[("SYNC_CONCURRENCY", "0")]).is_err());
+        assert!(settings(&[("FITBIT_API_URL", "ftp://x")]).is_err());
+        assert!(settings(&[("MONGODB_URI", "postgres://x")]).is_err());
+    }
+
+    #[test]
+    fn cron_accepts_five_and_six_fields() {
+        assert!(parse_cron("0 0 * * 0").is_ok());
+        assert!(parse_cron("*/10 * * * * *").is_ok());
+        assert!(parse_cron("* * * *").is_err());
+    }
+
+    #[test]
+    fn encryption_key_must_be_32_base64_bytes_and_is_never_echoed() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert_eq!(settings(&[("TOKEN_ENCRYPTION_KEY", &key)]).unwrap().token_encryption_key, Some([7u8; 32]));
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        let err = settings(&[("TOKEN_ENCRYPTION_KEY", &short)]).unwrap_err().to_string();
+        assert!(err.contains("32 bytes") && !err.contains(&short), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_hidden_from_debug_and_errors() {
+        let s = settings(&[("FITBIT_CLIENT_SECRET", "s3cr3t")]).unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+        let err = settings(&[("RABBITMQ_URI", "amqp://u:pw@h:5672/a/b")]).unwrap_err().to_string();
+        assert!(!err.contains("pw@"), "{err}");
+    }
+}

@@ -1,0 +1,58 @@
+//! Redis, used to coordinate instances: per-child locks and the shared job queue. The full `REDIS_URI` is honoured
+//! (password, db, `rediss://`; decisions #23). The connection is made on first use, so the API answers while Redis is
+//! down (decisions #24).
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinationError {
+    #[error("Redis is not reachable: {0}")]
+    Unreachable(String),
+}
+
+impl From<redis::RedisError> for CoordinationError {
+    fn from(e: redis::RedisError) -> Self {
+        CoordinationError::Unreachable(e.to_string())
+    }
+}
+
+pub struct Coordination {
+    client: redis::Client,
+    timeout: Duration,
+    connection: Mutex<Option<ConnectionManager>>,
+}
+
+impl Coordination {
+    pub fn new(uri: &str, timeout: Duration) -> Result<Self, CoordinationError> {
+        let client = redis::Client::open(uri)?;
+        Ok(Coordination { client, timeout, connection: Mutex::new(None) })
+    }
+
+    /// A multiplexed connection that reconnects by itself once it has been made.
+    pub async fn connection(&self) -> Result<ConnectionManager, CoordinationError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(2);
+        let conn = tokio::time::timeout(self.timeout, ConnectionManager::new_with_config(self.client.clone(), config))
+            .await
+            .map_err(|_| CoordinationError::Unreachable("no answer in time".into()))??;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    pub async fn ping(&self) -> Result<(), CoordinationError> {
+        let mut conn = self.connection().await?;
+        let answer: Result<String, _> = tokio::time::timeout(self.timeout, redis::cmd("PING").query_async(&mut conn))
+            .await
+            .map_err(|_| CoordinationError::Unreachable("no answer in time".into()))?;
+        answer.map(|_| ()).map_err(CoordinationError::from)
+    }
+}

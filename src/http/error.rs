@@ -1,0 +1,158 @@
+//! The one error type of the REST API. Every failure becomes the original's body `{code, message, description?}`
+//! (§4.4) here, in one place, so handlers just use `?`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::response::json;
+use crate::store::StoreError;
+
+/// A dependency the API may find down; named in 503 answers and in `/health/ready`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    MongoDb,
+    Redis,
+    RabbitMq,
+}
+
+impl Dependency {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dependency::MongoDb => "MongoDB",
+            Dependency::Redis => "Redis",
+            Dependency::RabbitMq => "RabbitMQ",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Endpoint {0} does not found!")]
+    EndpointNotFound(String),
+    #[error("Unable to process request body!")]
+    MalformedBody,
+    #[error("request entity too large")]
+    BodyTooLarge,
+    #[error("{0}")]
+    UnsupportedBody(String),
+    #[error("{message}")]
+    Validation { message: String, description: Option<String> },
+    #[error("{message}")]
+    NotFound { message: String, description: Option<String> },
+    #[error("{message}")]
+    Conflict { message: String, description: Option<String> },
+    #[error("The service is temporarily unavailable: {} is not reachable.", .0.name())]
+    DependencyDown(Dependency),
+    #[error("An internal error has occurred in the database!")]
+    Database,
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The error body of §4.4; `description` is left out when absent.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct ErrorBody {
+    pub code: u16,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl ApiError {
+    pub fn validation(message: impl Into<String>, description: impl Into<String>) -> Self {
+        ApiError::Validation { message: message.into(), description: Some(description.into()) }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::EndpointNotFound(_) | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MalformedBody | ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::DependencyDown(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn description(&self) -> Option<String> {
+        match self {
+            ApiError::MalformedBody => Some(
+                "Please verify that the JSON provided in the request body has a valid format and try again.".into(),
+            ),
+            ApiError::Validation { description, .. }
+            | ApiError::NotFound { description, .. }
+            | ApiError::Conflict { description, .. } => description.clone(),
+            ApiError::DependencyDown(_) | ApiError::Database => Some("Please try again later...".into()),
+            _ => None,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { code: self.status().as_u16(), message: self.to_string(), description: self.description() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Database | ApiError::Internal(_) = self {
+            tracing::error!("{self}");
+        }
+        json(self.status(), &self.body())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unreachable(reason) => {
+                tracing::warn!("MongoDB call failed: {reason}");
+                ApiError::DependencyDown(Dependency::MongoDb)
+            }
+            StoreError::Duplicate => ApiError::Conflict {
+                message: "A registration with the same unique data already exists!".into(),
+                description: None,
+            },
+            StoreError::Other(reason) => {
+                tracing::error!("MongoDB call failed: {reason}");
+                ApiError::Database
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_keep_the_original_texts() {
+        let body = serde_json::to_value(ApiError::EndpointNotFound("/v1/x?a=1".into()).body()).unwrap();
+        assert_eq!(body, serde_json::json!({"code": 404, "message": "Endpoint /v1/x?a=1 does not found!"}));
+        let body = serde_json::to_value(ApiError::validation("message", "description").body()).unwrap();
+        assert_eq!(body, serde_json::json!({"code": 400, "message": "message", "description": "description"}));
+        let body = ApiError::MalformedBody.body();
+        assert_eq!((body.code, body.message.as_str()), (400, "Unable to process request body!"));
+        assert_eq!(ApiError::BodyTooLarge.body().code, 413);
+    }
+
+    #[test]
+    fn database_errors_map_as_the_original() {
+        let conflict: ApiError = StoreError::Duplicate.into();
+        assert_eq!(conflict.body().code, 409);
+        assert_eq!(conflict.body().message, "A registration with the same unique data already exists!");
+        let other: ApiError = StoreError::Other("boom".into()).into();
+        assert_eq!(
+            other.body(),
+            ErrorBody {
+                code: 500,
+                message: "An internal error has occurred in the database!".into(),
+                description: Some("Please try again later...".into())
+            }
+        );
+        let down: ApiError = StoreError::Unreachable("x".into()).into();
+        assert_eq!(down.body().code, 503);
+        assert_eq!(down.body().message, "The service is temporarily unavailable: MongoDB is not reachable.");
+    }
+}

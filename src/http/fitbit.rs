@@ -1,0 +1,26 @@
+//! `GET /v1/fitbit` (§5.2): hands OCARIoT apps the Fitbit client credentials. Returning the secret is deliberate and
+//! gated by the API gateway (decisions #1); it is never logged.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::response::json;
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/fitbit", get(client_credentials))
+}
+
+async fn client_credentials(State(state): State<AppState>) -> Result<Response, ApiError> {
+    match (&state.settings.fitbit.client_id, &state.settings.fitbit.client_secret) {
+        (Some(id), Some(secret)) => Ok(json(StatusCode::OK, &json!({"client_id": id, "client_secret": secret}))),
+        _ => {
+            Err(ApiError::NotFound { message: "Fitbit client id and secret key not found!".into(), description: None })
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The REST API: one router per resource file, merged here, wrapped in the original's middleware chain (§4.3).
+
+mod body;
+mod error;
+mod fitbit;
+mod health;
+mod middleware;
+pub mod redirect;
+mod reference;
+mod response;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+pub use body::{ParsedBody, BODY_LIMIT};
+pub use error::{ApiError, Dependency, ErrorBody};
+pub use middleware::OriginalUrl;
+use response::moved_permanently;
+
+use crate::bus::Bus;
+use crate::config::Settings;
+use crate::coordination::Coordination;
+use crate::store::Store;
+
+/// What every handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub coordination: Arc<Coordination>,
+    pub bus: Bus,
+}
+
+/// The HTTPS application: routes wrapped in the middleware chain. Path normalisation and body parsing must run
+/// before routing, so the routes sit inside an outer router whose layers see every request first.
+pub fn app(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/", get(|| async { moved_permanently("/v1/reference") }))
+        .merge(reference::router())
+        .merge(fitbit::router())
+        .merge(health::router())
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(endpoint_not_found)
+        .with_state(state);
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(body::parse_body))
+        .layer(axum::middleware::from_fn(middleware::normalize_path))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::access_log))
+}
+
+/// Unknown routes and known routes with another method alike (§4.4).
+async fn endpoint_not_found(request: Request) -> Response {
+    let url = match request.extensions().get::<OriginalUrl>() {
+        Some(OriginalUrl(url)) => url.clone(),
+        None => request.uri().path().to_string(),
+    };
+    ApiError::EndpointNotFound(url).into_response()
+}

@@ -1,0 +1,41 @@
+//! The `ds-agent` binary: configuration, logging, then the application until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+
+use ds_agent::config::Settings;
+use ds_agent::shutdown::cancel_on_signal;
+use ds_agent::startup::Application;
+use ds_agent::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A missing .env is fine; real environment variables win over it.
+    let _ = dotenvy::dotenv();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => return fatal(&e),
+    };
+    let _logs = match telemetry::init(settings.environment, &settings.log_dir) {
+        Ok(guards) => guards,
+        Err(e) => return fatal(&e),
+    };
+    if settings.environment == ds_agent::config::Environment::Production && settings.token_encryption_key.is_none() {
+        tracing::warn!("TOKEN_ENCRYPTION_KEY is not set: provider tokens are stored unencrypted.");
+    }
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => return fatal(&e),
+    };
+    tokio::spawn(cancel_on_signal(app.shutdown_token()));
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fatal(&e),
+    }
+}
+
+/// One clear line on stderr (and in the log, once it exists), then a non-zero exit.
+fn fatal(error: &dyn std::fmt::Display) -> ExitCode {
+    tracing::error!("Error initializing services in background! {error}");
+    eprintln!("ds-agent: {error}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,181 @@
+//! Builds the application from its settings and runs it until the shutdown signal. Tests build it on port 0 and read
+//! the ports it got.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use rustls::pki_types::pem::PemObject;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{self, Bus};
+use crate::config::Settings;
+use crate::coordination::Coordination;
+use crate::http::{self, AppState};
+use crate::store::{self, Store};
+
+/// How long running requests may take to finish once shutdown starts.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a publish may wait for the broker's confirm.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot read {name}={path}: {reason}")]
+    File { name: &'static str, path: String, reason: String },
+    #[error("invalid TLS certificate or key (SSL_CERT_PATH={cert}, SSL_KEY_PATH={key}): {reason}")]
+    Tls { cert: String, key: String, reason: String },
+    #[error("cannot listen on {name}={port}: {reason}")]
+    Listen { name: &'static str, port: u16, reason: String },
+    #[error("invalid MongoDB URI: {0}")]
+    MongoUri(String),
+    #[error("invalid REDIS_URI: {0}")]
+    RedisUri(String),
+    #[error("server error: {0}")]
+    Serve(String),
+}
+
+pub struct Application {
+    state: AppState,
+    https: TcpListener,
+    http: TcpListener,
+    https_port: u16,
+    http_port: u16,
+    tls: RustlsConfig,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Reads the certificates, binds both ports and prepares the clients. Nothing here waits for MongoDB, Redis or
+    /// RabbitMQ: the API must answer while they are down.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // Both rustls users (axum-server and the HTTP clients) share the ring provider; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = load_tls(&settings).await?;
+        let https = listen("PORT_HTTPS", settings.port_https)?;
+        let http = listen("PORT_HTTP", settings.port_http)?;
+        let https_port = https.local_addr().map_err(|e| listen_error("PORT_HTTPS", settings.port_https, e))?.port();
+        let http_port = http.local_addr().map_err(|e| listen_error("PORT_HTTP", settings.port_http, e))?.port();
+
+        let store = Store::new(&settings.mongodb_uri, settings.mongodb_timeout)
+            .await
+            .map_err(|e| StartupError::MongoUri(e.to_string()))?;
+        let coordination = Coordination::new(&settings.redis_uri, settings.mongodb_timeout)
+            .map_err(|e| StartupError::RedisUri(e.to_string()))?;
+        let ca_pem = if settings.rabbitmq_uri.starts_with("amqps") {
+            Some(read_file("RABBITMQ_CA_PATH", &settings.rabbitmq_ca_path).await?)
+        } else {
+            None
+        };
+        let bus = Bus::new(
+            settings.rabbitmq_uri.clone(),
+            ca_pem.map(|pem| String::from_utf8_lossy(&pem).into_owned()),
+            CONFIRM_TIMEOUT,
+        );
+
+        let state = AppState { settings: Arc::new(settings), store, coordination: Arc::new(coordination), bus };
+        Ok(Application { state, https, http, https_port, http_port, tls, shutdown: CancellationToken::new() })
+    }
+
+    pub fn https_port(&self) -> u16 {
+        self.https_port
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancelling this token stops the application gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then stops taking requests, lets running ones finish, stops the
+    /// background tasks and closes the connections.
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        let Application { state, https, http, https_port, tls, shutdown, .. } = self;
+        let background = [
+            store::spawn_connector(state.store.clone(), shutdown.clone()),
+            bus::spawn_connector(state.bus.clone(), shutdown.clone()),
+        ];
+
+        let handle = axum_server::Handle::new();
+        let api = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let https_server = axum_server::from_tcp_rustls(https, tls).handle(handle.clone()).serve(api);
+        let http_server = axum_server::from_tcp(http)
+            .handle(handle.clone())
+            .serve(http::redirect::router(https_port).into_make_service());
+        tracing::debug!("Server HTTPS running on port {https_port}");
+        tracing::debug!("Background services successfully initialized...");
+
+        let drain = {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                handle.graceful_shutdown(Some(DRAIN_TIMEOUT));
+            })
+        };
+        let (https_result, http_result) = tokio::join!(https_server, http_server);
+        shutdown.cancel();
+        let _ = drain.await;
+        for task in background {
+            let _ = task.await;
+        }
+        state.bus.close().await;
+        state.store.close().await;
+        tracing::debug!("Background services successfully closed...");
+        https_result.and(http_result).map_err(|e| StartupError::Serve(e.to_string()))
+    }
+}
+
+async fn load_tls(settings: &Settings) -> Result<RustlsConfig, StartupError> {
+    let cert = read_file("SSL_CERT_PATH", &settings.ssl_cert_path).await?;
+    let key = read_file("SSL_KEY_PATH", &settings.ssl_key_path).await?;
+    let tls_error = |reason: String| StartupError::Tls {
+        cert: settings.ssl_cert_path.display().to_string(),
+        key: settings.ssl_key_path.display().to_string(),
+        reason,
+    };
+    let chain = rustls_pemfile_certs(&cert).map_err(tls_error)?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key).map_err(|e| tls_error(e.to_string()))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| tls_error(e.to_string()))?;
+    // HTTP/1.1 only, like the original's Node HTTPS server (§4.2).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(RustlsConfig::from_config(Arc::new(config)))
+}
+
+fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if chain.is_empty() {
+        return Err("no certificate found in the PEM file".into());
+    }
+    Ok(chain)
+}
+
+async fn read_file(name: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
+    tokio::fs::read(path).await.map_err(|e| StartupError::File {
+        name,
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn listen(name: &'static str, port: u16) -> Result<TcpListener, StartupError> {
+    let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|e| listen_error(name, port, e))?;
+    listener.set_nonblocking(true).map_err(|e| listen_error(name, port, e))?;
+    Ok(listener)
+}
+
+fn listen_error(name: &'static str, port: u16, e: std::io::Error) -> StartupError {
+    StartupError::Listen { name, port, reason: e.to_string() }
+}

@@ -1,0 +1,110 @@
+//! MongoDB access. The client connects lazily and in the background, so the API answers while MongoDB is down; every
+//! call is bounded by `MONGODB_TIMEOUT_MS` and fails with a clear error instead of hanging (decisions #35).
+
+mod connector;
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use mongodb::bson::{doc, Document};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+
+pub use connector::spawn_connector;
+
+pub const USERAUTHS: &str = "userauths";
+pub const RESOURCES: &str = "resources";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("MongoDB is not reachable: {0}")]
+    Unreachable(String),
+    #[error("a registration with the same unique data already exists")]
+    Duplicate,
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<mongodb::error::Error> for StoreError {
+    fn from(e: mongodb::error::Error) -> Self {
+        use mongodb::error::{ErrorKind, WriteFailure};
+        match *e.kind {
+            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+                StoreError::Unreachable(e.to_string())
+            }
+            ErrorKind::Write(WriteFailure::WriteError(ref w)) if w.code == 11000 => StoreError::Duplicate,
+            ErrorKind::Command(ref c) if c.code == 11000 => StoreError::Duplicate,
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+/// A handle to the service's database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    db: Database,
+    timeout: Duration,
+}
+
+impl Store {
+    /// Parses the URI and builds the client. No connection is made here.
+    pub async fn new(uri: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let mut options = ClientOptions::parse(uri).await.map_err(|e| StoreError::Other(e.to_string()))?;
+        options.app_name = Some("ds-agent".into());
+        options.server_selection_timeout = Some(timeout);
+        options.connect_timeout = Some(timeout);
+        let db_name = options.default_database.clone().unwrap_or_else(|| "ocariot-ds-agent".into());
+        let client = Client::with_options(options).map_err(|e| StoreError::Other(e.to_string()))?;
+        let db = client.database(&db_name);
+        Ok(Store { client, db, timeout })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn collection(&self, name: &str) -> Collection<Document> {
+        self.db.collection(name)
+    }
+
+    /// Runs one database call under the configured timeout.
+    pub async fn timed<T>(
+        &self,
+        call: impl IntoFuture<Output = Result<T, mongodb::error::Error>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call.into_future()).await {
+            Ok(result) => result.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Unreachable(format!("no answer within {} ms", self.timeout.as_millis()))),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.timed(self.db.run_command(doc! {"ping": 1})).await.map(|_| ())
+    }
+
+    /// Creates the indexes every query of the service relies on. Idempotent.
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let unique = IndexOptions::builder().unique(true).name("user_id_unique".to_string()).build();
+        self.timed(
+            self.collection(USERAUTHS)
+                .create_index(IndexModel::builder().keys(doc! {"user_id": 1}).options(unique).build()),
+        )
+        .await?;
+        let resource_key = IndexOptions::builder().name("user_id_type_logId".to_string()).build();
+        self.timed(
+            self.collection(RESOURCES).create_index(
+                IndexModel::builder()
+                    .keys(doc! {"user_id": 1, "type": 1, "resource.logId": 1})
+                    .options(resource_key)
+                    .build(),
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.client.clone().shutdown().await;
+    }
+}

@@ -1,0 +1,63 @@
+//! Logging with the levels and texts of the original (§13): a console line `ds.app @ <time> <level>: <message>` and a
+//! daily JSON-lines file under `LOG_DIR`, kept 15 days. Production logs warnings and errors only (decisions #26).
+
+mod format;
+
+use std::path::Path;
+
+use tracing::Level;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+use crate::config::Environment;
+
+pub use format::{ConsoleLine, JsonLine};
+
+/// Keeps the background log writers alive; logs are flushed when it is dropped.
+pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write logs to LOG_DIR={dir:?}: {reason}")]
+pub struct TelemetryError {
+    dir: String,
+    reason: String,
+}
+
+/// Installs the global subscriber. Called once, by the binary; tests run without it.
+pub fn init(environment: Environment, log_dir: &Path) -> Result<LogGuards, TelemetryError> {
+    let error = |reason: String| TelemetryError { dir: log_dir.display().to_string(), reason };
+    std::fs::create_dir_all(log_dir).map_err(|e| error(e.to_string()))?;
+    let appender = RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_suffix("results.log")
+        .max_log_files(15)
+        .build(log_dir)
+        .map_err(|e| error(e.to_string()))?;
+
+    let level = match environment {
+        Environment::Production => Level::WARN,
+        _ => Level::DEBUG,
+    };
+    // Only our own crate logs below warn: dependencies' debug chatter would drown the original's messages.
+    let filter = Targets::new()
+        .with_target("ds_agent", level)
+        .with_target("provider_sim", level)
+        // The RabbitMQ client's own logger stays off, as in the original (§13.4); the bus logs what matters.
+        .with_target("lapin", tracing::level_filters::LevelFilter::OFF)
+        .with_default(Level::WARN.min(level));
+
+    let (file_writer, file_guard) = tracing_appender::non_blocking(appender);
+    let (console_writer, console_guard) = tracing_appender::non_blocking(std::io::stdout());
+    let file =
+        tracing_subscriber::fmt::layer().event_format(JsonLine).with_writer(file_writer).with_filter(filter.clone());
+    // NODE_ENV=test silences the console, as in the original.
+    let console = (environment != Environment::Test).then(|| {
+        tracing_subscriber::fmt::layer().event_format(ConsoleLine).with_writer(console_writer).with_filter(filter)
+    });
+    tracing_subscriber::registry().with(file).with(console).init();
+    Ok(LogGuards(vec![file_guard, console_guard]))
+}

@@ -1,0 +1,134 @@
+//! `spawn_app()`: a fresh application per test, with its own database name, its own ports and its own log folder.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ds_agent::config::Settings;
+use ds_agent::startup::Application;
+use ds_agent::store::Store;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub address: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    pub client: reqwest::Client,
+    pub store: Store,
+    shutdown: CancellationToken,
+    _logs: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request failed")
+    }
+}
+
+/// Self-signed certificate and key, written once per test binary.
+pub fn test_certificates() -> (&'static PathBuf, &'static PathBuf) {
+    static CERTS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    let (_, cert, key) = CERTS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+        let cert = dir.path().join("server.crt");
+        let key = dir.path().join("server.key");
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        (dir, cert, key)
+    });
+    (cert, key)
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    use rand::Rng;
+    let suffix: u64 = rand::thread_rng().gen();
+    format!("{prefix}-{suffix:016x}")
+}
+
+/// The environment a test application starts from; `overrides` replace or add variables.
+pub fn test_environment(overrides: &[(&str, &str)]) -> HashMap<String, String> {
+    let (cert, key) = test_certificates();
+    let mut vars: HashMap<String, String> = [
+        ("NODE_ENV", "test".to_string()),
+        ("PORT_HTTP", "0".into()),
+        ("PORT_HTTPS", "0".into()),
+        ("SSL_CERT_PATH", cert.display().to_string()),
+        ("SSL_KEY_PATH", key.display().to_string()),
+        ("MONGODB_URI_TEST", format!("mongodb://127.0.0.1:27017/{}", unique_name("ds-agent-test"))),
+        ("FITBIT_CLIENT_ID", "1A2B3C".into()),
+        ("FITBIT_CLIENT_SECRET", "f1tb1ts3cr3t".into()),
+        ("MONGODB_TIMEOUT_MS", "2000".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    vars
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let logs = tempfile::tempdir().unwrap();
+    let mut vars = test_environment(overrides);
+    vars.insert("LOG_DIR".into(), logs.path().display().to_string());
+    let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
+    let app = Application::build(settings).await.expect("application failed to build");
+    let (https_port, http_port) = (app.https_port(), app.http_port());
+    let store = app.state().store.clone();
+    let shutdown = app.shutdown_token();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("https://127.0.0.1:{https_port}"),
+        http_port,
+        https_port,
+        client: http_client(),
+        store,
+        shutdown,
+        _logs: logs,
+    }
+}
+
+/// An HTTPS client that trusts the self-signed test certificate and does not follow redirects.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` every 100 ms until it returns true or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
