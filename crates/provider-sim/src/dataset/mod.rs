@@ -1,0 +1,163 @@
+//! Synthetic Fitbit data. Every user has a made-up but plausible child's history (weights, nights, activities and
+//! daily totals) from two years ago to today (UTC). Each day's items come from a hash of the user and the date alone,
+//! so the same user and day give the same items whenever and however often they are asked for.
+
+mod activity;
+mod profile;
+mod series;
+mod sleep;
+mod weight;
+
+use std::collections::BTreeMap;
+
+use chrono::{Months, NaiveDate, Utc};
+use serde_json::{json, Value};
+
+use profile::Profile;
+
+pub use series::SERIES_RESOURCES;
+
+/// A user's raw Fitbit JSON between two dates (both included), each list in chronological order: exactly the items the
+/// simulator serves for those dates today.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Weight logs, by `date`.
+    pub weight: Vec<Value>,
+    /// Sleep logs (v1.2), by `dateOfSleep`.
+    pub sleep: Vec<Value>,
+    /// Activity logs, by the date of `startTime`.
+    pub activities: Vec<Value>,
+    /// Per resource of [`SERIES_RESOURCES`], one `{"dateTime","value"}` per day of the range, the value a string;
+    /// `"0"` outside the history, as Fitbit reports days before a user had a tracker.
+    pub series: BTreeMap<String, Vec<Value>>,
+}
+
+/// The data of `user` dated from `from` to `to`, both included, limited to the history (two years ago to today).
+pub fn dataset(user: &str, from: NaiveDate, to: NaiveDate) -> Dataset {
+    let history = History::new(user, today());
+    let days = || from.iter_days().take_while(move |day| *day <= to);
+    Dataset {
+        weight: days().filter_map(|day| history.weight_on(day)).collect(),
+        sleep: days().filter_map(|day| history.sleep_on(day)).collect(),
+        activities: days().flat_map(|day| history.activities_on(day)).collect(),
+        series: SERIES_RESOURCES
+            .iter()
+            .enumerate()
+            .map(|(index, resource)| (resource.to_string(), history.series(index, from, to)))
+            .collect(),
+    }
+}
+
+/// The simulator's today. Fitbit resolves dates in the user's time zone; all simulated users live in UTC.
+pub(crate) fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// One user's history as of a given today.
+pub(crate) struct History<'a> {
+    user: &'a str,
+    profile: Profile,
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+impl<'a> History<'a> {
+    pub(crate) fn new(user: &'a str, today: NaiveDate) -> History<'a> {
+        let first = today.checked_sub_months(Months::new(24)).unwrap_or(NaiveDate::MIN);
+        History { user, profile: Profile::of(user), first, last: today }
+    }
+
+    pub(crate) fn first(&self) -> NaiveDate {
+        self.first
+    }
+
+    pub(crate) fn last(&self) -> NaiveDate {
+        self.last
+    }
+
+    fn contains(&self, day: NaiveDate) -> bool {
+        (self.first..=self.last).contains(&day)
+    }
+
+    pub(crate) fn weight_on(&self, day: NaiveDate) -> Option<Value> {
+        self.contains(day).then(|| weight::on(self.user, &self.profile, day)).flatten()
+    }
+
+    /// The night that ended on the morning of `day`.
+    pub(crate) fn sleep_on(&self, day: NaiveDate) -> Option<Value> {
+        self.contains(day).then(|| sleep::night(self.user, &self.profile, day))
+    }
+
+    pub(crate) fn activities_on(&self, day: NaiveDate) -> Vec<Value> {
+        if self.contains(day) {
+            activity::on(self.user, &self.profile, day)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// `{"dateTime","value"}` per day for the resource at `index` in [`SERIES_RESOURCES`].
+    pub(crate) fn series(&self, index: usize, from: NaiveDate, to: NaiveDate) -> Vec<Value> {
+        from.iter_days()
+            .take_while(|day| *day <= to)
+            .map(|day| {
+                let value = if self.contains(day) { series::day(self.user, &self.profile, day)[index] } else { 0 };
+                json!({"dateTime": day.to_string(), "value": value.to_string()})
+            })
+            .collect()
+    }
+}
+
+/// Rounds to `decimals` places, for values Fitbit reports with few decimals.
+fn round(value: f64, decimals: i32) -> f64 {
+    let factor = 10f64.powi(decimals);
+    (value * factor).round() / factor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_history_spans_two_years_and_stops_today() {
+        let history = History::new("U", day("2026-03-31"));
+        assert_eq!(history.first(), day("2024-03-31"));
+        assert!(history.sleep_on(day("2024-03-31")).is_some());
+        assert!(history.sleep_on(day("2024-03-30")).is_none());
+        assert!(history.sleep_on(day("2026-04-01")).is_none());
+        let series = history.series(0, day("2026-03-31"), day("2026-04-01"));
+        assert_eq!(series[1], json!({"dateTime": "2026-04-01", "value": "0"}));
+    }
+
+    #[test]
+    fn frequencies_are_roughly_as_documented() {
+        let history = History::new("freq", day("2026-01-01"));
+        let days: Vec<_> = history.first().iter_days().take(730).collect();
+        let weights = days.iter().filter(|d| history.weight_on(**d).is_some()).count();
+        let active_days = days.iter().filter(|d| !history.activities_on(**d).is_empty()).count();
+        let classic = days.iter().filter(|d| history.sleep_on(**d).unwrap()["type"] == "classic").count();
+        assert!((200..290).contains(&weights), "{weights} weights");
+        assert!((200..290).contains(&active_days), "{active_days} active days");
+        assert!((110..190).contains(&classic), "{classic} classic nights");
+    }
+
+    #[test]
+    fn log_ids_are_unique_per_user_and_kind() {
+        let history = History::new("ids", day("2026-01-01"));
+        let days: Vec<_> = history.first().iter_days().take(731).collect();
+        let mut ids: Vec<i64> = days
+            .iter()
+            .flat_map(|d| history.activities_on(*d))
+            .chain(days.iter().filter_map(|d| history.sleep_on(*d)))
+            .map(|log| log["logId"].as_i64().unwrap())
+            .collect();
+        let total = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), total);
+    }
+}

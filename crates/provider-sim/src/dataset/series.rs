@@ -1,0 +1,25 @@
+//! Daily totals from the tracker, one value per resource per day. A few days the tracker was not worn: zero steps,
+//! a whole sedentary day and basal calories only, as Fitbit reports them.
+
+use chrono::NaiveDate;
+
+use super::profile::Profile;
+use crate::seed::Dice;
+
+/// The resources of `/activities/tracker/<resource>/date/…`, in the order of `day`'s values.
+pub const SERIES_RESOURCES: [&str; 6] =
+    ["steps", "calories", "minutesSedentary", "minutesLightlyActive", "minutesFairlyActive", "minutesVeryActive"];
+
+pub(super) fn day(user: &str, profile: &Profile, day: NaiveDate) -> [i64; 6] {
+    let mut dice = Dice::new(&[user, "series", &day.to_string()]);
+    if dice.one_in(25) {
+        return [0, profile.basal_calories, 1440, 0, 0, 0];
+    }
+    let very = dice.between(0, 60);
+    let fairly = dice.between(0, 45);
+    let lightly = dice.between(120, 330);
+    let sedentary = dice.between(420, 780);
+    let steps = lightly * 20 + fairly * 90 + very * 130 + dice.between(0, 1500);
+    let calories = profile.basal_calories + lightly * 2 + fairly * 5 + very * 8 + dice.between(0, 150);
+    [steps, calories, sedentary, lightly, fairly, very]
+}

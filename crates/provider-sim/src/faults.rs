@@ -1,0 +1,87 @@
+//! Injected failures: the ways Fitbit and the network misbehave that ds-agent must survive (5xx pages, slow answers,
+//! dropped connections). Each fault affects a number of matching requests, then disappears.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    /// Only requests of this Fitbit user (the bearer's `sub`, or the owner of the token in the form); `None`: anyone.
+    pub user: Option<String>,
+    /// Only this kind of request; `None`: any legacy route.
+    pub route: Option<Route>,
+    pub kind: FaultKind,
+    /// How many matching requests it affects.
+    pub times: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// `POST /oauth2/token`
+    Token,
+    /// `POST /oauth2/revoke`
+    Revoke,
+    /// `POST /1.1/oauth2/introspect`
+    Introspect,
+    /// Every data GET under `/1/user/-/` and `/1.2/user/-/`
+    Data,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// This status with an HTML error page, as Fitbit's load balancers send.
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// Close the connection without a complete response: the client sees a transport error.
+    Drop,
+}
+
+#[derive(Default)]
+pub(crate) struct Faults(Vec<Fault>);
+
+impl Faults {
+    pub(crate) fn add(&mut self, fault: Fault) {
+        if fault.times > 0 {
+            self.0.push(fault);
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The first fault matching this request, which spends one of its `times`. Faults added first win.
+    pub(crate) fn take(&mut self, user: Option<&str>, route: Route) -> Option<FaultKind> {
+        let index = self
+            .0
+            .iter()
+            .position(|f| f.route.is_none_or(|r| r == route) && f.user.as_deref().is_none_or(|u| Some(u) == user))?;
+        let fault = &mut self.0[index];
+        fault.times -= 1;
+        let kind = fault.kind.clone();
+        if fault.times == 0 {
+            self.0.remove(index);
+        }
+        Some(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_match_user_and_route_and_wear_off() {
+        let mut faults = Faults::default();
+        faults.add(Fault { user: Some("A".into()), route: Some(Route::Data), kind: FaultKind::Drop, times: 2 });
+        assert_eq!(faults.take(Some("B"), Route::Data), None);
+        assert_eq!(faults.take(Some("A"), Route::Token), None);
+        assert_eq!(faults.take(None, Route::Data), None);
+        assert_eq!(faults.take(Some("A"), Route::Data), Some(FaultKind::Drop));
+        assert_eq!(faults.take(Some("A"), Route::Data), Some(FaultKind::Drop));
+        assert_eq!(faults.take(Some("A"), Route::Data), None);
+    }
+}

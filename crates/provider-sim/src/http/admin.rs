@@ -1,0 +1,162 @@
+//! Control routes under `/__admin`, JSON in and out, for developers steering a running simulator with curl. Tests
+//! in-process use the same operations through [`crate::Simulator`]. Bodies are read as JSON whatever their declared
+//! content type, since `curl -d` sends a form type.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::faults::{Fault, FaultKind, Route};
+use crate::state::Shared;
+
+pub(super) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/fitbit/users/{user}/tokens", post(issue_tokens))
+        .route("/fitbit/users/{user}/requests", get(requests))
+        .route("/faults", post(add_fault).delete(clear_faults))
+        .route("/legacy", put(set_legacy))
+        .route("/config", put(set_config))
+}
+
+fn bad_request(message: impl std::fmt::Display) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": message.to_string()}))).into_response()
+}
+
+/// The JSON body, or `T::default()` when there is none.
+fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    scopes: Option<String>,
+    expires_in: Option<i64>,
+}
+
+async fn issue_tokens(State(shared): State<Arc<Shared>>, Path(user): Path<String>, body: Bytes) -> Response {
+    let request: TokenRequest = match parse(&body) {
+        Ok(request) => request,
+        Err(error) => return bad_request(error),
+    };
+    let scopes = request.scopes.unwrap_or_else(|| "rwei ract rsle".to_string());
+    let pair = shared.issue_tokens(&user, &scopes, request.expires_in.unwrap_or(shared.access_token_ttl_secs));
+    Json(json!({
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires_at": pair.expires_at,
+        "user_id": user,
+    }))
+    .into_response()
+}
+
+async fn requests(State(shared): State<Arc<Shared>>, Path(user): Path<String>) -> Response {
+    let usage = shared.usage(&user);
+    Json(json!({
+        "refresh": usage.counts.refresh,
+        "revoke": usage.counts.revoke,
+        "introspect": usage.counts.introspect,
+        "data": usage.counts.data,
+        "paths": usage.data_paths,
+    }))
+    .into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRequest {
+    user: Option<String>,
+    route: Option<Route>,
+    kind: Option<String>,
+    status: Option<u16>,
+    delay_ms: Option<u64>,
+    times: Option<u32>,
+}
+
+async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request: FaultRequest = match parse(&body) {
+        Ok(request) => request,
+        Err(error) => return bad_request(error),
+    };
+    let kind = match (request.kind.as_deref(), request.status, request.delay_ms) {
+        (Some("status"), Some(status), _) if (100..=599).contains(&status) => FaultKind::Status(status),
+        (Some("slow"), _, Some(delay)) => FaultKind::Slow(Duration::from_millis(delay)),
+        (Some("drop"), _, _) => FaultKind::Drop,
+        _ => return bad_request("kind must be \"status\" (with status 100-599), \"slow\" (with delay_ms) or \"drop\""),
+    };
+    shared.lock().faults.add(Fault {
+        user: request.user,
+        route: request.route,
+        kind,
+        times: request.times.unwrap_or(1),
+    });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
+    shared.lock().faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegacyRequest {
+    gone: Option<bool>,
+}
+
+async fn set_legacy(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let gone = match parse::<LegacyRequest>(&body) {
+        Ok(LegacyRequest { gone: Some(gone) }) => gone,
+        Ok(_) => return bad_request("expected {\"gone\": true|false}"),
+        Err(error) => return bad_request(error),
+    };
+    shared.lock().settings.legacy_gone = gone;
+    settings(&shared)
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigRequest {
+    rate_limit_per_hour: Option<u32>,
+    latency_ms: Option<u64>,
+}
+
+async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request: ConfigRequest = match parse(&body) {
+        Ok(request) => request,
+        Err(error) => return bad_request(error),
+    };
+    {
+        let mut state = shared.lock();
+        if let Some(limit) = request.rate_limit_per_hour {
+            state.settings.rate_limit_per_hour = limit;
+        }
+        if let Some(latency) = request.latency_ms {
+            state.settings.latency = Duration::from_millis(latency);
+        }
+    }
+    settings(&shared)
+}
+
+/// The run-time switches after a change, so the caller sees what is in effect.
+fn settings(shared: &Shared) -> Response {
+    let settings = shared.lock().settings;
+    Json(json!({
+        "rate_limit_per_hour": settings.rate_limit_per_hour,
+        "latency_ms": settings.latency.as_millis() as u64,
+        "legacy_gone": settings.legacy_gone,
+    }))
+    .into_response()
+}

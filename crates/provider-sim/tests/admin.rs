@@ -1,0 +1,121 @@
+//! The `/__admin` routes developers drive a running simulator with.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn admin(
+    sim: &provider_sim::Simulator,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = client().request(method, format!("{}/__admin{path}", sim.base_url()));
+    if let Some(body) = body {
+        // As `curl -d` sends it: JSON under a form content type.
+        request = request.header("content-type", "application/x-www-form-urlencoded").body(body.to_string());
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn tokens_are_issued_with_defaults_or_as_asked() {
+    let sim = start().await;
+    let response = admin(&sim, reqwest::Method::POST, "/fitbit/users/U1/tokens", None).await;
+    assert_eq!(response.status(), 200);
+    let body = json(response).await;
+    assert_eq!(body["user_id"], "U1");
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(access, 1)["scopes"], "rwei ract rsle");
+    assert!((body["expires_at"].as_i64().unwrap() - chrono::Utc::now().timestamp() - 28800).abs() <= 2);
+    assert!(sim.is_refresh_token_valid(body["refresh_token"].as_str().unwrap()));
+
+    let body = json(
+        admin(
+            &sim,
+            reqwest::Method::POST,
+            "/fitbit/users/U2/tokens",
+            Some(json!({"scopes": "rsle", "expires_in": -60})),
+        )
+        .await,
+    )
+    .await;
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(access, 1)["scopes"], "rsle");
+    assert!(!sim.is_access_token_active(access));
+
+    let typo = admin(&sim, reqwest::Method::POST, "/fitbit/users/U3/tokens", Some(json!({"scope": "rsle"}))).await;
+    assert_eq!(typo.status(), 400);
+}
+
+#[tokio::test]
+async fn requests_are_reported_per_user() {
+    let sim = start().await;
+    let pair = sim.issue_fitbit_tokens(USER, ALL_SCOPES, 3600);
+    let path = format!("/activities/tracker/steps/date/{}/today.json", today());
+    get_data(&sim, &pair.access_token, &path).await;
+    introspect(&sim, &pair.access_token, &pair.access_token).await;
+    refresh(&sim, &pair.refresh_token).await;
+
+    let body = json(admin(&sim, reqwest::Method::GET, &format!("/fitbit/users/{USER}/requests"), None).await).await;
+    assert_eq!(
+        body,
+        json!({"refresh": 1, "revoke": 0, "introspect": 1, "data": 1, "paths": [format!("/1.2/user/-{path}")]})
+    );
+    let nobody = json(admin(&sim, reqwest::Method::GET, "/fitbit/users/NOBODY/requests", None).await).await;
+    assert_eq!(nobody["data"], 0);
+}
+
+#[tokio::test]
+async fn faults_are_added_and_cleared() {
+    let sim = start().await;
+    let token = sim.issue_fitbit_tokens(USER, ALL_SCOPES, 3600).access_token;
+    let path = format!("/body/log/weight/date/{0}/{0}.json", today());
+
+    let fault = json!({"user": USER, "route": "data", "kind": "status", "status": 502, "times": 3});
+    assert_eq!(admin(&sim, reqwest::Method::POST, "/faults", Some(fault)).await.status(), 204);
+    assert_eq!(get_data(&sim, &token, &path).await.status(), 502);
+    assert_eq!(admin(&sim, reqwest::Method::DELETE, "/faults", None).await.status(), 204);
+    assert_eq!(get_data(&sim, &token, &path).await.status(), 200);
+
+    let drop = json!({"user": null, "route": null, "kind": "drop"});
+    assert_eq!(admin(&sim, reqwest::Method::POST, "/faults", Some(drop)).await.status(), 204);
+    assert!(client().get(format!("{}/1.2/user/-{path}", sim.base_url())).bearer_auth(&token).send().await.is_err());
+
+    for invalid in [
+        json!({"kind": "status"}),
+        json!({"kind": "slow"}),
+        json!({"kind": "explode"}),
+        json!({"kind": "drop", "route": "x"}),
+    ] {
+        assert_eq!(
+            admin(&sim, reqwest::Method::POST, "/faults", Some(invalid.clone())).await.status(),
+            400,
+            "{invalid}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn legacy_and_config_switches_take_effect() {
+    let sim = start().await;
+    let token = sim.issue_fitbit_tokens(USER, ALL_SCOPES, 3600).access_token;
+    let path = format!("/body/log/weight/date/{0}/{0}.json", today());
+
+    let body = json(admin(&sim, reqwest::Method::PUT, "/legacy", Some(json!({"gone": true}))).await).await;
+    assert_eq!(body["legacy_gone"], true);
+    assert_eq!(get_data(&sim, &token, &path).await.status(), 410);
+    admin(&sim, reqwest::Method::PUT, "/legacy", Some(json!({"gone": false}))).await;
+    assert_eq!(get_data(&sim, &token, &path).await.status(), 200);
+    assert_eq!(admin(&sim, reqwest::Method::PUT, "/legacy", Some(json!({}))).await.status(), 400);
+
+    let body = json(
+        admin(&sim, reqwest::Method::PUT, "/config", Some(json!({"rate_limit_per_hour": 1, "latency_ms": 5}))).await,
+    )
+    .await;
+    assert_eq!(body, json!({"rate_limit_per_hour": 1, "latency_ms": 5, "legacy_gone": false}));
+    assert_eq!(get_data(&sim, &token, &path).await.status(), 429, "the earlier GET used the hour's only request");
+
+    assert_eq!(admin(&sim, reqwest::Method::GET, "/nothing", None).await.status(), 404);
+}
