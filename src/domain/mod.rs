@@ -1,0 +1,11 @@
+//! The service's own vocabulary: parsed ids, token records and the rules on them, free of I/O.
+
+mod auth_data;
+mod child_id;
+mod mask;
+mod scope;
+
+pub use auth_data::{ProviderAuth, TokenStatus};
+pub use child_id::{ChildId, InvalidId};
+pub use mask::mask_token;
+pub use scope::{has_synced_scope, ScopeError};

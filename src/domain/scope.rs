@@ -1,0 +1,39 @@
+//! The scope rule of §5.3 and §9.1: a token must allow at least one of the synced features.
+
+/// The original's scope validation error.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("The token must have permission for at least one of the features that are synced by the API.")]
+pub struct ScopeError;
+
+impl ScopeError {
+    pub const DESCRIPTION: &'static str =
+        "The features that are mapped are: rwei (weight), ract (activity), rsle (sleep).";
+}
+
+/// True when the space-separated `scope` names `rwei`, `ract` or `rsle`.
+pub fn has_synced_scope(scope: Option<&str>) -> Result<(), ScopeError> {
+    let scope = scope.unwrap_or("");
+    if scope.split(' ').any(|s| matches!(s, "rwei" | "ract" | "rsle")) {
+        Ok(())
+    } else {
+        Err(ScopeError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_synced_scope_is_enough() {
+        assert!(has_synced_scope(Some("rhr rsle")).is_ok());
+        assert!(has_synced_scope(Some("ract rsle rwei")).is_ok());
+    }
+
+    #[test]
+    fn empty_or_unrelated_scopes_fail() {
+        assert_eq!(has_synced_scope(None), Err(ScopeError));
+        assert_eq!(has_synced_scope(Some("")), Err(ScopeError));
+        assert_eq!(has_synced_scope(Some("rhr rpro")), Err(ScopeError));
+    }
+}

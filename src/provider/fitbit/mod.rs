@@ -1,0 +1,212 @@
+//! The legacy Fitbit Web API client (§8): token refresh, introspection and revoke, and the data GETs, against
+//! `FITBIT_API_URL`. Every call has a timeout; transient failures are retried a bounded number of times.
+//!
+//! The token exchange is plain reqwest rather than the oauth2 crate: Fitbit's token errors are not RFC 6749 shaped
+//! (`{"errors":[{"errorType":…}]}`), and the oauth2 crate would lose the `errorType` the error codes depend on.
+
+mod classify;
+pub mod jwt;
+
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::retry::{with_retry, RetryPolicy};
+use super::{ProviderError, ProviderErrorKind};
+use crate::config::ClientCredentials;
+use classify::{classify_answer, classify_transport};
+
+/// The tokens a refresh hands back. Everything else is re-derived from the new access token's claims (§8.2).
+#[derive(Clone, Deserialize)]
+pub struct TokenGrant {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("access_token", &crate::domain::mask_token(&self.access_token))
+            .field("refresh_token", &crate::domain::mask_token(&self.refresh_token))
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct FitbitClient {
+    http: reqwest::Client,
+    base_url: String,
+    credentials: ClientCredentials,
+    retry: RetryPolicy,
+}
+
+impl FitbitClient {
+    pub fn new(base_url: &str, credentials: ClientCredentials, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        FitbitClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            credentials,
+            retry: Default::default(),
+        }
+    }
+
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// §8.3. `Ok(false)` when Fitbit says the token is not active or rejects it as a token; an error when Fitbit
+    /// could not answer, so that an outage is never mistaken for a dead token (decisions #7).
+    pub async fn introspect(&self, access_token: &str) -> Result<bool, ProviderError> {
+        let url = format!("{}/1.1/oauth2/introspect", self.base_url);
+        let answer = with_retry(
+            self.retry,
+            || async {
+                let request = self
+                    .http
+                    .post(&url)
+                    .header(AUTHORIZATION, format!("Bearer {access_token}"))
+                    .header(ACCEPT, "application/json")
+                    .form(&[("token", access_token)]);
+                send(request).await
+            },
+            ProviderError::is_transient,
+        )
+        .await;
+        match answer {
+            Ok(body) => Ok(body.get("active").is_some_and(truthy)),
+            Err(e) if matches!(e.kind, ProviderErrorKind::InvalidToken | ProviderErrorKind::ExpiredToken) => Ok(false),
+            Err(e) => Err(e.with_tokens(Some(access_token), None)),
+        }
+    }
+
+    /// §8.2. A refresh token works once, so only failures that prove the request was not processed (no connection,
+    /// or a 5xx answer) are retried; a timeout is not, since Fitbit may have spent the token.
+    pub async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<TokenGrant, ProviderError> {
+        let url = format!("{}/oauth2/token", self.base_url);
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+        ];
+        let body = with_retry(
+            self.retry,
+            || async { send_raw(self.client_request(&url).form(&form)).await },
+            |e| e.detail.starts_with("connection failed") || e.detail == "5xx",
+        )
+        .await
+        .and_then(|(status, headers, bytes)| match classify_answer(status, &headers, &bytes) {
+            Some(error) => Err(error),
+            None => serde_json::from_slice::<TokenGrant>(&bytes)
+                .map_err(|_| ProviderError::new(ProviderErrorKind::Untyped, "token answer without tokens")),
+        });
+        body.map_err(|e| e.with_tokens(Some(access_token), Some(refresh_token)))
+    }
+
+    /// §8.4: revokes the grant of `access_token`.
+    pub async fn revoke(&self, access_token: &str) -> Result<(), ProviderError> {
+        let url = format!("{}/oauth2/revoke", self.base_url);
+        let form = [
+            ("token", access_token),
+            ("token_type_hint", "access_token"),
+            ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+        ];
+        with_retry(
+            self.retry,
+            || async { send(self.client_request(&url).form(&form)).await },
+            ProviderError::is_transient,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.with_tokens(Some(access_token), None))
+    }
+
+    /// A data GET of §8.1: `path` follows `/1.2/user/-`, query included. An absolute URL (a `pagination.next`
+    /// link) is taken as it is.
+    pub async fn get(&self, path: &str, access_token: &str) -> Result<Value, ProviderError> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}/1.2/user/-{path}", self.base_url)
+        };
+        with_retry(
+            self.retry,
+            || async {
+                let request = self
+                    .http
+                    .get(&url)
+                    .header(AUTHORIZATION, format!("Bearer {access_token}"))
+                    .header(ACCEPT, "application/json");
+                send(request).await
+            },
+            ProviderError::is_transient,
+        )
+        .await
+        .map_err(|e| e.with_tokens(Some(access_token), None))
+    }
+
+    /// A request with the client credentials in a Basic header, form-encoded first as simple-oauth2 did.
+    fn client_request(&self, url: &str) -> reqwest::RequestBuilder {
+        let encode = |s: &str| form_urlencoded(s);
+        let id = encode(self.credentials.client_id.as_deref().unwrap_or(""));
+        let secret = encode(self.credentials.client_secret.as_deref().unwrap_or(""));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        self.http.post(url).header(ACCEPT, "application/json").header(AUTHORIZATION, format!("Basic {basic}"))
+    }
+}
+
+fn form_urlencoded(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)]).map(|s| s[1..].to_string()).unwrap_or_default()
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::Null => false,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+    let (status, headers, bytes) = send_raw(request).await?;
+    if let Some(error) = classify_answer(status, &headers, &bytes) {
+        return Err(error);
+    }
+    Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+type RawAnswer = (reqwest::StatusCode, reqwest::header::HeaderMap, bytes::Bytes);
+
+/// Sends and reads the whole answer. A 5xx is reported as the error `5xx` here, so that callers can tell "the
+/// provider answered with a failure" from "no answer".
+async fn send_raw(request: reqwest::RequestBuilder) -> Result<RawAnswer, ProviderError> {
+    let response = request.send().await.map_err(|e| classify_transport(&e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.map_err(|e| classify_transport(&e))?;
+    if status.is_server_error() && classify_answer(status, &headers, &bytes).is_some_and(|e| e.is_transient()) {
+        return Err(ProviderError::new(ProviderErrorKind::Unavailable, "5xx"));
+    }
+    Ok((status, headers, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_are_form_encoded_like_simple_oauth2() {
+        assert_eq!(super::form_urlencoded("a b&c"), "a+b%26c");
+        assert_eq!(super::form_urlencoded("1A2B3C"), "1A2B3C");
+    }
+}
