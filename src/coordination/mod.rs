@@ -2,10 +2,14 @@
 //! (password, db, `rediss://`; decisions #23). The connection is made on first use, so the API answers while Redis is
 //! down (decisions #24).
 
+mod lock;
+
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Mutex;
+
+pub use lock::LockGuard;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoordinationError {

@@ -2,6 +2,9 @@
 //! call is bounded by `MONGODB_TIMEOUT_MS` and fails with a clear error instead of hanging (decisions #35).
 
 mod connector;
+pub mod crypto;
+mod outbox;
+mod userauths;
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -11,9 +14,14 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 pub use connector::spawn_connector;
+pub use crypto::TokenCipher;
+pub use outbox::{Outbox, PendingMessage, OUTBOX};
+pub use userauths::{StoredAuth, UserAuths};
 
 pub const USERAUTHS: &str = "userauths";
 pub const RESOURCES: &str = "resources";
+/// Remote revokes to retry (see `tokens::revocations`).
+pub const REVOCATIONS: &str = "revocations";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,6 +45,11 @@ impl From<mongodb::error::Error> for StoreError {
             _ => StoreError::Other(e.to_string()),
         }
     }
+}
+
+/// A BSON date from a chrono time (the bson crate's chrono conversion is behind a feature the driver leaves off).
+pub fn bson_time(time: chrono::DateTime<chrono::Utc>) -> mongodb::bson::Bson {
+    mongodb::bson::Bson::DateTime(mongodb::bson::DateTime::from_millis(time.timestamp_millis()))
 }
 
 /// A handle to the service's database; cheap to clone.
@@ -99,6 +112,12 @@ impl Store {
                     .options(resource_key)
                     .build(),
             ),
+        )
+        .await?;
+        let due = IndexOptions::builder().name("next_attempt_at".to_string()).build();
+        self.timed(
+            self.collection(REVOCATIONS)
+                .create_index(IndexModel::builder().keys(doc! {"next_attempt_at": 1}).options(due).build()),
         )
         .await?;
         Ok(())

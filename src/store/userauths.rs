@@ -1,0 +1,175 @@
+//! The `userauths` collection, exactly as the original wrote it (§7.1), so that a database written by the original
+//! works unchanged. Tokens are sealed by [`TokenCipher`] on every write.
+
+use chrono::Utc;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::options::UpdateOptions;
+
+use super::crypto::TokenCipher;
+use super::{bson_time, Store, StoreError, USERAUTHS};
+use crate::domain::{ChildId, ProviderAuth, TokenStatus};
+
+#[derive(Clone)]
+pub struct UserAuths {
+    store: Store,
+    cipher: TokenCipher,
+}
+
+/// A child's record as read: the authorization (if any) and the refresh token exactly as stored, which a refresh
+/// must still find in place to write its result (compare-and-set).
+#[derive(Clone, Debug)]
+pub struct StoredAuth {
+    pub auth: ProviderAuth,
+    pub stored_refresh_token: String,
+}
+
+impl UserAuths {
+    pub fn new(store: Store, cipher: TokenCipher) -> Self {
+        UserAuths { store, cipher }
+    }
+
+    /// The child's authorization; `None` when there is no record or its `fitbit` part is gone (revoked).
+    pub async fn find(&self, child: ChildId) -> Result<Option<StoredAuth>, StoreError> {
+        let collection = self.store.collection(USERAUTHS);
+        let found = self.store.timed(collection.find_one(doc! {"user_id": child.object_id()})).await?;
+        let Some(fitbit) = found.as_ref().and_then(|d| d.get_document("fitbit").ok()) else { return Ok(None) };
+        self.read_auth(fitbit)
+    }
+
+    /// POST auth: a new authorization replaces the whole `fitbit` part (decisions #9 keeps this wipe of
+    /// `last_sync`); the record is created when missing.
+    pub async fn save_authorization(&self, child: ChildId, auth: &ProviderAuth) -> Result<(), StoreError> {
+        let update = doc! {
+            "$set": {"user_id": child.object_id(), "fitbit": self.fitbit_document(auth)},
+            "$setOnInsert": {"created_at": bson_time(Utc::now()), "__v": 0},
+        };
+        let options = UpdateOptions::builder().upsert(true).build();
+        let collection = self.store.collection(USERAUTHS);
+        let filter = doc! {"user_id": child.object_id()};
+        match self
+            .store
+            .timed(collection.update_one(filter.clone(), update.clone()).with_options(options.clone()))
+            .await
+        {
+            // Two concurrent first saves race on the unique index; the loser updates the winner's record.
+            Err(StoreError::Duplicate) => {
+                self.store.timed(collection.update_one(filter, update).with_options(options)).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// A refresh: only the token fields change (decisions #9), and only if the refresh token read before is still
+    /// the stored one. Returns false when another writer got there first.
+    pub async fn replace_tokens(
+        &self,
+        child: ChildId,
+        previous: &StoredAuth,
+        fresh: &ProviderAuth,
+    ) -> Result<bool, StoreError> {
+        let mut set = Document::new();
+        set.insert("fitbit.access_token", self.cipher.seal(&fresh.access_token));
+        set.insert("fitbit.refresh_token", self.cipher.seal(&fresh.refresh_token));
+        if let Some(exp) = fresh.expires_in {
+            set.insert("fitbit.expires_in", epoch_bson(exp));
+        }
+        if let Some(scope) = &fresh.scope {
+            set.insert("fitbit.scope", scope);
+        }
+        set.insert("fitbit.token_type", "Bearer");
+        if let Some(user) = &fresh.user_id {
+            set.insert("fitbit.user_id", user);
+        }
+        set.insert("fitbit.status", "valid_token");
+        let filter = doc! {"user_id": child.object_id(), "fitbit.refresh_token": &previous.stored_refresh_token};
+        let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, doc! {"$set": set})).await?;
+        Ok(result.matched_count == 1)
+    }
+
+    pub async fn set_status(&self, child: ChildId, status: TokenStatus) -> Result<(), StoreError> {
+        let update = doc! {"$set": {"fitbit.status": status_text(status)}};
+        let collection = self.store.collection(USERAUTHS);
+        self.store.timed(collection.update_one(doc! {"user_id": child.object_id()}, update)).await.map(|_| ())
+    }
+
+    /// Revoke and `invalid_grant`: the `fitbit` part goes; the record with `user_id` and `created_at` stays.
+    pub async fn remove_authorization(&self, child: ChildId) -> Result<(), StoreError> {
+        let update = doc! {"$unset": {"fitbit": ""}};
+        let collection = self.store.collection(USERAUTHS);
+        self.store.timed(collection.update_one(doc! {"user_id": child.object_id()}, update)).await.map(|_| ())
+    }
+
+    fn fitbit_document(&self, auth: &ProviderAuth) -> Document {
+        let mut fitbit = Document::new();
+        fitbit.insert("access_token", self.cipher.seal(&auth.access_token));
+        if let Some(exp) = auth.expires_in {
+            fitbit.insert("expires_in", epoch_bson(exp));
+        }
+        fitbit.insert("refresh_token", self.cipher.seal(&auth.refresh_token));
+        if let Some(scope) = &auth.scope {
+            fitbit.insert("scope", scope);
+        }
+        fitbit.insert("token_type", &auth.token_type);
+        if let Some(user) = &auth.user_id {
+            fitbit.insert("user_id", user);
+        }
+        if let Some(status) = auth.status {
+            fitbit.insert("status", status_text(status));
+        }
+        if let Some(last_sync) = &auth.last_sync {
+            fitbit.insert("last_sync", last_sync);
+        }
+        fitbit
+    }
+
+    fn read_auth(&self, fitbit: &Document) -> Result<Option<StoredAuth>, StoreError> {
+        let text = |key: &str| fitbit.get_str(key).ok().filter(|s| !s.is_empty()).map(str::to_string);
+        let (Some(access), Some(refresh)) = (text("access_token"), text("refresh_token")) else { return Ok(None) };
+        let open = |value: &str| self.cipher.open(value).map_err(|e| StoreError::Other(e.to_string()));
+        let auth = ProviderAuth {
+            access_token: open(&access)?,
+            refresh_token: open(&refresh)?,
+            expires_in: fitbit.get("expires_in").and_then(bson_number),
+            scope: text("scope"),
+            token_type: text("token_type").unwrap_or_else(|| "Bearer".into()),
+            user_id: text("user_id"),
+            status: text("status").and_then(|s| parse_status(&s)),
+            last_sync: text("last_sync"),
+        };
+        Ok(Some(StoredAuth { auth, stored_refresh_token: refresh }))
+    }
+}
+
+/// js-bson wrote integral numbers that fit as int32, larger ones as double.
+fn epoch_bson(value: i64) -> Bson {
+    match i32::try_from(value) {
+        Ok(small) => Bson::Int32(small),
+        Err(_) => Bson::Double(value as f64),
+    }
+}
+
+fn bson_number(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        Bson::Double(f) => Some(*f as i64),
+        _ => None,
+    }
+}
+
+fn status_text(status: TokenStatus) -> &'static str {
+    match status {
+        TokenStatus::ValidToken => "valid_token",
+        TokenStatus::InvalidToken => "invalid_token",
+        TokenStatus::InvalidGrant => "invalid_grant",
+    }
+}
+
+fn parse_status(text: &str) -> Option<TokenStatus> {
+    match text {
+        "valid_token" => Some(TokenStatus::ValidToken),
+        "invalid_token" => Some(TokenStatus::InvalidToken),
+        "invalid_grant" => Some(TokenStatus::InvalidGrant),
+        _ => None,
+    }
+}
