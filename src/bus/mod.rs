@@ -4,6 +4,9 @@
 //! answering.
 
 mod connector;
+pub mod events;
+mod publisher;
+mod relay;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,6 +19,9 @@ use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
 use tokio::sync::{Mutex, Notify, RwLock};
 
 pub use connector::spawn_connector;
+pub use events::Event;
+pub use publisher::{Delivery, LostEvent, Publisher};
+pub use relay::spawn_relay;
 
 /// The name the original registered with the broker; also the subscriber's queue name.
 pub const APP_NAME: &str = "data.sync.agent.app";

@@ -1,0 +1,78 @@
+//! Publishing of the service's announcements (revoke, token errors) with the original's log lines (§12.3). An event
+//! the broker did not confirm is kept in the outbox and delivered by the relay once RabbitMQ is back.
+
+use super::events::{Event, DATA_SYNC_EXCHANGE};
+use super::{Bus, BusError};
+use crate::store::Outbox;
+
+#[derive(Clone)]
+pub struct Publisher {
+    bus: Bus,
+    outbox: Outbox,
+}
+
+/// What became of an event that had to be announced.
+#[derive(Debug, PartialEq)]
+pub enum Delivery {
+    Confirmed,
+    /// Not confirmed; kept in the outbox for the relay.
+    Deferred,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the event could neither be published ({publish}) nor kept for later ({keep})")]
+pub struct LostEvent {
+    pub publish: BusError,
+    pub keep: crate::store::StoreError,
+}
+
+impl Publisher {
+    pub fn new(bus: Bus, outbox: Outbox) -> Self {
+        Publisher { bus, outbox }
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Publishes `event` and waits for the confirm; publishes now or later, or says it could do neither.
+    pub async fn announce(&self, event: &Event, child: &str) -> Result<Delivery, LostEvent> {
+        let body = event.body();
+        match self.bus.publish(DATA_SYNC_EXCHANGE, event.routing_key, &body).await {
+            Ok(()) => {
+                tracing::info!("{}", success_text(event, child));
+                Ok(Delivery::Confirmed)
+            }
+            Err(publish) => {
+                tracing::error!("{}", failure_text(event, child, &publish));
+                match self.outbox.keep(DATA_SYNC_EXCHANGE, event.routing_key, &body).await {
+                    Ok(()) => Ok(Delivery::Deferred),
+                    Err(keep) => {
+                        tracing::error!("{} was lost: {keep}", event.name);
+                        Err(LostEvent { publish, keep })
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn success_text(event: &Event, child: &str) -> String {
+    match event.name {
+        "FitbitRevokeEvent" => format!("Fitbit revoke event for child {child} successfully published!"),
+        "FitbitAuthErrorEvent" => format!("Error message about {} from {child} successful published!", event.name),
+        "FitbitLastSyncEvent" => format!("Last sync from {child} successful published!"),
+        other => format!("{other} from {child} successful published!"),
+    }
+}
+
+fn failure_text(event: &Event, child: &str, error: &BusError) -> String {
+    match event.name {
+        "FitbitRevokeEvent" => {
+            format!("There was an error publishing Fitbit revoke event for child {child}. {error}")
+        }
+        "FitbitAuthErrorEvent" => format!("Error at publish error message from {child}: {error}"),
+        "FitbitLastSyncEvent" => format!("Error at publish last sync: {error}"),
+        other => format!("Error publishing {other}: {error}"),
+    }
+}

@@ -1,0 +1,100 @@
+//! Token refresh. A Fitbit refresh token works once, so two concurrent refreshes of one child would lose it: a Redis
+//! lock per child makes the refresh exclusive across instances, and whoever waited re-reads the stored tokens
+//! instead of refreshing again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::coordination::{Coordination, CoordinationError};
+use crate::domain::{ChildId, ProviderAuth, TokenStatus};
+use crate::provider::fitbit::jwt::decode_claims;
+use crate::provider::fitbit::FitbitClient;
+use crate::provider::{ProviderError, ProviderErrorKind};
+use crate::store::{StoreError, StoredAuth, UserAuths};
+
+/// Longer than a refresh call can take (timeout × retries), so the lock never expires under a live holder.
+const LOCK_TTL: Duration = Duration::from_secs(60);
+const LOCK_WAIT: Duration = Duration::from_secs(65);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the child has no authorization")]
+    NoAuthorization,
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Coordination(#[from] CoordinationError),
+    #[error("another refresh of this child did not finish in time")]
+    Busy,
+}
+
+#[derive(Clone)]
+pub struct TokenService {
+    userauths: UserAuths,
+    fitbit: FitbitClient,
+    coordination: Arc<Coordination>,
+}
+
+impl TokenService {
+    pub fn new(userauths: UserAuths, fitbit: FitbitClient, coordination: Arc<Coordination>) -> Self {
+        TokenService { userauths, fitbit, coordination }
+    }
+
+    /// The child's tokens, refreshed first when less than 10 minutes remain (decisions #4).
+    pub async fn fresh_tokens(&self, child: ChildId) -> Result<ProviderAuth, RefreshError> {
+        let current = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
+        if !current.auth.needs_refresh(chrono::Utc::now().timestamp()) {
+            return Ok(current.auth);
+        }
+        self.refresh(child, &current).await
+    }
+
+    /// Refreshes the tokens read as `seen`, unless another refresh replaced them meanwhile; then those are returned.
+    pub async fn refresh(&self, child: ChildId, seen: &StoredAuth) -> Result<ProviderAuth, RefreshError> {
+        let key = format!("ds-agent:lock:refresh:{child}");
+        let guard = self.coordination.lock_waiting(&key, LOCK_TTL, LOCK_WAIT).await?.ok_or(RefreshError::Busy)?;
+        let result = self.refresh_locked(child, seen).await;
+        if let Err(e) = self.coordination.unlock(guard).await {
+            tracing::warn!("Refresh lock of child {child} not released, it expires by itself: {e}");
+        }
+        result
+    }
+
+    async fn refresh_locked(&self, child: ChildId, seen: &StoredAuth) -> Result<ProviderAuth, RefreshError> {
+        let latest = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
+        if latest.stored_refresh_token != seen.stored_refresh_token {
+            return Ok(latest.auth);
+        }
+        let grant = match self.fitbit.refresh(&latest.auth.access_token, &latest.auth.refresh_token).await {
+            Ok(grant) => grant,
+            Err(e) if e.kind == ProviderErrorKind::InvalidGrant => {
+                // Another writer may have refreshed after our read: only the stored tokens can tell.
+                match self.userauths.find(child).await? {
+                    Some(again) if again.stored_refresh_token != latest.stored_refresh_token => return Ok(again.auth),
+                    _ => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let claims = decode_claims(&grant.access_token).unwrap_or_default();
+        let fresh = ProviderAuth {
+            access_token: grant.access_token,
+            refresh_token: grant.refresh_token,
+            expires_in: claims.exp,
+            scope: claims.scopes,
+            token_type: "Bearer".into(),
+            user_id: claims.sub,
+            status: Some(TokenStatus::ValidToken),
+            last_sync: latest.auth.last_sync.clone(),
+        };
+        if self.userauths.replace_tokens(child, &latest, &fresh).await? {
+            tracing::debug!("Tokens of child {child} refreshed");
+            return Ok(fresh);
+        }
+        // New tokens were POSTed while we refreshed: that newer authorization wins.
+        tracing::warn!("Tokens of child {child} were replaced during a refresh; keeping the newer authorization");
+        self.userauths.find(child).await?.map(|s| s.auth).ok_or(RefreshError::NoAuthorization)
+    }
+}

@@ -1,0 +1,144 @@
+//! Revoking a child's grant at the provider. The local tokens are always removed when a user asks to disconnect
+//! (decisions #29); a remote revoke that failed for a reason that may pass is kept (tokens sealed) in the
+//! `revocations` collection and retried in the background with a growing delay.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{ChildId, ProviderAuth};
+use crate::provider::fitbit::FitbitClient;
+use crate::provider::{ProviderError, ProviderErrorKind};
+use crate::store::{bson_time, Store, StoreError, TokenCipher, REVOCATIONS};
+
+const MAX_ATTEMPTS: i32 = 8;
+const FIRST_DELAY: chrono::Duration = chrono::Duration::minutes(1);
+const MAX_DELAY: chrono::Duration = chrono::Duration::hours(6);
+/// A claimed entry is invisible to other instances this long, then claimable again if its worker died.
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+const POLL_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, PartialEq)]
+pub enum RevokeOutcome {
+    Revoked,
+    /// The grant was already dead at the provider, or cannot be reached any more (legacy API retired).
+    NothingToRevoke,
+    /// Failed for now; kept for a later attempt.
+    Deferred,
+}
+
+#[derive(Clone)]
+pub struct Revocations {
+    store: Store,
+    cipher: TokenCipher,
+    fitbit: FitbitClient,
+}
+
+impl Revocations {
+    pub fn new(store: Store, cipher: TokenCipher, fitbit: FitbitClient) -> Self {
+        Revocations { store, cipher, fitbit }
+    }
+
+    /// Revokes now; on a passing failure keeps the revocation for the background retries.
+    pub async fn revoke(&self, child: ChildId, auth: &ProviderAuth) -> Result<RevokeOutcome, StoreError> {
+        match self.attempt(&auth.access_token, &auth.refresh_token).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                tracing::warn!("Revoke at the provider failed for child {child}, retrying later: {e}");
+                let document = doc! {
+                    "user_id": child.object_id(),
+                    "access_token": self.cipher.seal(&auth.access_token),
+                    "refresh_token": self.cipher.seal(&auth.refresh_token),
+                    "attempts": 1,
+                    "next_attempt_at": bson_time(Utc::now() + FIRST_DELAY),
+                    "created_at": bson_time(Utc::now()),
+                };
+                self.store.timed(self.store.collection(REVOCATIONS).insert_one(document)).await?;
+                Ok(RevokeOutcome::Deferred)
+            }
+        }
+    }
+
+    /// Retries every revocation due at `now`; returns how many were settled (revoked or given up).
+    pub async fn retry_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut settled = 0;
+        while let Some(entry) = self.claim(now).await? {
+            let id = entry.get_object_id("_id").map_err(|e| StoreError::Other(e.to_string()))?;
+            let attempts = entry.get_i32("attempts").unwrap_or(1);
+            let open = |key: &str| entry.get_str(key).ok().and_then(|v| self.cipher.open(v).ok());
+            let result = match (open("access_token"), open("refresh_token")) {
+                (Some(access), Some(refresh)) => self.attempt(&access, &refresh).await,
+                _ => Ok(RevokeOutcome::NothingToRevoke),
+            };
+            let collection = self.store.collection(REVOCATIONS);
+            match result {
+                Err(e) if attempts < MAX_ATTEMPTS => {
+                    let delay = (FIRST_DELAY * 2i32.pow(attempts as u32)).min(MAX_DELAY);
+                    tracing::warn!("Revoke retry {attempts} failed, next in {} min: {e}", delay.num_minutes());
+                    let update = doc! {"$set": {
+                        "attempts": attempts + 1,
+                        "next_attempt_at": bson_time(now + delay),
+                    }};
+                    self.store.timed(collection.update_one(doc! {"_id": id}, update)).await?;
+                }
+                other => {
+                    if let Err(e) = other {
+                        tracing::error!("Revoke at the provider given up after {attempts} attempts: {e}");
+                    }
+                    self.store.timed(collection.delete_one(doc! {"_id": id})).await?;
+                    settled += 1;
+                }
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Takes one due entry for this instance by pushing its next attempt a lease ahead.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Document>, StoreError> {
+        let filter = doc! {"next_attempt_at": {"$lte": bson_time(now)}};
+        let update = doc! {"$set": {"next_attempt_at": bson_time(now + LEASE)}};
+        let collection = self.store.collection(REVOCATIONS);
+        let call = collection
+            .find_one_and_update(filter, update)
+            .sort(doc! {"next_attempt_at": 1})
+            .return_document(ReturnDocument::Before);
+        self.store.timed(call).await
+    }
+
+    /// One revoke: with the access token, or with the refresh token when the access token has expired (Fitbit
+    /// revokes the grant with either). Errors are the failures worth retrying.
+    async fn attempt(&self, access_token: &str, refresh_token: &str) -> Result<RevokeOutcome, ProviderError> {
+        let result = match self.fitbit.revoke(access_token).await {
+            Err(e) if e.kind == ProviderErrorKind::ExpiredToken => self.fitbit.revoke(refresh_token).await,
+            other => other,
+        };
+        match result {
+            Ok(()) => Ok(RevokeOutcome::Revoked),
+            Err(e) => match e.kind {
+                ProviderErrorKind::InvalidToken
+                | ProviderErrorKind::InvalidGrant
+                | ProviderErrorKind::ExpiredToken
+                | ProviderErrorKind::LegacyRetired => Ok(RevokeOutcome::NothingToRevoke),
+                _ => Err(e),
+            },
+        }
+    }
+}
+
+pub fn spawn_revocation_retries(revocations: Revocations, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(POLL_EVERY) => {}
+            }
+            if let Err(e) = revocations.retry_due(Utc::now()).await {
+                tracing::warn!("Revoke retries paused: {e}");
+            }
+        }
+    })
+}
