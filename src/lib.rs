@@ -3,8 +3,11 @@
 pub mod bus;
 pub mod config;
 pub mod coordination;
+pub mod domain;
 pub mod http;
+pub mod provider;
 pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tokens;

@@ -9,11 +9,13 @@ use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{self, Bus};
+use crate::bus::{self, Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
 use crate::http::{self, AppState};
-use crate::store::{self, Store};
+use crate::provider::fitbit::FitbitClient;
+use crate::store::{self, Outbox, Store, TokenCipher, UserAuths};
+use crate::tokens::{self, FailureReporter, Revocations, TokenService};
 
 /// How long running requests may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,8 +75,23 @@ impl Application {
             ca_pem.map(|pem| String::from_utf8_lossy(&pem).into_owned()),
             CONFIRM_TIMEOUT,
         );
-
-        let state = AppState { settings: Arc::new(settings), store, coordination: Arc::new(coordination), bus };
+        let coordination = Arc::new(coordination);
+        let cipher = TokenCipher::new(settings.token_encryption_key);
+        let userauths = UserAuths::new(store.clone(), cipher.clone());
+        let fitbit = FitbitClient::new(&settings.fitbit_api_url, settings.fitbit.clone(), settings.provider_timeout);
+        let publisher = Publisher::new(bus.clone(), Outbox::new(store.clone()));
+        let state = AppState {
+            tokens: TokenService::new(userauths.clone(), fitbit.clone(), coordination.clone()),
+            failures: FailureReporter::new(userauths.clone(), publisher.clone()),
+            revocations: Revocations::new(store.clone(), cipher, fitbit.clone()),
+            settings: Arc::new(settings),
+            store,
+            coordination,
+            bus,
+            userauths,
+            fitbit,
+            publisher,
+        };
         Ok(Application { state, https, http, https_port, http_port, tls, shutdown: CancellationToken::new() })
     }
 
@@ -102,6 +119,13 @@ impl Application {
         let background = [
             store::spawn_connector(state.store.clone(), shutdown.clone()),
             bus::spawn_connector(state.bus.clone(), shutdown.clone()),
+            bus::spawn_relay(
+                state.bus.clone(),
+                Outbox::new(state.store.clone()),
+                state.coordination.clone(),
+                shutdown.clone(),
+            ),
+            tokens::spawn_revocation_retries(state.revocations.clone(), shutdown.clone()),
         ];
 
         let handle = axum_server::Handle::new();

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::response::json;
+use crate::domain::{InvalidId, ScopeError};
 use crate::store::StoreError;
 
 /// A dependency the API may find down; named in 503 answers and in `/health/ready`.
@@ -42,6 +43,12 @@ pub enum ApiError {
     NotFound { message: String, description: Option<String> },
     #[error("{message}")]
     Conflict { message: String, description: Option<String> },
+    /// The provider could not confirm something the route needs (the original's FitbitClientException).
+    #[error("{message}")]
+    ProviderUnavailable { message: String, description: Option<String> },
+    /// A typed provider failure on the sync route: the body carries the internal code (decisions #33).
+    #[error("{0}")]
+    Provider(crate::provider::ProviderError),
     #[error("The service is temporarily unavailable: {} is not reachable.", .0.name())]
     DependencyDown(Dependency),
     #[error("An internal error has occurred in the database!")]
@@ -71,7 +78,8 @@ impl ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::DependencyDown(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DependencyDown(_) | ApiError::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Provider(e) => e.http_status(),
             ApiError::Database | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,13 +91,18 @@ impl ApiError {
             ),
             ApiError::Validation { description, .. }
             | ApiError::NotFound { description, .. }
-            | ApiError::Conflict { description, .. } => description.clone(),
+            | ApiError::Conflict { description, .. }
+            | ApiError::ProviderUnavailable { description, .. } => description.clone(),
             ApiError::DependencyDown(_) | ApiError::Database => Some("Please try again later...".into()),
             _ => None,
         }
     }
 
     pub fn body(&self) -> ErrorBody {
+        if let ApiError::Provider(e) = self {
+            let body = e.body();
+            return ErrorBody { code: body.code, message: body.message, description: body.description };
+        }
         ErrorBody { code: self.status().as_u16(), message: self.to_string(), description: self.description() }
     }
 }
@@ -100,6 +113,18 @@ impl IntoResponse for ApiError {
             tracing::error!("{self}");
         }
         json(self.status(), &self.body())
+    }
+}
+
+impl From<InvalidId> for ApiError {
+    fn from(e: InvalidId) -> Self {
+        ApiError::validation(e.to_string(), InvalidId::DESCRIPTION)
+    }
+}
+
+impl From<ScopeError> for ApiError {
+    fn from(e: ScopeError) -> Self {
+        ApiError::validation(e.to_string(), ScopeError::DESCRIPTION)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The REST API: one router per resource file, merged here, wrapped in the original's middleware chain (§4.3).
 
+mod auth;
 mod body;
 mod error;
 mod fitbit;
@@ -21,10 +22,12 @@ pub use error::{ApiError, Dependency, ErrorBody};
 pub use middleware::OriginalUrl;
 use response::moved_permanently;
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
-use crate::store::Store;
+use crate::provider::fitbit::FitbitClient;
+use crate::store::{Store, UserAuths};
+use crate::tokens::{FailureReporter, Revocations, TokenService};
 
 /// What every handler may use; cheap to clone.
 #[derive(Clone)]
@@ -33,6 +36,12 @@ pub struct AppState {
     pub store: Store,
     pub coordination: Arc<Coordination>,
     pub bus: Bus,
+    pub userauths: UserAuths,
+    pub fitbit: FitbitClient,
+    pub publisher: Publisher,
+    pub tokens: TokenService,
+    pub failures: FailureReporter,
+    pub revocations: Revocations,
 }
 
 /// The HTTPS application: routes wrapped in the middleware chain. Path normalisation and body parsing must run
@@ -42,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(|| async { moved_permanently("/v1/reference") }))
         .merge(reference::router())
         .merge(fitbit::router())
+        .merge(auth::router())
         .merge(health::router())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(endpoint_not_found)

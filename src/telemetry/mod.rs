@@ -6,7 +6,7 @@ mod format;
 use std::path::Path;
 
 use tracing::Level;
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -16,6 +16,8 @@ use tracing_subscriber::Layer;
 use crate::config::Environment;
 
 pub use format::{ConsoleLine, JsonLine};
+
+const BUFFERED_LINES: usize = 4096;
 
 /// Keeps the background log writers alive; logs are flushed when it is dropped.
 pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
@@ -50,8 +52,11 @@ pub fn init(environment: Environment, log_dir: &Path) -> Result<LogGuards, Telem
         .with_target("lapin", tracing::level_filters::LevelFilter::OFF)
         .with_default(Level::WARN.min(level));
 
-    let (file_writer, file_guard) = tracing_appender::non_blocking(appender);
-    let (console_writer, console_guard) = tracing_appender::non_blocking(std::io::stdout());
+    // The default buffer of 128,000 lines is allocated up front (about 4 MB per writer); a small one keeps the idle
+    // footprint low, and a full buffer still never blocks a request (lines are dropped and counted instead).
+    let writer = || NonBlockingBuilder::default().buffered_lines_limit(BUFFERED_LINES).lossy(true);
+    let (file_writer, file_guard) = writer().finish(appender);
+    let (console_writer, console_guard) = writer().finish(std::io::stdout());
     let file =
         tracing_subscriber::fmt::layer().event_format(JsonLine).with_writer(file_writer).with_filter(filter.clone());
     // NODE_ENV=test silences the console, as in the original.

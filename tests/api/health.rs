@@ -60,12 +60,19 @@ async fn ready_is_503_naming_redis_and_rabbitmq_when_they_are_unreachable() {
 #[tokio::test]
 async fn indexes_are_created_at_startup() {
     let app = spawn_app().await;
+    let index_names = |collection: &'static str| {
+        let store = app.store.clone();
+        async move { store.collection(collection).list_index_names().await.unwrap_or_default() }
+    };
     let created = eventually(Duration::from_secs(15), || async {
-        let names = app.store.collection("userauths").list_index_names().await.unwrap_or_default();
-        names.iter().any(|n| n == "user_id_unique")
+        index_names("userauths").await.iter().any(|n| n == "user_id_unique")
+            && index_names("resources").await.iter().any(|n| n == "user_id_type_logId")
     })
     .await;
-    assert!(created, "userauths.user_id index missing");
-    let names = app.store.collection("resources").list_index_names().await.unwrap();
-    assert!(names.iter().any(|n| n == "user_id_type_logId"), "{names:?}");
+    assert!(
+        created,
+        "indexes missing: userauths {:?}, resources {:?}",
+        index_names("userauths").await,
+        index_names("resources").await
+    );
 }

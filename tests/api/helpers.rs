@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ds_agent::config::Settings;
+use ds_agent::domain::ChildId;
+use ds_agent::http::AppState;
 use ds_agent::startup::Application;
 use ds_agent::store::Store;
+use provider_sim::{SimConfig, Simulator, TokenPair};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
@@ -16,6 +19,11 @@ pub struct TestApp {
     pub https_port: u16,
     pub client: reqwest::Client,
     pub store: Store,
+    pub state: AppState,
+    /// This test's own provider simulator, reached over HTTP through `FITBIT_API_URL`.
+    pub sim: Arc<Simulator>,
+    /// The variables the application was built from, for a second instance on the same database.
+    vars: HashMap<String, String>,
     shutdown: CancellationToken,
     _logs: tempfile::TempDir,
 }
@@ -85,13 +93,54 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let sim = Arc::new(Simulator::start(SimConfig::default(), "127.0.0.1:0").await.expect("simulator"));
+    let mut vars = test_environment(&[("FITBIT_API_URL", &sim.base_url())]);
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    start(vars, sim).await
+}
+
+impl TestApp {
+    /// Another instance of the service on the same database and simulator, as in a multi-instance deployment.
+    pub async fn spawn_peer(&self, overrides: &[(&str, &str)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        vars.insert("PORT_HTTP".into(), "0".into());
+        vars.insert("PORT_HTTPS".into(), "0".into());
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        start(vars, self.sim.clone()).await
+    }
+
+    /// A child with fresh simulator tokens, handed over through `POST …/fitbit/auth`.
+    pub async fn connect_child(&self, scopes: &str) -> (ChildId, TokenPair) {
+        let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+        let tokens = self.sim.issue_fitbit_tokens(&unique_name("FB"), scopes, 8 * 3600);
+        let response = self.post_auth(child, &tokens).await;
+        assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT, "{:?}", response.text().await);
+        (child, tokens)
+    }
+
+    pub async fn post_auth(&self, child: ChildId, tokens: &TokenPair) -> reqwest::Response {
+        let body = serde_json::json!({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token});
+        self.client.post(self.url(&format!("/v1/users/{child}/fitbit/auth"))).json(&body).send().await.unwrap()
+    }
+
+    /// The raw `userauths` document of a child.
+    pub async fn userauth_document(&self, child: ChildId) -> Option<mongodb::bson::Document> {
+        let filter = mongodb::bson::doc! {"user_id": child.object_id()};
+        self.store.collection("userauths").find_one(filter).await.unwrap()
+    }
+}
+
+async fn start(mut vars: HashMap<String, String>, sim: Arc<Simulator>) -> TestApp {
     let logs = tempfile::tempdir().unwrap();
-    let mut vars = test_environment(overrides);
     vars.insert("LOG_DIR".into(), logs.path().display().to_string());
     let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
     let app = Application::build(settings).await.expect("application failed to build");
     let (https_port, http_port) = (app.https_port(), app.http_port());
-    let store = app.state().store.clone();
+    let state = app.state().clone();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -99,7 +148,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         http_port,
         https_port,
         client: http_client(),
-        store,
+        store: state.store.clone(),
+        state,
+        sim,
+        vars,
         shutdown,
         _logs: logs,
     }

@@ -1,7 +1,12 @@
 //! Integration tests: the real application on ephemeral ports, over HTTPS, against real MongoDB, Redis and RabbitMQ.
 
+mod auth;
 mod binary;
+mod bus_probe;
+mod encryption;
+mod error_events;
 mod health;
 mod helpers;
 mod http_layer;
+mod refresh;
 mod routes;

@@ -1,0 +1,76 @@
+//! Reads back what the service published: a private queue bound to `data.sync` with the routing keys a test cares
+//! about, on the real broker.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, Consumer, ExchangeKind};
+use serde_json::Value;
+
+pub const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/ocariot";
+
+pub struct BusProbe {
+    _connection: Connection,
+    consumer: Consumer,
+}
+
+/// A message as received: its routing key, its parsed body and its properties.
+pub struct Received {
+    pub routing_key: String,
+    pub body: Value,
+    pub raw: Vec<u8>,
+    pub properties: lapin::BasicProperties,
+}
+
+impl BusProbe {
+    pub async fn bind(routing_keys: &[&str]) -> BusProbe {
+        let connection = Connection::connect(BROKER, ConnectionProperties::default()).await.expect("broker");
+        let channel = connection.create_channel().await.unwrap();
+        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        channel.exchange_declare("data.sync", ExchangeKind::Direct, durable, FieldTable::default()).await.unwrap();
+        let options = QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() };
+        let queue = channel.queue_declare("", options, FieldTable::default()).await.unwrap();
+        for key in routing_keys {
+            channel
+                .queue_bind(queue.name().as_str(), "data.sync", key, QueueBindOptions::default(), FieldTable::default())
+                .await
+                .unwrap();
+        }
+        let consumer = channel
+            .basic_consume(queue.name().as_str(), "probe", BasicConsumeOptions::default(), FieldTable::default())
+            .await
+            .unwrap();
+        BusProbe { _connection: connection, consumer }
+    }
+
+    /// The next message about `child` (other tests publish on the same keys), or None after `wait`.
+    pub async fn next_for(&mut self, child: &str, wait: Duration) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let delivery = tokio::time::timeout_at(deadline, self.consumer.next()).await.ok()??.ok()?;
+            delivery.ack(BasicAckOptions::default()).await.ok()?;
+            let body: Value = serde_json::from_slice(&delivery.data).ok()?;
+            let about = body.as_object().and_then(|o| o.values().find_map(child_of));
+            if about.as_deref() == Some(child) {
+                return Some(Received {
+                    routing_key: delivery.routing_key.to_string(),
+                    raw: delivery.data.clone(),
+                    body,
+                    properties: delivery.properties.clone(),
+                });
+            }
+        }
+    }
+}
+
+fn child_of(payload: &Value) -> Option<String> {
+    match payload {
+        Value::Object(o) => o.get("child_id").and_then(Value::as_str).map(str::to_string),
+        Value::Array(items) => items.first().and_then(child_of),
+        _ => None,
+    }
+}

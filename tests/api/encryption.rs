@@ -1,0 +1,57 @@
+//! Tokens at rest: sealed with `TOKEN_ENCRYPTION_KEY`, plaintext records of the original still read and sealed on
+//! their next write.
+
+use base64::Engine;
+use ds_agent::domain::ChildId;
+use mongodb::bson::{doc, oid::ObjectId, Bson};
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app_with, unique_name};
+
+fn key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([42u8; 32])
+}
+
+#[tokio::test]
+async fn tokens_are_stored_sealed_and_read_back_in_clear() {
+    let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &key())]).await;
+    let (child, tokens) = app.connect_child("ract").await;
+    let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
+    for field in ["access_token", "refresh_token"] {
+        let stored = fitbit.get_str(field).unwrap();
+        assert!(stored.starts_with("enc:v1:"), "{field}: {stored}");
+    }
+    let raw = format!("{fitbit:?}");
+    assert!(!raw.contains(&tokens.access_token) && !raw.contains(&tokens.refresh_token));
+
+    let body: serde_json::Value = app.get(&format!("/v1/users/{child}/fitbit/auth")).await.json().await.unwrap();
+    assert_eq!(body["access_token"], tokens.access_token.as_str());
+    assert_eq!(body["refresh_token"], tokens.refresh_token.as_str());
+}
+
+#[tokio::test]
+async fn a_plaintext_record_of_the_original_is_read_and_sealed_on_its_next_write() {
+    let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &key())]).await;
+    let tokens = app.sim.issue_fitbit_tokens(&unique_name("FB"), "ract", 60);
+    let child = ChildId::from(ObjectId::new());
+    let legacy = doc! {
+        "user_id": child.object_id(),
+        "fitbit": {"access_token": &tokens.access_token, "expires_in": tokens.expires_at as i32,
+                   "refresh_token": &tokens.refresh_token, "scope": "ract", "token_type": "Bearer",
+                   "user_id": "ABC123", "status": "valid_token"},
+        "created_at": Bson::DateTime(mongodb::bson::DateTime::now()), "__v": 0,
+    };
+    app.store.collection("userauths").insert_one(legacy).await.unwrap();
+
+    let response = app.get(&format!("/v1/users/{child}/fitbit/auth")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["access_token"], tokens.access_token.as_str());
+
+    // Less than 10 minutes left: the refresh writes new tokens, sealed.
+    let fresh = app.state.tokens.fresh_tokens(child).await.unwrap();
+    let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
+    assert!(fitbit.get_str("access_token").unwrap().starts_with("enc:v1:"));
+    assert!(fitbit.get_str("refresh_token").unwrap().starts_with("enc:v1:"));
+    assert_eq!(app.state.userauths.find(child).await.unwrap().unwrap().auth.access_token, fresh.access_token);
+}
