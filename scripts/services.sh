@@ -26,6 +26,21 @@ apt_install() {
 }
 
 # MongoDB: the one already running, else the SecantusDB stand-in from PyPI in a venv under .cache/.
+# The stand-in can livelock (a createIndexes racing an implicit collection creation spins inside WiredTiger while
+# holding its global lock; ping still answers, everything else hangs), so one of ours that cannot list its databases
+# within 5 s is restarted. It keeps nothing on disk, so a restart loses only test data.
+stand_in_stuck() {
+  [ -f "$CACHE/secantus.pid" ] && kill -0 "$(cat "$CACHE/secantus.pid")" 2>/dev/null || return 1
+  ! timeout 5 "$CACHE/venv/bin/python" -c \
+    "import pymongo; pymongo.MongoClient(serverSelectionTimeoutMS=3000, socketTimeoutMS=4000).list_database_names()" \
+    >/dev/null 2>&1
+}
+if port_open 27017 && stand_in_stuck; then
+  kill -9 "$(cat "$CACHE/secantus.pid")"
+  rm -f "$CACHE/secantus.pid"
+  for ((i = 0; i < 50; i++)); do port_open 27017 || break; sleep 0.2; done
+  echo "services.sh: the MongoDB stand-in did not answer; restarted it" >&2
+fi
 if ! port_open 27017; then
   if [ ! -x "$CACHE/venv/bin/secantusd-py" ]; then
     mkdir -p "$CACHE"
@@ -33,6 +48,7 @@ if ! port_open 27017; then
     "$CACHE/venv/bin/pip" install -q "secantusdb==$SECANTUS_VERSION"
   fi
   nohup "$CACHE/venv/bin/secantusd-py" --port 27017 --storage-path :memory: >"$CACHE/secantus.log" 2>&1 &
+  echo $! >"$CACHE/secantus.pid"
   wait_for MongoDB 27017 60
   started+=("MongoDB stand-in (SecantusDB $SECANTUS_VERSION, log $CACHE/secantus.log)")
 fi

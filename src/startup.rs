@@ -117,7 +117,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let Application { state, https, http, https_port, tls, shutdown, .. } = self;
         let background = [
-            store::spawn_connector(state.store.clone(), shutdown.clone()),
+            store::spawn_connector(state.store.clone(), shutdown.clone()).await,
             bus::spawn_connector(state.bus.clone(), shutdown.clone()),
             bus::spawn_relay(
                 state.bus.clone(),

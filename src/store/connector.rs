@@ -1,5 +1,6 @@
-//! The background task that makes the first MongoDB connection (retrying every 2 s, as the original did), creates the
-//! indexes, and then logs losses and reconnections with the original's texts.
+//! The MongoDB connection life cycle: a first attempt before the API serves (so the indexes exist before the first
+//! query), then a background task that retries every 2 s, as the original did, and logs losses and reconnections with
+//! the original's texts.
 
 use std::time::Duration;
 
@@ -11,26 +12,18 @@ use super::Store;
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 const WATCH_EVERY: Duration = Duration::from_secs(5);
 
-pub fn spawn_connector(store: Store, shutdown: CancellationToken) -> JoinHandle<()> {
+/// Tries once to connect and create the indexes (each call bounded by the MongoDB timeout), then hands the rest to a
+/// background task.
+pub async fn spawn_connector(store: Store, shutdown: CancellationToken) -> JoinHandle<()> {
+    let mut connected = connect_once(&store).await;
     tokio::spawn(async move {
-        loop {
-            let attempt = async {
-                store.ping().await?;
-                store.ensure_indexes().await
-            };
-            match attempt.await {
-                Ok(()) => {
-                    tracing::info!("Connection established with MongoDb...");
-                    break;
-                }
-                Err(e) => tracing::warn!("Error trying to connect for the first time with mongoDB: {e}"),
-            }
+        while !connected {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(RETRY_EVERY) => {}
             }
+            connected = connect_once(&store).await;
         }
-        let mut connected = true;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -45,4 +38,21 @@ pub fn spawn_connector(store: Store, shutdown: CancellationToken) -> JoinHandle<
             connected = reachable;
         }
     })
+}
+
+async fn connect_once(store: &Store) -> bool {
+    let attempt = async {
+        store.ping().await?;
+        store.ensure_indexes().await
+    };
+    match attempt.await {
+        Ok(()) => {
+            tracing::info!("Connection established with MongoDb...");
+            true
+        }
+        Err(e) => {
+            tracing::warn!("Error trying to connect for the first time with mongoDB: {e}");
+            false
+        }
+    }
 }
