@@ -1,0 +1,242 @@
+//! Fitbit activity log → OCARIoT `PhysicalActivity` (spec §10.3), the payload of `PhysicalActivitySyncEvent`.
+
+use serde_json::{Map, Value};
+
+use super::{end_time, get, js_number, minutes_to_ms, normalize_date, number, string, truthy, MalformedItem};
+
+/// Fitbit's zone names and the OCARIoT keys they become, in output order.
+const ZONES: [(&str, &str); 4] = [
+    ("Out of Range", "out_of_range_zone"),
+    ("Fat Burn", "fat_burn_zone"),
+    ("Cardio", "cardio_zone"),
+    ("Peak", "peak_zone"),
+];
+
+/// Fitbit reports distance in the user's unit; anything not metric is taken as miles, as the original did (§16.16).
+const METRES_PER_MILE: f64 = 1609.344;
+
+/// One Fitbit activity log as an OCARIoT physical activity.
+pub fn physical_activity(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+    if !raw.is_object() {
+        return Err(MalformedItem("activity is not an object".into()));
+    }
+    let start_raw = string(get(raw, "startTime"), "startTime")?;
+    let start_time =
+        normalize_date(start_raw).ok_or_else(|| MalformedItem(format!("invalid startTime {start_raw}")))?;
+    let duration = number(get(raw, "duration"), "duration")?;
+    let end_time = end_time(&start_time, &duration)?;
+
+    let mut out = Map::new();
+    out.insert("start_time".into(), Value::String(start_time));
+    out.insert("end_time".into(), Value::String(end_time));
+    out.insert("duration".into(), duration);
+    out.insert("child_id".into(), Value::String(child_id.to_owned()));
+    out.insert("name".into(), Value::String(string(get(raw, "activityName"), "activityName")?.to_owned()));
+    out.insert("calories".into(), number(get(raw, "calories"), "calories")?);
+    if let Some(steps) = get(raw, "steps") {
+        out.insert("steps".into(), number(Some(steps), "steps")?);
+    }
+    if truthy(get(raw, "distance")) {
+        out.insert("distance".into(), distance(raw)?);
+    }
+    out.insert("levels".into(), levels(raw)?);
+    if truthy(get(raw, "averageHeartRate")) && truthy(get(raw, "heartRateZones")) {
+        out.insert("heart_rate".into(), heart_rate(raw)?);
+    }
+    Ok(Value::Object(out))
+}
+
+fn distance(raw: &Value) -> Result<Value, MalformedItem> {
+    let distance = get(raw, "distance")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| MalformedItem("field distance is not a number".into()))?;
+    let factor = match get(raw, "distanceUnit") {
+        Some(Value::String(unit)) if unit == "Kilometer" => 1000.0,
+        _ => METRES_PER_MILE,
+    };
+    Ok(js_number(distance * factor))
+}
+
+fn levels(raw: &Value) -> Result<Value, MalformedItem> {
+    let Some(levels) = get(raw, "activityLevel") else {
+        return Err(MalformedItem("missing field activityLevel".into()));
+    };
+    let levels = levels.as_array().ok_or_else(|| MalformedItem("field activityLevel is not an array".into()))?;
+    levels
+        .iter()
+        .enumerate()
+        .map(|(i, level)| {
+            let mut out = Map::new();
+            let name = string(get(level, "name"), format_args!("activityLevel[{i}].name"))?;
+            out.insert("name".into(), Value::String(name.to_owned()));
+            out.insert(
+                "duration".into(),
+                minutes_to_ms(get(level, "minutes"), format_args!("activityLevel[{i}].minutes"))?,
+            );
+            Ok(Value::Object(out))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
+}
+
+fn heart_rate(raw: &Value) -> Result<Value, MalformedItem> {
+    let mut out = Map::new();
+    out.insert("average".into(), number(get(raw, "averageHeartRate"), "averageHeartRate")?);
+    let zones = get(raw, "heartRateZones")
+        .and_then(Value::as_array)
+        .ok_or_else(|| MalformedItem("field heartRateZones is not an array".into()))?;
+    for (fitbit_name, key) in ZONES {
+        // The first zone with the exact name wins, like the original's `filter(...)[0]`.
+        let zone = zones
+            .iter()
+            .find(|z| z.get("name").and_then(Value::as_str) == Some(fitbit_name))
+            .ok_or_else(|| MalformedItem(format!("missing heart rate zone {fitbit_name}")))?;
+        let mut z = Map::new();
+        z.insert("min".into(), number(get(zone, "min"), format_args!("heartRateZones[{fitbit_name}].min"))?);
+        z.insert("max".into(), number(get(zone, "max"), format_args!("heartRateZones[{fitbit_name}].max"))?);
+        z.insert(
+            "duration".into(),
+            minutes_to_ms(get(zone, "minutes"), format_args!("heartRateZones[{fitbit_name}].minutes"))?,
+        );
+        out.insert(key.into(), Value::Object(z));
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CHILD: &str = "5a62be07de34500146d9c544";
+
+    /// The Fitbit activity of Appendix A.1.
+    fn a1() -> Value {
+        serde_json::from_str(
+            r#"{"logId":22150869470,"activityName":"Walk","startTime":"2019-03-28T15:03:11.000-03:00","duration":1800000,
+                "calories":154,"steps":2056,"distance":1.5,"distanceUnit":"Kilometer","averageHeartRate":107,
+                "activityLevel":[{"minutes":1,"name":"sedentary"},{"minutes":5,"name":"lightly"},{"minutes":10,"name":"fairly"},{"minutes":14,"name":"very"}],
+                "heartRateZones":[{"name":"Out of Range","min":30,"max":94,"minutes":2},{"name":"Fat Burn","min":94,"max":131,"minutes":25},
+                                  {"name":"Cardio","min":131,"max":159,"minutes":3},{"name":"Peak","min":159,"max":220,"minutes":0}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn to_string(v: &Value) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    #[test]
+    fn appendix_a1_is_byte_identical() {
+        let expected = concat!(
+            r#"{"start_time":"2019-03-28T15:03:11Z","end_time":"2019-03-28T15:33:11Z","duration":1800000,"#,
+            r#""child_id":"5a62be07de34500146d9c544","name":"Walk","calories":154,"steps":2056,"distance":1500,"#,
+            r#""levels":[{"name":"sedentary","duration":60000},{"name":"lightly","duration":300000},"#,
+            r#"{"name":"fairly","duration":600000},{"name":"very","duration":840000}],"#,
+            r#""heart_rate":{"average":107,"out_of_range_zone":{"min":30,"max":94,"duration":120000},"#,
+            r#""fat_burn_zone":{"min":94,"max":131,"duration":1500000},"#,
+            r#""cardio_zone":{"min":131,"max":159,"duration":180000},"#,
+            r#""peak_zone":{"min":159,"max":220,"duration":0}}}"#
+        );
+        assert_eq!(to_string(&physical_activity(&a1(), CHILD).unwrap()), expected);
+    }
+
+    #[test]
+    fn a_unit_other_than_kilometer_is_miles() {
+        let mut raw = a1();
+        raw["distance"] = json!(1);
+        raw.as_object_mut().unwrap().remove("distanceUnit");
+        assert_eq!(physical_activity(&raw, CHILD).unwrap()["distance"], json!(1609.344));
+        raw["distanceUnit"] = json!("Mile");
+        raw["distance"] = json!(1.5);
+        assert_eq!(to_string(&physical_activity(&raw, CHILD).unwrap()["distance"]), "2414.016");
+        raw["distance"] = json!(2);
+        raw["distanceUnit"] = json!("Kilometer");
+        assert_eq!(to_string(&physical_activity(&raw, CHILD).unwrap()["distance"]), "2000");
+    }
+
+    #[test]
+    fn zero_or_absent_distance_is_omitted() {
+        let mut raw = a1();
+        raw["distance"] = json!(0);
+        assert!(physical_activity(&raw, CHILD).unwrap().get("distance").is_none());
+        raw["distance"] = json!(0.0);
+        assert!(physical_activity(&raw, CHILD).unwrap().get("distance").is_none());
+        raw.as_object_mut().unwrap().remove("distance");
+        assert!(physical_activity(&raw, CHILD).unwrap().get("distance").is_none());
+    }
+
+    #[test]
+    fn missing_steps_are_omitted_and_key_order_kept() {
+        let mut raw = a1();
+        raw.as_object_mut().unwrap().remove("steps");
+        let out = physical_activity(&raw, CHILD).unwrap();
+        let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["start_time", "end_time", "duration", "child_id", "name", "calories", "distance", "levels", "heart_rate"]
+        );
+    }
+
+    #[test]
+    fn zero_steps_are_kept() {
+        let mut raw = a1();
+        raw["steps"] = json!(0);
+        assert_eq!(physical_activity(&raw, CHILD).unwrap()["steps"], json!(0));
+    }
+
+    #[test]
+    fn heart_rate_needs_both_average_and_zones() {
+        let mut raw = a1();
+        raw.as_object_mut().unwrap().remove("averageHeartRate");
+        assert!(physical_activity(&raw, CHILD).unwrap().get("heart_rate").is_none());
+        let mut raw = a1();
+        raw.as_object_mut().unwrap().remove("heartRateZones");
+        assert!(physical_activity(&raw, CHILD).unwrap().get("heart_rate").is_none());
+    }
+
+    #[test]
+    fn missing_heart_rate_zone_is_malformed() {
+        let mut raw = a1();
+        raw["heartRateZones"].as_array_mut().unwrap().remove(2);
+        assert_eq!(physical_activity(&raw, CHILD), Err(MalformedItem("missing heart rate zone Cardio".into())));
+    }
+
+    #[test]
+    fn missing_activity_level_is_malformed() {
+        let mut raw = a1();
+        raw.as_object_mut().unwrap().remove("activityLevel");
+        assert_eq!(physical_activity(&raw, CHILD), Err(MalformedItem("missing field activityLevel".into())));
+    }
+
+    #[test]
+    fn bad_fields_are_malformed() {
+        let mut raw = a1();
+        raw["activityLevel"][1].as_object_mut().unwrap().remove("minutes");
+        assert_eq!(physical_activity(&raw, CHILD), Err(MalformedItem("missing field activityLevel[1].minutes".into())));
+        let mut raw = a1();
+        raw["calories"] = json!("154");
+        assert_eq!(physical_activity(&raw, CHILD), Err(MalformedItem("field calories is not a number".into())));
+        let mut raw = a1();
+        raw["startTime"] = json!("yesterday");
+        assert!(physical_activity(&raw, CHILD).is_err());
+        assert!(physical_activity(&json!([]), CHILD).is_err());
+    }
+
+    #[test]
+    fn fractional_minutes_become_whole_milliseconds() {
+        let mut raw = a1();
+        raw["activityLevel"] = json!([{"minutes": 0.5, "name": "sedentary"}]);
+        let out = physical_activity(&raw, CHILD).unwrap();
+        assert_eq!(to_string(&out["levels"]), r#"[{"name":"sedentary","duration":30000}]"#);
+    }
+
+    #[test]
+    fn end_time_crosses_midnight() {
+        let mut raw = a1();
+        raw["startTime"] = json!("2019-03-28T23:45:00.000-03:00");
+        let out = physical_activity(&raw, CHILD).unwrap();
+        assert_eq!(out["start_time"], json!("2019-03-28T23:45:00Z"));
+        assert_eq!(out["end_time"], json!("2019-03-29T00:15:00Z"));
+    }
+}

@@ -1,0 +1,283 @@
+//! Fitbit daily time series `{dateTime, value}` → OCARIoT `Log` entries (spec §10.5), the payload of `LogSyncEvent`,
+//! and the merge of the fairly and very active series into one "active minutes" series (§9.2, task L5).
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::{Map, Value};
+
+use super::{js_parse_int, MalformedItem};
+
+/// The five daily log types, in the order their lists are concatenated into one `LogSyncEvent` (§6 UserLog).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogType {
+    Steps,
+    Calories,
+    ActiveMinutes,
+    LightlyActiveMinutes,
+    SedentaryMinutes,
+}
+
+impl LogType {
+    /// Every type, in publishing order.
+    pub const ALL: [LogType; 5] = [
+        LogType::Steps,
+        LogType::Calories,
+        LogType::ActiveMinutes,
+        LogType::LightlyActiveMinutes,
+        LogType::SedentaryMinutes,
+    ];
+
+    /// The `type` value on the wire, and the key in the sync result's `logs` object.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogType::Steps => "steps",
+            LogType::Calories => "calories",
+            LogType::ActiveMinutes => "active_minutes",
+            LogType::LightlyActiveMinutes => "lightly_active_minutes",
+            LogType::SedentaryMinutes => "sedentary_minutes",
+        }
+    }
+}
+
+/// One OCARIoT log per series entry, in series order; entries without a string `dateTime` and `value` are reported
+/// and skipped.
+///
+/// `value` stays the string Fitbit sent (`"8423"`): downstream services were built against strings (decisions #14).
+pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
+    let mut logs = Vec::with_capacity(series.len());
+    let mut malformed = Vec::new();
+    for (i, entry) in series.iter().enumerate() {
+        let date = entry.get("dateTime").and_then(Value::as_str);
+        let value = entry.get("value").and_then(Value::as_str);
+        match (date, value) {
+            (Some(date), Some(value)) => {
+                let mut log = Map::new();
+                log.insert("child_id".into(), Value::String(child_id.to_owned()));
+                log.insert("date".into(), Value::String(date.to_owned()));
+                log.insert("value".into(), Value::String(value.to_owned()));
+                log.insert("type".into(), Value::String(log_type.name().to_owned()));
+                logs.push(Value::Object(log));
+            }
+            (None, _) => malformed.push(MalformedItem(format!("{} entry {i}: no string dateTime", log_type.name()))),
+            (Some(date), None) => {
+                malformed.push(MalformedItem(format!("{} entry {date}: no string value", log_type.name())))
+            }
+        }
+    }
+    (logs, malformed)
+}
+
+/// Fitbit has no "active minutes" series: it is fairly + very active minutes, per day, as a string
+/// (`String(parseInt(fairly) + parseInt(very))`), in the order of the fairly series.
+///
+/// The original paired the two series by index, dropped days whose dates differed and crashed when the very series
+/// was shorter. Here days are paired by `dateTime`; a day present in only one series, or whose values are not
+/// integers, is reported and skipped (decisions #17). As in the original, an empty series on either side means there
+/// is nothing to merge, and yields nothing without complaint.
+pub fn active_minutes(fairly: &[Value], very: &[Value]) -> (Vec<Value>, Vec<MalformedItem>) {
+    let mut merged = Vec::with_capacity(fairly.len());
+    let mut malformed = Vec::new();
+    if fairly.is_empty() || very.is_empty() {
+        return (merged, malformed);
+    }
+
+    // Queues rather than single slots, so that a date repeated in both series still pairs up one-to-one.
+    let mut very_by_date: HashMap<&str, VecDeque<usize>> = HashMap::with_capacity(very.len());
+    for (i, entry) in very.iter().enumerate() {
+        match entry.get("dateTime").and_then(Value::as_str) {
+            Some(date) => very_by_date.entry(date).or_default().push_back(i),
+            None => malformed.push(MalformedItem(format!("minutesVeryActive entry {i}: no string dateTime"))),
+        }
+    }
+    let mut paired = vec![false; very.len()];
+
+    for (i, entry) in fairly.iter().enumerate() {
+        let Some(date) = entry.get("dateTime").and_then(Value::as_str) else {
+            malformed.push(MalformedItem(format!("minutesFairlyActive entry {i}: no string dateTime")));
+            continue;
+        };
+        let Some(j) = very_by_date.get_mut(date).and_then(VecDeque::pop_front) else {
+            malformed.push(MalformedItem(format!("active_minutes {date}: no minutesVeryActive entry")));
+            continue;
+        };
+        paired[j] = true;
+        let sum = entry
+            .get("value")
+            .and_then(js_parse_int)
+            .zip(very[j].get("value").and_then(js_parse_int))
+            .and_then(|(f, v)| f.checked_add(v));
+        match sum {
+            Some(sum) => {
+                let mut out = Map::new();
+                out.insert("dateTime".into(), Value::String(date.to_owned()));
+                out.insert("value".into(), Value::String(sum.to_string()));
+                merged.push(Value::Object(out));
+            }
+            None => malformed.push(MalformedItem(format!("active_minutes {date}: value is not an integer"))),
+        }
+    }
+
+    for (j, entry) in very.iter().enumerate() {
+        if let (false, Some(date)) = (paired[j], entry.get("dateTime").and_then(Value::as_str)) {
+            malformed.push(MalformedItem(format!("active_minutes {date}: no minutesFairlyActive entry")));
+        }
+    }
+    (merged, malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CHILD: &str = "5a62be07de34500146d9c544";
+
+    fn series(entries: &[(&str, &str)]) -> Vec<Value> {
+        entries.iter().map(|(d, v)| json!({"dateTime": d, "value": v})).collect()
+    }
+
+    fn log_string(date: &str, value: &str, log_type: LogType) -> String {
+        let (logs, malformed) = daily_logs(&series(&[(date, value)]), log_type, CHILD);
+        assert!(malformed.is_empty());
+        serde_json::to_string(&logs[0]).unwrap()
+    }
+
+    #[test]
+    fn log_type_names_and_order() {
+        let names: Vec<_> = LogType::ALL.iter().map(LogType::name).collect();
+        assert_eq!(names, ["steps", "calories", "active_minutes", "lightly_active_minutes", "sedentary_minutes"]);
+    }
+
+    #[test]
+    fn appendix_a4_logs_are_byte_identical() {
+        let cases = [
+            ("8423", LogType::Steps, "steps"),
+            ("1804", LogType::Calories, "calories"),
+            ("37", LogType::ActiveMinutes, "active_minutes"),
+            ("212", LogType::LightlyActiveMinutes, "lightly_active_minutes"),
+            ("655", LogType::SedentaryMinutes, "sedentary_minutes"),
+        ];
+        for (value, log_type, name) in cases {
+            assert_eq!(
+                log_string("2019-09-08", value, log_type),
+                format!(r#"{{"child_id":"{CHILD}","date":"2019-09-08","value":"{value}","type":"{name}"}}"#)
+            );
+        }
+    }
+
+    #[test]
+    fn logs_keep_order_and_zero_days() {
+        let (logs, malformed) =
+            daily_logs(&series(&[("2019-09-08", "0"), ("2019-09-09", "12")]), LogType::Steps, CHILD);
+        assert!(malformed.is_empty());
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0]["value"], json!("0"));
+        assert_eq!(logs[1]["date"], json!("2019-09-09"));
+    }
+
+    #[test]
+    fn logs_without_string_date_or_value_are_skipped() {
+        let input = vec![
+            json!({"dateTime": "2019-09-08", "value": "1"}),
+            json!({"value": "2"}),
+            json!({"dateTime": "2019-09-10", "value": 3}),
+            json!({"dateTime": "2019-09-11"}),
+            json!("junk"),
+            json!({"dateTime": "2019-09-13", "value": "6"}),
+        ];
+        let (logs, malformed) = daily_logs(&input, LogType::Calories, CHILD);
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[1]["value"], json!("6"));
+        assert_eq!(
+            malformed,
+            [
+                MalformedItem("calories entry 1: no string dateTime".into()),
+                MalformedItem("calories entry 2019-09-10: no string value".into()),
+                MalformedItem("calories entry 2019-09-11: no string value".into()),
+                MalformedItem("calories entry 4: no string dateTime".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn active_minutes_sums_as_strings() {
+        let fairly = series(&[("2019-09-08", "10"), ("2019-09-09", "0")]);
+        let very = series(&[("2019-09-08", "27"), ("2019-09-09", "0")]);
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert!(malformed.is_empty());
+        assert_eq!(
+            serde_json::to_string(&merged).unwrap(),
+            r#"[{"dateTime":"2019-09-08","value":"37"},{"dateTime":"2019-09-09","value":"0"}]"#
+        );
+        let (logs, _) = daily_logs(&merged, LogType::ActiveMinutes, CHILD);
+        assert_eq!(
+            serde_json::to_string(&logs[0]).unwrap(),
+            format!(r#"{{"child_id":"{CHILD}","date":"2019-09-08","value":"37","type":"active_minutes"}}"#)
+        );
+    }
+
+    #[test]
+    fn active_minutes_pairs_by_date_not_index() {
+        let fairly = series(&[("2019-09-08", "1"), ("2019-09-09", "2"), ("2019-09-10", "3")]);
+        let very = series(&[("2019-09-10", "30"), ("2019-09-08", "10"), ("2019-09-09", "20")]);
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert!(malformed.is_empty());
+        let values: Vec<_> = merged.iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["11", "22", "33"]);
+        assert_eq!(merged[2]["dateTime"], json!("2019-09-10"));
+    }
+
+    #[test]
+    fn active_minutes_with_a_shorter_very_series_skips_the_unpaired_day() {
+        let fairly = series(&[("2019-09-08", "1"), ("2019-09-09", "2")]);
+        let very = series(&[("2019-09-08", "10")]);
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert_eq!(merged, [json!({"dateTime": "2019-09-08", "value": "11"})]);
+        assert_eq!(malformed, [MalformedItem("active_minutes 2019-09-09: no minutesVeryActive entry".into())]);
+    }
+
+    #[test]
+    fn active_minutes_with_a_longer_very_series_skips_the_unpaired_day() {
+        let fairly = series(&[("2019-09-09", "2")]);
+        let very = series(&[("2019-09-08", "10"), ("2019-09-09", "20")]);
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert_eq!(merged, [json!({"dateTime": "2019-09-09", "value": "22"})]);
+        assert_eq!(malformed, [MalformedItem("active_minutes 2019-09-08: no minutesFairlyActive entry".into())]);
+    }
+
+    #[test]
+    fn active_minutes_with_mismatched_dates_skips_both_sides() {
+        let fairly = series(&[("2019-09-08", "1")]);
+        let very = series(&[("2019-09-09", "2")]);
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert!(merged.is_empty());
+        assert_eq!(malformed.len(), 2);
+    }
+
+    #[test]
+    fn active_minutes_with_an_empty_side_yields_nothing() {
+        let fairly = series(&[("2019-09-08", "1")]);
+        assert_eq!(active_minutes(&fairly, &[]), (vec![], vec![]));
+        assert_eq!(active_minutes(&[], &fairly), (vec![], vec![]));
+    }
+
+    #[test]
+    fn active_minutes_reports_values_that_are_not_integers() {
+        let fairly =
+            vec![json!({"dateTime": "2019-09-08", "value": "x"}), json!({"dateTime": "2019-09-09", "value": 4})];
+        let very =
+            vec![json!({"dateTime": "2019-09-08", "value": "1"}), json!({"dateTime": "2019-09-09", "value": "5"})];
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert_eq!(merged, [json!({"dateTime": "2019-09-09", "value": "9"})]);
+        assert_eq!(malformed, [MalformedItem("active_minutes 2019-09-08: value is not an integer".into())]);
+    }
+
+    #[test]
+    fn active_minutes_pairs_repeated_dates_one_to_one() {
+        let fairly = series(&[("2019-09-08", "1"), ("2019-09-08", "2")]);
+        let very = series(&[("2019-09-08", "10")]);
+        let (merged, malformed) = active_minutes(&fairly, &very);
+        assert_eq!(merged, [json!({"dateTime": "2019-09-08", "value": "11"})]);
+        assert_eq!(malformed.len(), 1);
+    }
+}
