@@ -7,6 +7,7 @@ mod connector;
 pub mod events;
 mod publisher;
 mod relay;
+mod subscriber;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use connector::spawn_connector;
 pub use events::Event;
 pub use publisher::{Delivery, LostEvent, Publisher};
 pub use relay::spawn_relay;
+pub use subscriber::{spawn_user_delete_subscriber, ACCOUNT_EXCHANGE, USER_DELETE_KEY};
 
 /// The name the original registered with the broker; also the subscriber's queue name.
 pub const APP_NAME: &str = "data.sync.agent.app";
@@ -84,10 +86,11 @@ impl Bus {
 
     /// Publishes one persistent JSON message to a durable direct exchange and waits for the broker's confirm.
     pub async fn publish(&self, exchange: &str, routing_key: &str, body: &[u8]) -> Result<(), BusError> {
-        let link = self.inner.link.read().await.clone().ok_or(BusError::Unavailable)?;
-        if !link.connection.status().connected() {
+        let link = self.inner.link.read().await.clone();
+        let Some(link) = link.filter(|link| link.connection.status().connected()) else {
+            crate::metrics::increment("ds_agent_publish_failures_total", "");
             return Err(BusError::Unavailable);
-        }
+        };
         let attempt = async {
             link.declare_exchange(exchange).await?;
             let properties = BasicProperties::default()
@@ -104,10 +107,29 @@ impl Bus {
                 Confirmation::NotRequested => Ok(()),
             }
         };
-        match tokio::time::timeout(self.inner.confirm_timeout, attempt).await {
+        let result = match tokio::time::timeout(self.inner.confirm_timeout, attempt).await {
             Ok(result) => result,
             Err(_) => Err(BusError::Timeout),
+        };
+        match result {
+            Ok(()) => crate::metrics::increment("ds_agent_publish_confirms_total", ""),
+            Err(_) => crate::metrics::increment("ds_agent_publish_failures_total", ""),
         }
+        result
+    }
+
+    /// A fresh channel on the current connection, for a consumer; `None` while disconnected.
+    pub async fn open_channel(&self) -> Result<Option<Channel>, lapin::Error> {
+        let link = self.inner.link.read().await.clone();
+        match link.filter(|link| link.connection.status().connected()) {
+            Some(link) => link.connection.create_channel().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The id this process stamps on its messages; messages carrying it are its own.
+    pub fn correlation_id(&self) -> &str {
+        &self.inner.correlation_id
     }
 
     /// Closes the connection; the connector task ends through its own shutdown signal.

@@ -35,6 +35,21 @@ impl Publisher {
         &self.bus
     }
 
+    /// Publishes a sync event and waits for the confirm. Nothing is kept for later: the items are not recorded as
+    /// synced, so the next sync sends them again (decisions #19).
+    pub async fn publish_now(&self, event: &Event, child: &str) -> Result<(), BusError> {
+        match self.bus.publish(DATA_SYNC_EXCHANGE, event.routing_key, &event.body()).await {
+            Ok(()) => {
+                tracing::info!("{}", success_text(event, child));
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("{}", failure_text(event, child, &e));
+                Err(e)
+            }
+        }
+    }
+
     /// Publishes `event` and waits for the confirm; publishes now or later, or says it could do neither.
     pub async fn announce(&self, event: &Event, child: &str) -> Result<Delivery, LostEvent> {
         let body = event.body();
@@ -62,6 +77,10 @@ fn success_text(event: &Event, child: &str) -> String {
         "FitbitRevokeEvent" => format!("Fitbit revoke event for child {child} successfully published!"),
         "FitbitAuthErrorEvent" => format!("Error message about {} from {child} successful published!", event.name),
         "FitbitLastSyncEvent" => format!("Last sync from {child} successful published!"),
+        "PhysicalActivitySyncEvent" => format!("Physical activities from {child} successful published!"),
+        "SleepSyncEvent" => format!("Sleep from {child} successful published!"),
+        "WeightSyncEvent" => format!("Weight Measurements from {child} successful published!"),
+        "LogSyncEvent" => format!("Activities logs from {child} successful published!"),
         other => format!("{other} from {child} successful published!"),
     }
 }
@@ -73,6 +92,10 @@ fn failure_text(event: &Event, child: &str, error: &BusError) -> String {
         }
         "FitbitAuthErrorEvent" => format!("Error at publish error message from {child}: {error}"),
         "FitbitLastSyncEvent" => format!("Error at publish last sync: {error}"),
+        "PhysicalActivitySyncEvent" => format!("Error publishing physical activities: {error}"),
+        "SleepSyncEvent" => format!("Error publishing sleep: {error}"),
+        "WeightSyncEvent" => format!("Error publishing weights: {error}"),
+        "LogSyncEvent" => format!("Error publishing logs: {error}"),
         other => format!("Error publishing {other}: {error}"),
     }
 }

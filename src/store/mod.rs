@@ -4,6 +4,7 @@
 mod connector;
 pub mod crypto;
 mod outbox;
+mod resources;
 mod userauths;
 
 use std::future::IntoFuture;
@@ -16,6 +17,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 pub use connector::spawn_connector;
 pub use crypto::TokenCipher;
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
+pub use resources::{id_key, Resources};
 pub use userauths::{StoredAuth, UserAuths};
 
 pub const USERAUTHS: &str = "userauths";
@@ -112,6 +114,12 @@ impl Store {
                     .options(resource_key)
                     .build(),
             ),
+        )
+        .await?;
+        let status = IndexOptions::builder().name("fitbit_status".to_string()).build();
+        self.timed(
+            self.collection(USERAUTHS)
+                .create_index(IndexModel::builder().keys(doc! {"fitbit.status": 1, "_id": 1}).options(status).build()),
         )
         .await?;
         let due = IndexOptions::builder().name("next_attempt_at".to_string()).build();

@@ -99,6 +99,53 @@ impl UserAuths {
         self.store.timed(collection.update_one(doc! {"user_id": child.object_id()}, update)).await.map(|_| ())
     }
 
+    /// Stores the time of a finished sync; false when the child has no authorization any more.
+    pub async fn set_last_sync(&self, child: ChildId, last_sync: &str) -> Result<bool, StoreError> {
+        let filter = doc! {"user_id": child.object_id(), "fitbit.access_token": {"$exists": true}};
+        let update = doc! {"$set": {"fitbit.last_sync": last_sync}};
+        let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, update)).await?;
+        Ok(result.matched_count == 1)
+    }
+
+    /// User deletion: the whole record goes; its authorization, if any, is handed back for a remote revoke.
+    pub async fn delete(&self, child: ChildId) -> Result<Option<Option<ProviderAuth>>, StoreError> {
+        let collection = self.store.collection(USERAUTHS);
+        let Some(found) = self.store.timed(collection.find_one_and_delete(doc! {"user_id": child.object_id()})).await?
+        else {
+            return Ok(None);
+        };
+        let auth = match found.get_document("fitbit") {
+            Ok(fitbit) => self.read_auth(fitbit).ok().flatten().map(|stored| stored.auth),
+            Err(_) => None,
+        };
+        Ok(Some(auth))
+    }
+
+    /// The ids of every child with a valid token, streamed in `_id` order from `after` on, a page at a time, so a
+    /// tick never holds all children in memory.
+    pub async fn valid_children_page(
+        &self,
+        after: Option<mongodb::bson::oid::ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<(mongodb::bson::oid::ObjectId, ChildId)>, StoreError> {
+        let mut filter = doc! {"fitbit.status": "valid_token"};
+        if let Some(after) = after {
+            filter.insert("_id", doc! {"$gt": after});
+        }
+        let collection = self.store.collection(USERAUTHS);
+        let find = collection.find(filter).projection(doc! {"user_id": 1}).sort(doc! {"_id": 1}).limit(limit);
+        let cursor = self.store.timed(find).await?;
+        let documents: Vec<Document> = self.store.timed(futures::TryStreamExt::try_collect(cursor)).await?;
+        Ok(documents
+            .iter()
+            .filter_map(|d| {
+                let id = d.get_object_id("_id").ok()?;
+                let child = ChildId::parse(&d.get_object_id("user_id").ok()?.to_hex()).ok()?;
+                Some((id, child))
+            })
+            .collect())
+    }
+
     fn fitbit_document(&self, auth: &ProviderAuth) -> Document {
         let mut fitbit = Document::new();
         fitbit.insert("access_token", self.cipher.seal(&auth.access_token));

@@ -5,7 +5,10 @@
 //! (`{"errors":[{"errorType":…}]}`), and the oauth2 crate would lose the `errorType` the error codes depend on.
 
 mod classify;
+mod data;
 pub mod jwt;
+
+pub use data::LogList;
 
 use std::time::Duration;
 
@@ -192,8 +195,13 @@ type RawAnswer = (reqwest::StatusCode, reqwest::header::HeaderMap, bytes::Bytes)
 /// Sends and reads the whole answer. A 5xx is reported as the error `5xx` here, so that callers can tell "the
 /// provider answered with a failure" from "no answer".
 async fn send_raw(request: reqwest::RequestBuilder) -> Result<RawAnswer, ProviderError> {
-    let response = request.send().await.map_err(|e| classify_transport(&e))?;
+    let response = request.send().await.map_err(|e| {
+        crate::metrics::increment("ds_agent_provider_requests_total", r#"provider="fitbit",status="0""#);
+        classify_transport(&e)
+    })?;
     let status = response.status();
+    let labels = format!(r#"provider="fitbit",status="{}""#, status.as_u16());
+    crate::metrics::increment("ds_agent_provider_requests_total", &labels);
     let headers = response.headers().clone();
     let bytes = response.bytes().await.map_err(|e| classify_transport(&e))?;
     if status.is_server_error() && classify_answer(status, &headers, &bytes).is_some_and(|e| e.is_transient()) {

@@ -1,0 +1,94 @@
+//! The `resources` collection (§7.2): the provider items already published, so that a later sync sends only new ones.
+//! Unlike the original, only items whose message the broker confirmed are recorded, and nothing is deleted and
+//! re-inserted: an incremental sync fetches a short window, and dropping older records would make them look new.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use serde_json::Value;
+
+use super::{bson_time, Store, StoreError, RESOURCES};
+use crate::domain::ChildId;
+
+#[derive(Clone)]
+pub struct Resources {
+    store: Store,
+}
+
+impl Resources {
+    pub fn new(store: Store) -> Self {
+        Resources { store }
+    }
+
+    /// Which of `ids` (provider item ids, `resource.logId`) are recorded for the child and type. One query on the
+    /// `user_id_type_logId` index, instead of the original's query per item.
+    pub async fn recorded(&self, child: ChildId, kind: &str, ids: &[Bson]) -> Result<HashSet<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let filter = doc! {"user_id": child.to_string(), "type": kind, "resource.logId": {"$in": ids}};
+        let collection = self.store.collection(RESOURCES);
+        let cursor = self.store.timed(collection.find(filter).projection(doc! {"_id": 0, "resource.logId": 1})).await?;
+        let documents: Vec<Document> = self.store.timed(cursor.try_collect()).await?;
+        Ok(documents
+            .iter()
+            .filter_map(|d| d.get_document("resource").ok().and_then(|r| r.get("logId")).map(id_key))
+            .collect())
+    }
+
+    /// Records items whose message was confirmed, in the original's document shape.
+    pub async fn record(&self, child: ChildId, kind: &str, provider: &str, items: &[Value]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let date_sync = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let documents = items
+            .iter()
+            .map(|item| {
+                let resource = mongodb::bson::to_bson(item).map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(doc! {
+                    "type": kind,
+                    "resource": resource,
+                    "date_sync": &date_sync,
+                    "user_id": child.to_string(),
+                    "provider": provider,
+                    "created_at": bson_time(now),
+                    "__v": 0,
+                })
+            })
+            .collect::<Result<Vec<Document>, StoreError>>()?;
+        self.store.timed(self.store.collection(RESOURCES).insert_many(documents)).await.map(|_| ())
+    }
+
+    /// User deletion: every record of the child.
+    pub async fn remove_all(&self, child: ChildId) -> Result<u64, StoreError> {
+        let collection = self.store.collection(RESOURCES);
+        Ok(self.store.timed(collection.delete_many(doc! {"user_id": child.to_string()})).await?.deleted_count)
+    }
+}
+
+/// A comparable form of an item id, whether it came from JSON (an integer) or BSON (int32, int64 or double).
+pub fn id_key(id: &Bson) -> String {
+    match id {
+        Bson::Int32(n) => n.to_string(),
+        Bson::Int64(n) => n.to_string(),
+        Bson::Double(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => (*f as i64).to_string(),
+        Bson::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_across_number_representations() {
+        assert_eq!(id_key(&Bson::Int64(22150869470)), id_key(&Bson::Double(22150869470.0)));
+        assert_eq!(id_key(&Bson::Int32(7)), "7");
+        assert_eq!(id_key(&Bson::String("abc".into())), "abc");
+    }
+}
