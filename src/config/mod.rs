@@ -34,6 +34,14 @@ pub struct Settings {
     pub token_encryption_key: Option<[u8; 32]>,
     pub expression_auto_sync: String,
     pub sync_concurrency: usize,
+    /// A sync job whose worker stopped reporting for this long is taken over (`SYNC_RECLAIM_AFTER_SECS`).
+    pub sync_reclaim_after: Duration,
+    /// First retry delay of a sync job that failed for a passing reason, doubled per attempt
+    /// (`SYNC_RETRY_BASE_SECS`).
+    pub sync_retry_base: Duration,
+    /// The queue of the `UserDeleteEvent` subscription; `data.sync.agent.app` (§12.4). Not a variable: only tests,
+    /// which share one broker, change it.
+    pub user_delete_queue: String,
     pub log_dir: PathBuf,
     pub mongodb_timeout: Duration,
     pub provider_timeout: Duration,
@@ -134,6 +142,15 @@ impl Settings {
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
             expression_auto_sync,
             sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", "8"))?,
+            sync_reclaim_after: Duration::from_secs(parse_positive(
+                "SYNC_RECLAIM_AFTER_SECS",
+                &or("SYNC_RECLAIM_AFTER_SECS", "600"),
+            )? as u64),
+            sync_retry_base: Duration::from_secs(parse_positive(
+                "SYNC_RETRY_BASE_SECS",
+                &or("SYNC_RETRY_BASE_SECS", "60"),
+            )? as u64),
+            user_delete_queue: crate::bus::APP_NAME.to_string(),
             log_dir: or("LOG_DIR", "logs").into(),
             mongodb_timeout: Duration::from_millis(parse_positive(
                 "MONGODB_TIMEOUT_MS",

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::response::json;
 use crate::domain::{InvalidId, ScopeError};
 use crate::store::StoreError;
+use crate::sync::SyncError;
 
 /// A dependency the API may find down; named in 503 answers and in `/health/ready`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +143,29 @@ impl From<StoreError> for ApiError {
             StoreError::Other(reason) => {
                 tracing::error!("MongoDB call failed: {reason}");
                 ApiError::Database
+            }
+        }
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::NoAuthorization => ApiError::Validation { message: e.to_string(), description: None },
+            SyncError::Scope(e) => e.into(),
+            SyncError::Provider(e) => ApiError::Provider(e),
+            SyncError::Busy => ApiError::Conflict {
+                message: "A synchronization of this child is already in progress.".into(),
+                description: Some("Please wait for it to finish and try again.".into()),
+            },
+            SyncError::Store(e) => e.into(),
+            SyncError::Coordination(reason) => {
+                tracing::warn!("Redis call failed: {reason}");
+                ApiError::DependencyDown(Dependency::Redis)
+            }
+            SyncError::Bus(reason) => {
+                tracing::warn!("Sync not finished, nothing recorded as synced: {reason}");
+                ApiError::DependencyDown(Dependency::RabbitMq)
             }
         }
     }

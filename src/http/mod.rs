@@ -5,10 +5,12 @@ mod body;
 mod error;
 mod fitbit;
 mod health;
+mod metrics;
 mod middleware;
 pub mod redirect;
 mod reference;
 mod response;
+mod sync;
 
 use std::sync::Arc;
 
@@ -25,8 +27,10 @@ use response::moved_permanently;
 use crate::bus::{Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
+use crate::jobs::JobQueue;
 use crate::provider::fitbit::FitbitClient;
 use crate::store::{Store, UserAuths};
+use crate::sync::SyncService;
 use crate::tokens::{FailureReporter, Revocations, TokenService};
 
 /// What every handler may use; cheap to clone.
@@ -42,6 +46,8 @@ pub struct AppState {
     pub tokens: TokenService,
     pub failures: FailureReporter,
     pub revocations: Revocations,
+    pub sync: SyncService,
+    pub jobs: JobQueue,
 }
 
 /// The HTTPS application: routes wrapped in the middleware chain. Path normalisation and body parsing must run
@@ -53,6 +59,8 @@ pub fn app(state: AppState) -> Router {
         .merge(fitbit::router())
         .merge(auth::router())
         .merge(health::router())
+        .merge(sync::router())
+        .merge(metrics::router())
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(endpoint_not_found)
         .with_state(state);

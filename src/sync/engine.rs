@@ -1,0 +1,332 @@
+//! One child's sync, start to end. The eight parts run concurrently and fail independently (§9.2); items count as
+//! synced only once the broker confirmed their message (decisions #19), and one sync per child runs at a time
+//! across instances.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::future::join_all;
+use mongodb::bson::Bson;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::resource::ResourceKind;
+use super::transform::{self, LogType};
+use super::window::SyncWindow;
+use super::SyncError;
+use crate::bus::{BusError, Event, Publisher};
+use crate::coordination::Coordination;
+use crate::domain::{has_synced_scope, ChildId, ProviderAuth, TokenStatus};
+use crate::metrics;
+use crate::provider::fitbit::{FitbitClient, LogList};
+use crate::provider::{ProviderError, ProviderErrorKind};
+use crate::store::{id_key, Resources, UserAuths};
+use crate::tokens::{FailureReporter, TokenService};
+
+/// Longer than the slowest first sync (12 months of lists page by page, with retries).
+const SYNC_LOCK_TTL: Duration = Duration::from_secs(15 * 60);
+const PROVIDER: &str = "Fitbit";
+
+/// The 200 body of the sync route (§5.6): new items per resource, fetched entries per log type.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SyncCounts {
+    pub activities: usize,
+    pub sleep: usize,
+    pub weights: usize,
+    pub logs: LogCounts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LogCounts {
+    pub steps: usize,
+    pub calories: usize,
+    pub active_minutes: usize,
+    pub lightly_active_minutes: usize,
+    pub sedentary_minutes: usize,
+}
+
+impl LogCounts {
+    fn set(&mut self, log_type: LogType, count: usize) {
+        match log_type {
+            LogType::Steps => self.steps = count,
+            LogType::Calories => self.calories = count,
+            LogType::ActiveMinutes => self.active_minutes = count,
+            LogType::LightlyActiveMinutes => self.lightly_active_minutes = count,
+            LogType::SedentaryMinutes => self.sedentary_minutes = count,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SyncService {
+    userauths: UserAuths,
+    resources: Resources,
+    tokens: TokenService,
+    fitbit: FitbitClient,
+    publisher: Publisher,
+    coordination: Arc<Coordination>,
+    failures: FailureReporter,
+}
+
+/// New items of one kind: the raw provider items (recorded) and their OCARIoT objects (published).
+struct NewItems {
+    kind: ResourceKind,
+    raw: Vec<Value>,
+    objects: Vec<Value>,
+}
+
+impl SyncService {
+    pub fn new(
+        userauths: UserAuths,
+        resources: Resources,
+        tokens: TokenService,
+        fitbit: FitbitClient,
+        publisher: Publisher,
+        coordination: Arc<Coordination>,
+        failures: FailureReporter,
+    ) -> Self {
+        SyncService { userauths, resources, tokens, fitbit, publisher, coordination, failures }
+    }
+
+    /// Syncs the child, or says why not. Token and provider failures are announced on the bus (§8.6).
+    pub async fn sync(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
+        let key = format!("ds-agent:lock:sync:{child}");
+        let Some(guard) = self.coordination.try_lock(&key, SYNC_LOCK_TTL).await? else {
+            metrics::increment("ds_agent_syncs_total", r#"outcome="busy""#);
+            return Err(SyncError::Busy);
+        };
+        let result = self.sync_locked(child).await;
+        if let Err(e) = self.coordination.unlock(guard).await {
+            tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}");
+        }
+        match &result {
+            Ok(_) => {}
+            Err(SyncError::Provider(e)) => {
+                metrics::increment("ds_agent_syncs_total", r#"outcome="failed""#);
+                self.failures.report(child, e).await;
+            }
+            Err(_) => metrics::increment("ds_agent_syncs_total", r#"outcome="failed""#),
+        }
+        result
+    }
+
+    async fn sync_locked(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
+        let auth = self.usable_tokens(child).await?;
+        let window = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
+        let scopes: HashSet<&str> = auth.scope.as_deref().unwrap_or_default().split(' ').collect();
+        let scopes = &scopes;
+        let token = auth.access_token.as_str();
+        tracing::debug!(
+            "Fitbit sync of child {child}: {} from {}",
+            if window.first_sync { "first sync" } else { "incremental" },
+            window.logs_from
+        );
+
+        let resource_reads = ResourceKind::ALL.map(|kind| async move {
+            if !scopes.contains(kind.scope()) {
+                return Ok(Vec::new());
+            }
+            match kind {
+                ResourceKind::Weights => self.fitbit.weights(token, &window.weight_ranges()).await,
+                ResourceKind::Sleep => self.fitbit.log_list(token, LogList::Sleep, window.logs_from).await,
+                ResourceKind::Activities => self.fitbit.log_list(token, LogList::Activities, window.logs_from).await,
+            }
+        });
+        let log_reads = LogType::ALL.map(|log_type| async move {
+            if !scopes.contains("ract") {
+                return Ok(Vec::new());
+            }
+            self.daily_logs(child, token, log_type, window).await
+        });
+        let (resources, logs) = futures::join!(join_all(resource_reads), join_all(log_reads));
+
+        let first_error = |results: Vec<&Result<Vec<Value>, ProviderError>>| {
+            results.into_iter().find_map(|r| r.as_ref().err().cloned())
+        };
+        if resources.iter().all(Result::is_err) {
+            return Err(first_error(resources.iter().collect()).expect("all failed").into());
+        }
+        if logs.iter().all(Result::is_err) {
+            return Err(first_error(logs.iter().collect()).expect("all failed").into());
+        }
+
+        let mut counts = SyncCounts::default();
+        let mut partial = false;
+        let mut new_items = Vec::new();
+        for (kind, read) in ResourceKind::ALL.into_iter().zip(resources) {
+            match read {
+                Ok(raw) => new_items.push(self.new_items(child, kind, raw).await?),
+                Err(e) => {
+                    partial = true;
+                    part_failed(child, kind.name(), &e);
+                }
+            }
+        }
+        let mut log_entries = Vec::new();
+        for (log_type, read) in LogType::ALL.into_iter().zip(logs) {
+            match read {
+                Ok(entries) => {
+                    counts.logs.set(log_type, entries.len());
+                    log_entries.extend(entries);
+                }
+                Err(e) => {
+                    partial = true;
+                    part_failed(child, log_type.name(), &e);
+                }
+            }
+        }
+
+        let mut confirmed = Vec::new();
+        let published = self.publish(child, &new_items, &log_entries, &mut confirmed).await;
+        for items in new_items.iter().filter(|items| confirmed.contains(&items.kind)) {
+            match items.kind {
+                ResourceKind::Weights => counts.weights = items.objects.len(),
+                ResourceKind::Sleep => counts.sleep = items.objects.len(),
+                ResourceKind::Activities => counts.activities = items.objects.len(),
+            }
+        }
+        published?;
+
+        self.finish(child).await;
+        let outcome = if partial { r#"outcome="partial""# } else { r#"outcome="success""# };
+        metrics::increment("ds_agent_syncs_total", outcome);
+        Ok(counts)
+    }
+
+    /// The stored tokens, refreshed when less than 10 minutes remain (decisions #4). A child marked
+    /// `invalid_token` stays so until a refresh or new tokens (decisions #8).
+    async fn usable_tokens(&self, child: ChildId) -> Result<ProviderAuth, SyncError> {
+        let stored = self.userauths.find(child).await?.ok_or(SyncError::NoAuthorization)?;
+        has_synced_scope(stored.auth.scope.as_deref())?;
+        let auth = if stored.auth.needs_refresh(Utc::now().timestamp()) {
+            let refreshed = self.tokens.refresh(child, &stored).await;
+            let outcome = if refreshed.is_ok() { r#"outcome="success""# } else { r#"outcome="failed""# };
+            metrics::increment("ds_agent_token_refreshes_total", outcome);
+            refreshed?
+        } else {
+            stored.auth
+        };
+        if auth.status == Some(TokenStatus::InvalidToken) {
+            let error = ProviderError::new(ProviderErrorKind::InvalidToken, "the stored tokens are marked invalid");
+            return Err(error.with_tokens(Some(&auth.access_token), None).into());
+        }
+        Ok(auth)
+    }
+
+    /// One log type's daily entries. Active minutes are the sum of the fairly and very active series.
+    async fn daily_logs(
+        &self,
+        child: ChildId,
+        token: &str,
+        log_type: LogType,
+        window: SyncWindow,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let from = window.logs_from;
+        let series = match log_type {
+            LogType::ActiveMinutes => {
+                let (fairly, very) = futures::try_join!(
+                    self.fitbit.series(token, "minutesFairlyActive", from),
+                    self.fitbit.series(token, "minutesVeryActive", from)
+                )?;
+                let (merged, skipped) = transform::active_minutes(&fairly, &very);
+                skipped_items(child, log_type.name(), &skipped);
+                merged
+            }
+            other => self.fitbit.series(token, series_resource(other), from).await?,
+        };
+        let (entries, skipped) = transform::daily_logs(&series, log_type, &child.to_string());
+        skipped_items(child, log_type.name(), &skipped);
+        Ok(entries)
+    }
+
+    /// Drops items already published (by id, also within the batch) and transforms the rest; a malformed item is
+    /// skipped and logged, the others go through (decisions #17).
+    async fn new_items(&self, child: ChildId, kind: ResourceKind, raw: Vec<Value>) -> Result<NewItems, SyncError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<(Bson, Value)> = raw
+            .into_iter()
+            .filter_map(|item| {
+                let id = item.get("logId").and_then(|id| mongodb::bson::to_bson(id).ok())?;
+                seen.insert(id_key(&id)).then_some((id, item))
+            })
+            .collect();
+        let ids: Vec<Bson> = unique.iter().map(|(id, _)| id.clone()).collect();
+        let recorded = self.resources.recorded(child, kind.record_type(), &ids).await?;
+        let child_id = child.to_string();
+        let mut items = NewItems { kind, raw: Vec::new(), objects: Vec::new() };
+        for (id, item) in unique.into_iter().filter(|(id, _)| !recorded.contains(&id_key(id))) {
+            match kind.transform(&item, &child_id) {
+                Ok(object) => {
+                    items.raw.push(item);
+                    items.objects.push(object);
+                }
+                Err(e) => tracing::warn!("Fitbit {} item {} of child {child} skipped: {e}", kind.name(), id_key(&id)),
+            }
+        }
+        Ok(items)
+    }
+
+    /// Publishes each kind's new items, then the logs, each waiting for the broker's confirm, and records the
+    /// confirmed items. Stops at the first unconfirmed message: the rest is sent by the next sync.
+    async fn publish(
+        &self,
+        child: ChildId,
+        new_items: &[NewItems],
+        logs: &[Value],
+        confirmed: &mut Vec<ResourceKind>,
+    ) -> Result<(), BusError> {
+        let child_id = child.to_string();
+        for items in new_items.iter().filter(|items| !items.objects.is_empty()) {
+            self.publisher.publish_now(&items.kind.event(&items.objects), &child_id).await?;
+            confirmed.push(items.kind);
+            if let Err(e) = self.resources.record(child, items.kind.record_type(), PROVIDER, &items.raw).await {
+                tracing::error!("Error at save {} logs: {e}", items.kind.record_type());
+            }
+        }
+        if !logs.is_empty() {
+            let event = Event::items("LogSyncEvent", "logs.sync", "log", logs);
+            self.publisher.publish_now(&event, &child_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores and announces the time of this sync (§9.2 step 9).
+    async fn finish(&self, child: ChildId) {
+        let last_sync = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        match self.userauths.set_last_sync(child, &last_sync).await {
+            Ok(true) => {
+                if let Err(lost) =
+                    self.publisher.announce(&Event::last_sync(child, &last_sync), &child.to_string()).await
+                {
+                    tracing::error!("Error at publish last sync: {lost}");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::info!("Error at update the last sync: {e}"),
+        }
+    }
+}
+
+fn series_resource(log_type: LogType) -> &'static str {
+    match log_type {
+        LogType::Steps => "steps",
+        LogType::Calories => "calories",
+        LogType::SedentaryMinutes => "minutesSedentary",
+        LogType::LightlyActiveMinutes => "minutesLightlyActive",
+        LogType::ActiveMinutes => "minutesFairlyActive",
+    }
+}
+
+/// Partial failures answer 200 as in the original, but are no longer silent (decisions #10).
+fn part_failed(child: ChildId, part: &str, error: &ProviderError) {
+    metrics::increment("ds_agent_sync_parts_failed_total", &format!(r#"part="{part}""#));
+    tracing::warn!("Fitbit sync of child {child}: the {part} part failed and counts 0: {error}");
+}
+
+fn skipped_items(child: ChildId, part: &str, skipped: &[transform::MalformedItem]) {
+    for item in skipped {
+        tracing::warn!("Fitbit {part} entry of child {child} skipped: {item}");
+    }
+}

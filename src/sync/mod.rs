@@ -1,0 +1,13 @@
+//! The sync of one child (§9): load the child's tokens (store) → fetch (provider) → transform → publish (bus) →
+//! record (store). Used by `POST /v1/users/:user_id/fitbit/sync` and by the cron's jobs alike.
+
+mod engine;
+mod error;
+mod resource;
+pub mod transform;
+mod window;
+
+pub use engine::{SyncCounts, SyncService};
+pub use error::SyncError;
+pub use resource::ResourceKind;
+pub use window::SyncWindow;

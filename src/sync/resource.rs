@@ -1,0 +1,64 @@
+//! The three kinds of provider items that are published once each and remembered in `resources`: what each is
+//! called in the store, on the bus and in the logs.
+
+use serde_json::Value;
+
+use super::transform::{self, MalformedItem};
+use crate::bus::Event;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceKind {
+    Weights,
+    Sleep,
+    Activities,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 3] = [ResourceKind::Weights, ResourceKind::Sleep, ResourceKind::Activities];
+
+    /// `resources.type` (§7.2).
+    pub fn record_type(self) -> &'static str {
+        match self {
+            ResourceKind::Weights => "body",
+            ResourceKind::Sleep => "sleep",
+            ResourceKind::Activities => "activities",
+        }
+    }
+
+    /// The Fitbit scope code that allows reading it.
+    pub fn scope(self) -> &'static str {
+        match self {
+            ResourceKind::Weights => "rwei",
+            ResourceKind::Sleep => "rsle",
+            ResourceKind::Activities => "ract",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::Weights => "weights",
+            ResourceKind::Sleep => "sleep",
+            ResourceKind::Activities => "activities",
+        }
+    }
+
+    /// One event carrying every new item (§12.3).
+    pub fn event(self, items: &[Value]) -> Event {
+        match self {
+            ResourceKind::Weights => Event::items("WeightSyncEvent", "weights.sync", "weight", items),
+            ResourceKind::Sleep => Event::items("SleepSyncEvent", "sleep.sync", "sleep", items),
+            ResourceKind::Activities => {
+                Event::items("PhysicalActivitySyncEvent", "physicalactivities.sync", "physicalactivity", items)
+            }
+        }
+    }
+
+    /// The OCARIoT object of one Fitbit item (§10).
+    pub fn transform(self, raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+        match self {
+            ResourceKind::Weights => transform::weight(raw, child_id),
+            ResourceKind::Sleep => transform::sleep(raw, child_id),
+            ResourceKind::Activities => transform::physical_activity(raw, child_id),
+        }
+    }
+}
