@@ -9,12 +9,15 @@ use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::UserDeletion;
 use crate::bus::{self, Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
 use crate::http::{self, AppState};
+use crate::jobs::{self, JobQueue, JobSettings};
 use crate::provider::fitbit::FitbitClient;
-use crate::store::{self, Outbox, Store, TokenCipher, UserAuths};
+use crate::store::{self, Outbox, Resources, Store, TokenCipher, UserAuths};
+use crate::sync::SyncService;
 use crate::tokens::{self, FailureReporter, Revocations, TokenService};
 
 /// How long running requests may take to finish once shutdown starts.
@@ -80,9 +83,29 @@ impl Application {
         let userauths = UserAuths::new(store.clone(), cipher.clone());
         let fitbit = FitbitClient::new(&settings.fitbit_api_url, settings.fitbit.clone(), settings.provider_timeout);
         let publisher = Publisher::new(bus.clone(), Outbox::new(store.clone()));
+        let tokens = TokenService::new(userauths.clone(), fitbit.clone(), coordination.clone());
+        let failures = FailureReporter::new(userauths.clone(), publisher.clone());
+        let sync = SyncService::new(
+            userauths.clone(),
+            Resources::new(store.clone()),
+            tokens.clone(),
+            fitbit.clone(),
+            publisher.clone(),
+            coordination.clone(),
+            failures.clone(),
+        );
+        let job_settings = JobSettings {
+            concurrency: settings.sync_concurrency,
+            reclaim_after: settings.sync_reclaim_after,
+            retry_base: settings.sync_retry_base,
+            max_attempts: 3,
+        };
+        let jobs = JobQueue::new(coordination.clone(), store.database().name(), job_settings);
         let state = AppState {
-            tokens: TokenService::new(userauths.clone(), fitbit.clone(), coordination.clone()),
-            failures: FailureReporter::new(userauths.clone(), publisher.clone()),
+            tokens,
+            failures,
+            sync,
+            jobs,
             revocations: Revocations::new(store.clone(), cipher, fitbit.clone()),
             settings: Arc::new(settings),
             store,
@@ -126,6 +149,23 @@ impl Application {
                 shutdown.clone(),
             ),
             tokens::spawn_revocation_retries(state.revocations.clone(), shutdown.clone()),
+            jobs::spawn_workers(state.jobs.clone(), state.sync.clone(), shutdown.clone()),
+            jobs::spawn_scheduler(
+                state.jobs.clone(),
+                state.userauths.clone(),
+                state.settings.expression_auto_sync.clone(),
+                shutdown.clone(),
+            ),
+            bus::spawn_user_delete_subscriber(
+                state.bus.clone(),
+                state.settings.user_delete_queue.clone(),
+                UserDeletion::new(
+                    state.userauths.clone(),
+                    Resources::new(state.store.clone()),
+                    state.revocations.clone(),
+                ),
+                shutdown.clone(),
+            ),
         ];
 
         let handle = axum_server::Handle::new();

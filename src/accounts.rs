@@ -1,0 +1,73 @@
+//! `UserDeleteEvent` (§12.4): when the platform deletes a user, the child's authorization and synced-item records go
+//! too, and the provider grant is revoked best-effort (decisions #30).
+
+use serde_json::Value;
+
+use crate::domain::ChildId;
+use crate::store::{Resources, StoreError, UserAuths};
+use crate::tokens::Revocations;
+
+#[derive(Clone)]
+pub struct UserDeletion {
+    userauths: UserAuths,
+    resources: Resources,
+    revocations: Revocations,
+}
+
+/// What to do with the message once handled.
+#[derive(Debug, PartialEq)]
+pub enum Handled {
+    /// Done, or malformed (logged; redelivering it would never help).
+    Acknowledge,
+    /// A dependency failed: deliver it again later.
+    Retry,
+}
+
+impl UserDeletion {
+    pub fn new(userauths: UserAuths, resources: Resources, revocations: Revocations) -> Self {
+        UserDeletion { userauths, resources, revocations }
+    }
+
+    pub async fn handle(&self, body: &[u8]) -> Handled {
+        let event: Option<Value> = serde_json::from_slice(body).ok();
+        let event_name = event.as_ref().and_then(|e| e.get("event_name")).and_then(Value::as_str).unwrap_or("");
+        let id = event.as_ref().and_then(|e| e.pointer("/user/id")).and_then(Value::as_str);
+        let Some(child) = id.and_then(|id| ChildId::parse(id).ok()) else {
+            tracing::warn!(
+                "An error occurred while attempting perform the operation with the {event_name} name event. \
+                 Event received but could not be handled due to an error in the event format."
+            );
+            return Handled::Acknowledge;
+        };
+        match self.delete(child).await {
+            Ok(true) => {
+                tracing::info!("Action for event {event_name} successfully held!");
+                Handled::Acknowledge
+            }
+            Ok(false) => Handled::Acknowledge,
+            Err(e) => {
+                tracing::warn!(
+                    "An error occurred while attempting perform the operation with the {event_name} name event. {e}"
+                );
+                Handled::Retry
+            }
+        }
+    }
+
+    /// False when the user had no record (not a child of ours, or already deleted).
+    async fn delete(&self, child: ChildId) -> Result<bool, StoreError> {
+        let Some(auth) = self.userauths.delete(child).await? else {
+            // A retried delivery may find the record gone but its resources still there.
+            self.resources.remove_all(child).await?;
+            return Ok(false);
+        };
+        self.resources.remove_all(child).await?;
+        if let Some(auth) = auth {
+            // Failures are kept and retried in the background by the revocation retries.
+            if let Err(e) = self.revocations.revoke(child, &auth).await {
+                tracing::warn!("The provider authorization of deleted user {child} was not revoked: {e}");
+            }
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,13 @@
+//! Background syncs (§11), shared by every instance through Redis: the cron's tick lists every child with a valid
+//! token and enqueues one job per child (child id only, decisions #2); workers on every instance take jobs from a
+//! Redis Stream consumer group, so each job runs once, survives restarts, and is reclaimed when its worker dies
+//! (decisions #21 and #22).
+
+mod queue;
+mod scheduler;
+mod tick;
+mod worker;
+
+pub use queue::{Job, JobQueue, JobSettings};
+pub use scheduler::spawn_scheduler;
+pub use worker::spawn_workers;

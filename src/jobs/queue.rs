@@ -1,0 +1,215 @@
+//! The job queue's Redis layout. Every key carries a namespace (the MongoDB database name), so services that share a
+//! Redis but not a database never take each other's jobs.
+//!
+//! - `<ns>:jobs`: the stream of due jobs, read through the consumer group `workers`;
+//! - `<ns>:delayed`: a sorted set of jobs waiting for a retry or a provider's rate-limit reset, by due time;
+//! - `<ns>:queued`: the children with a job queued, running or delayed, so a tick never enqueues one twice.
+
+use std::time::Duration;
+
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::Value as RedisValue;
+
+use crate::coordination::{Coordination, CoordinationError};
+use crate::domain::ChildId;
+
+pub const GROUP: &str = "workers";
+
+/// Moves due delayed jobs into the stream, atomically, so two instances never move one twice.
+const PROMOTE: &str = r#"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+for _, member in ipairs(due) do
+  local child, attempt, tick = string.match(member, '([^|]*)|([^|]*)|([^|]*)')
+  redis.call('XADD', KEYS[2], '*', 'child', child, 'attempt', attempt, 'tick', tick)
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+"#;
+
+/// How jobs are retried and reclaimed.
+#[derive(Clone, Copy, Debug)]
+pub struct JobSettings {
+    /// Concurrent child syncs per instance (`SYNC_CONCURRENCY`).
+    pub concurrency: usize,
+    /// A job whose worker has not reported for this long is taken over by another worker.
+    pub reclaim_after: Duration,
+    /// First retry delay of a transient failure; doubled on each further attempt.
+    pub retry_base: Duration,
+    /// Attempts of a job, the first included.
+    pub max_attempts: u32,
+}
+
+/// One job: a child to sync, how often it was tried, and the tick that enqueued it (0 for none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub stream_id: String,
+    pub child: ChildId,
+    pub attempt: u32,
+    pub tick: i64,
+}
+
+#[derive(Clone)]
+pub struct JobQueue {
+    coordination: std::sync::Arc<Coordination>,
+    namespace: String,
+    pub settings: JobSettings,
+}
+
+impl JobQueue {
+    pub fn new(coordination: std::sync::Arc<Coordination>, namespace: &str, settings: JobSettings) -> Self {
+        JobQueue { coordination, namespace: format!("ds-agent:{namespace}"), settings }
+    }
+
+    pub fn coordination(&self) -> &Coordination {
+        &self.coordination
+    }
+
+    pub fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.namespace)
+    }
+
+    /// Creates the consumer group (and the stream) unless it exists.
+    pub async fn ensure_group(&self) -> Result<(), CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.key("jobs"))
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Enqueues the children that have no job yet; returns how many were enqueued.
+    pub async fn enqueue(&self, children: &[ChildId], tick: i64) -> Result<usize, CoordinationError> {
+        if children.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.coordination.connection().await?;
+        let mut mark = redis::pipe();
+        for child in children {
+            mark.cmd("SADD").arg(self.key("queued")).arg(child.to_string());
+        }
+        let added: Vec<i64> = mark.query_async(&mut conn).await?;
+        let mut push = redis::pipe();
+        let mut enqueued = 0;
+        for (child, added) in children.iter().zip(added) {
+            if added == 1 {
+                push.cmd("XADD").arg(self.key("jobs")).arg("*").arg("child").arg(child.to_string());
+                push.arg("attempt").arg(1).arg("tick").arg(tick).ignore();
+                enqueued += 1;
+            }
+        }
+        if enqueued > 0 {
+            push.query_async::<()>(&mut conn).await?;
+        }
+        Ok(enqueued)
+    }
+
+    /// Up to `count` new jobs for `consumer`. Never blocks: the Redis connection is shared with everything else.
+    pub async fn read(&self, consumer: &str, count: usize) -> Result<Vec<Job>, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(self.key("jobs"))
+            .arg(">")
+            .query_async(&mut conn)
+            .await?;
+        Ok(reply.map(|r| r.keys.into_iter().flat_map(|k| k.ids).filter_map(parse_job).collect()).unwrap_or_default())
+    }
+
+    /// Takes over jobs whose worker has been silent for `reclaim_after`.
+    pub async fn reclaim(&self, consumer: &str, count: usize) -> Result<Vec<Job>, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(self.key("jobs"))
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(self.settings.reclaim_after.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        Ok(reply.claimed.into_iter().filter_map(parse_job).collect())
+    }
+
+    /// A running job's heartbeat: resets its idle time so nobody reclaims it.
+    pub async fn touch(&self, consumer: &str, job: &Job) -> Result<(), CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        redis::cmd("XCLAIM")
+            .arg(self.key("jobs"))
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(0)
+            .arg(&job.stream_id)
+            .arg("JUSTID")
+            .query_async::<RedisValue>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The job is over: acknowledged and removed; if `again_at_ms` is set, the child comes back then.
+    pub async fn finish(&self, job: &Job, again_at_ms: Option<(i64, u32)>) -> Result<(), CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("XACK").arg(self.key("jobs")).arg(GROUP).arg(&job.stream_id).ignore();
+        pipe.cmd("XDEL").arg(self.key("jobs")).arg(&job.stream_id).ignore();
+        match again_at_ms {
+            Some((due_ms, attempt)) => {
+                let member = format!("{}|{attempt}|{}", job.child, job.tick);
+                pipe.cmd("ZADD").arg(self.key("delayed")).arg(due_ms).arg(member).ignore();
+            }
+            None => {
+                pipe.cmd("SREM").arg(self.key("queued")).arg(job.child.to_string()).ignore();
+            }
+        }
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Moves due delayed jobs into the stream.
+    pub async fn promote_due(&self, now_ms: i64) -> Result<usize, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let moved: usize = redis::Script::new(PROMOTE)
+            .key(self.key("delayed"))
+            .key(self.key("jobs"))
+            .arg(now_ms)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(moved)
+    }
+
+    /// Jobs waiting, running or delayed.
+    pub async fn depth(&self) -> Result<u64, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let (queued,): (u64,) = redis::pipe().cmd("SCARD").arg(self.key("queued")).query_async(&mut conn).await?;
+        Ok(queued)
+    }
+}
+
+fn parse_job(entry: StreamId) -> Option<Job> {
+    let text = |field: &str| match entry.map.get(field)? {
+        RedisValue::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+        RedisValue::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    let child = ChildId::parse(&text("child")?).ok()?;
+    Some(Job {
+        child,
+        attempt: text("attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
+        tick: text("tick").and_then(|t| t.parse().ok()).unwrap_or(0),
+        stream_id: entry.id,
+    })
+}

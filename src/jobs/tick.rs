@@ -1,0 +1,145 @@
+//! One cron tick: exactly one instance lists every child with a valid token, a page at a time, and enqueues them
+//! (decisions #21). The tick's progress (enqueued, done, failed) is kept in Redis, so whichever instance finishes
+//! the last job of a tick logs its summary.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use super::JobQueue;
+use crate::coordination::CoordinationError;
+use crate::store::{StoreError, UserAuths};
+
+const PAGE: i64 = 500;
+/// Long enough to cover a tick's jobs, short enough to keep Redis tidy.
+const PROGRESS_TTL_SECS: u64 = 7 * 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Coordination(#[from] CoordinationError),
+}
+
+impl JobQueue {
+    /// Runs the tick scheduled at `scheduled` unless another instance has; returns the children enqueued, `None`
+    /// when another instance had the tick.
+    pub async fn tick(&self, userauths: &UserAuths, scheduled: DateTime<Utc>) -> Result<Option<usize>, TickError> {
+        let tick = scheduled.timestamp();
+        let mut conn = self.coordination().connection().await?;
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(self.key(&format!("tick:{tick}:claim")))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(PROGRESS_TTL_SECS)
+            .query_async(&mut conn)
+            .await
+            .map_err(CoordinationError::from)?;
+        if claimed.is_none() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let progress = self.key(&format!("tick:{tick}"));
+        redis::pipe()
+            .cmd("HSET")
+            .arg(&progress)
+            .arg("started_ms")
+            .arg(Utc::now().timestamp_millis())
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&progress)
+            .arg(PROGRESS_TTL_SECS)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(CoordinationError::from)?;
+
+        let (mut enqueued, mut listed, mut after) = (0usize, 0usize, None);
+        loop {
+            let page = userauths.valid_children_page(after, PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            listed += page.len();
+            let children: Vec<_> = page.iter().map(|(_, child)| *child).collect();
+            // Counted before the jobs exist, so a fast worker never sees more done than enqueued.
+            redis::cmd("HINCRBY")
+                .arg(&progress)
+                .arg("enqueued")
+                .arg(children.len())
+                .query_async::<i64>(&mut conn)
+                .await
+                .map_err(CoordinationError::from)?;
+            let added = self.enqueue(&children, tick).await?;
+            if added < children.len() {
+                let already = (children.len() - added) as i64;
+                redis::cmd("HINCRBY")
+                    .arg(&progress)
+                    .arg("enqueued")
+                    .arg(-already)
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map_err(CoordinationError::from)?;
+            }
+            enqueued += added;
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+        if listed == 0 {
+            tracing::warn!("There are no users with Fitbit access to perform synchronization...");
+        }
+        tracing::info!(
+            "Fitbit sync tick {}: {enqueued} children enqueued ({} already queued) in {} ms",
+            scheduled.to_rfc3339(),
+            listed - enqueued,
+            started.elapsed().as_millis()
+        );
+        redis::cmd("HSET")
+            .arg(&progress)
+            .arg("listed")
+            .arg(1)
+            .query_async::<i64>(&mut conn)
+            .await
+            .map_err(CoordinationError::from)?;
+        self.report_if_finished(tick).await?;
+        Ok(Some(enqueued))
+    }
+
+    /// Counts a finished job of `tick` (`done` or `failed`), and logs the tick's summary once all are finished.
+    pub async fn count_finished(&self, tick: i64, field: &str) -> Result<(), CoordinationError> {
+        if tick == 0 {
+            return Ok(());
+        }
+        let mut conn = self.coordination().connection().await?;
+        redis::cmd("HINCRBY")
+            .arg(self.key(&format!("tick:{tick}")))
+            .arg(field)
+            .arg(1)
+            .query_async::<i64>(&mut conn)
+            .await?;
+        self.report_if_finished(tick).await
+    }
+
+    async fn report_if_finished(&self, tick: i64) -> Result<(), CoordinationError> {
+        let progress = self.key(&format!("tick:{tick}"));
+        let mut conn = self.coordination().connection().await?;
+        let fields: std::collections::HashMap<String, i64> =
+            redis::cmd("HGETALL").arg(&progress).query_async(&mut conn).await?;
+        let get = |name: &str| fields.get(name).copied().unwrap_or(0);
+        let (enqueued, done, failed) = (get("enqueued"), get("done"), get("failed"));
+        if get("listed") != 1 || done + failed < enqueued {
+            return Ok(());
+        }
+        let first: i64 = redis::cmd("HSETNX").arg(&progress).arg("reported").arg(1).query_async(&mut conn).await?;
+        if first == 1 {
+            let seconds = (Utc::now().timestamp_millis() - get("started_ms")) as f64 / 1000.0;
+            tracing::info!(
+                "Fitbit sync tick {tick} finished: {enqueued} children enqueued, {done} done, {failed} failed, in {seconds:.1} s"
+            );
+            tracing::debug!("All jobs in the Fitbit data sync queue have been executed!");
+        }
+        Ok(())
+    }
+}

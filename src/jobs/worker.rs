@@ -1,0 +1,147 @@
+//! The workers of one instance: up to `SYNC_CONCURRENCY` child syncs at a time, from new jobs and from jobs whose
+//! worker died. On shutdown no new job is taken; running ones finish, and any left unacknowledged is reclaimed by
+//! another instance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::{Job, JobQueue};
+use crate::metrics;
+use crate::provider::ProviderErrorKind;
+use crate::sync::{SyncError, SyncService};
+
+const IDLE_POLL: Duration = Duration::from_millis(250);
+const PROMOTE_EVERY: Duration = Duration::from_secs(1);
+/// When the provider gives no reset time with its 429: Fitbit's window is an hour.
+const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 3600;
+
+pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let consumer = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        while let Err(e) = queue.ensure_group().await {
+            tracing::warn!("Waiting for Redis to start the Fitbit data sync task: {e}");
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+        tracing::debug!("Fitbit data sync task started successfully!");
+        let permits = Arc::new(Semaphore::new(queue.settings.concurrency));
+        let mut running = JoinSet::new();
+        let mut next_promote = tokio::time::Instant::now();
+        let mut next_reclaim = tokio::time::Instant::now();
+        while !shutdown.is_cancelled() {
+            while running.try_join_next().is_some() {}
+            let now = tokio::time::Instant::now();
+            if now >= next_promote {
+                next_promote = now + PROMOTE_EVERY;
+                if let Err(e) = queue.promote_due(Utc::now().timestamp_millis()).await {
+                    tracing::warn!("An error occurred processing queue for Fitbit sync. {e}");
+                }
+            }
+            let free = permits.available_permits();
+            let mut jobs = Vec::new();
+            if free > 0 && now >= next_reclaim {
+                next_reclaim = now + (queue.settings.reclaim_after / 2).max(Duration::from_millis(500));
+                match queue.reclaim(&consumer, free).await {
+                    Ok(reclaimed) => jobs.extend(reclaimed.into_iter().map(|job| (job, true))),
+                    Err(e) => tracing::warn!("An error occurred processing queue for Fitbit sync. {e}"),
+                }
+            }
+            let free = free - jobs.len();
+            if free > 0 {
+                match queue.read(&consumer, free).await {
+                    Ok(new) => jobs.extend(new.into_iter().map(|job| (job, false))),
+                    Err(e) => tracing::warn!("An error occurred processing queue for Fitbit sync. {e}"),
+                }
+            }
+            if jobs.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(IDLE_POLL) => continue,
+                }
+            }
+            for (job, reclaimed) in jobs {
+                let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+                let (queue, sync, consumer) = (queue.clone(), sync.clone(), consumer.clone());
+                running.spawn(async move {
+                    run_job(&queue, &sync, &consumer, job, reclaimed).await;
+                    drop(permit);
+                });
+            }
+        }
+        // Running syncs finish; their jobs are acknowledged as usual.
+        while running.join_next().await.is_some() {}
+    })
+}
+
+async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: Job, reclaimed: bool) {
+    if reclaimed {
+        tracing::warn!("Fitbit data sync job for child {} taken over from a worker that stopped", job.child);
+        job.attempt += 1;
+    }
+    let result = if job.attempt > queue.settings.max_attempts {
+        Err(None)
+    } else {
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(queue.settings.reclaim_after / 3).await;
+                if let Err(e) = queue.touch(consumer, &job).await {
+                    tracing::warn!("Heartbeat of the sync job of child {} failed: {e}", job.child);
+                }
+            }
+        };
+        tokio::select! {
+            result = sync.sync(job.child) => result.map_err(Some),
+            _ = heartbeat => unreachable!("the heartbeat never ends"),
+        }
+    };
+    let now_ms = Utc::now().timestamp_millis();
+    let (again, outcome) = match &result {
+        Ok(_) => {
+            tracing::debug!("Fitbit data sync job for child {} has been executed!", job.child);
+            (None, "done")
+        }
+        Err(Some(SyncError::Provider(e))) if matches!(e.kind, ProviderErrorKind::RateLimited { .. }) => {
+            let ProviderErrorKind::RateLimited { retry_after_secs } = e.kind else { unreachable!() };
+            let wait = retry_after_secs.unwrap_or(DEFAULT_RATE_LIMIT_WAIT_SECS).max(1);
+            tracing::warn!("Fitbit rate limit for child {}: the sync is rescheduled in {wait} s", job.child);
+            (Some((now_ms + wait as i64 * 1000, job.attempt)), "rescheduled")
+        }
+        Err(Some(e)) if e.is_transient() && job.attempt < queue.settings.max_attempts => {
+            let delay = queue.settings.retry_base * 2u32.pow(job.attempt - 1);
+            tracing::warn!(
+                "An error occurred while syncing Fitbit data from child {}. {e} (attempt {} of {}, next in {} s)",
+                job.child,
+                job.attempt,
+                queue.settings.max_attempts,
+                delay.as_secs()
+            );
+            (Some((now_ms + delay.as_millis() as i64, job.attempt + 1)), "retried")
+        }
+        Err(e) => {
+            let reason = e.as_ref().map_or_else(|| "too many attempts".to_string(), ToString::to_string);
+            tracing::error!("An error occurred while syncing Fitbit data from child {}. {reason}", job.child);
+            (None, "failed")
+        }
+    };
+    metrics::increment("ds_agent_jobs_total", &format!(r#"outcome="{outcome}""#));
+    if let Err(e) = queue.finish(&job, again).await {
+        // Left pending: another worker reclaims it.
+        tracing::warn!("The sync job of child {} could not be acknowledged: {e}", job.child);
+        return;
+    }
+    let counted = match outcome {
+        "done" => queue.count_finished(job.tick, "done").await,
+        "failed" => queue.count_finished(job.tick, "failed").await,
+        _ => Ok(()),
+    };
+    if let Err(e) = counted {
+        tracing::warn!("Progress of sync tick {} not counted: {e}", job.tick);
+    }
+}
