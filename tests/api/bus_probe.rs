@@ -47,6 +47,18 @@ impl BusProbe {
         BusProbe { _connection: connection, consumer }
     }
 
+    /// The next message about anyone, or None after `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<Received> {
+        let delivery = tokio::time::timeout(wait, self.consumer.next()).await.ok()??.ok()?;
+        delivery.ack(BasicAckOptions::default()).await.ok()?;
+        Some(Received {
+            routing_key: delivery.routing_key.to_string(),
+            body: serde_json::from_slice(&delivery.data).ok()?,
+            raw: delivery.data.clone(),
+            properties: delivery.properties.clone(),
+        })
+    }
+
     /// The next message about `child` (other tests publish on the same keys), or None after `wait`.
     pub async fn next_for(&mut self, child: &str, wait: Duration) -> Option<Received> {
         let deadline = tokio::time::Instant::now() + wait;

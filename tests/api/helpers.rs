@@ -39,6 +39,11 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// Stops the application as SIGTERM would.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("request failed")
     }
@@ -115,11 +120,22 @@ impl TestApp {
 
     /// A child with fresh simulator tokens, handed over through `POST …/fitbit/auth`.
     pub async fn connect_child(&self, scopes: &str) -> (ChildId, TokenPair) {
+        let (child, tokens, _) = self.connect_fitbit_user(scopes).await;
+        (child, tokens)
+    }
+
+    /// As [`connect_child`](Self::connect_child), also naming the simulator's user whose data the child has.
+    pub async fn connect_fitbit_user(&self, scopes: &str) -> (ChildId, TokenPair, String) {
         let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
-        let tokens = self.sim.issue_fitbit_tokens(&unique_name("FB"), scopes, 8 * 3600);
+        let user = unique_name("FB");
+        let tokens = self.sim.issue_fitbit_tokens(&user, scopes, 8 * 3600);
         let response = self.post_auth(child, &tokens).await;
         assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT, "{:?}", response.text().await);
-        (child, tokens)
+        (child, tokens, user)
+    }
+
+    pub async fn sync(&self, child: ChildId) -> reqwest::Response {
+        self.client.post(self.url(&format!("/v1/users/{child}/fitbit/sync"))).send().await.unwrap()
     }
 
     pub async fn post_auth(&self, child: ChildId, tokens: &TokenPair) -> reqwest::Response {
@@ -137,7 +153,9 @@ impl TestApp {
 async fn start(mut vars: HashMap<String, String>, sim: Arc<Simulator>) -> TestApp {
     let logs = tempfile::tempdir().unwrap();
     vars.insert("LOG_DIR".into(), logs.path().display().to_string());
-    let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
+    let mut settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
+    // Tests share one broker: each instance gets its own UserDeleteEvent queue, all bound to `users.delete`.
+    settings.user_delete_queue = unique_name("data.sync.agent.app");
     let app = Application::build(settings).await.expect("application failed to build");
     let (https_port, http_port) = (app.https_port(), app.http_port());
     let state = app.state().clone();

@@ -2,11 +2,16 @@
 
 mod auth;
 mod binary;
+mod broker_outage;
 mod bus_probe;
 mod encryption;
 mod error_events;
 mod health;
 mod helpers;
 mod http_layer;
+mod jobs;
+mod proxy;
 mod refresh;
 mod routes;
+mod sync;
+mod user_delete;

@@ -1,0 +1,281 @@
+//! §5.6 and §9: the manual sync of one child against the simulator, read back from the real broker and database.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{Months, Utc};
+use ds_agent::domain::ChildId;
+use ds_agent::sync::transform::{self, LogType};
+use mongodb::bson::doc;
+use provider_sim::{Fault, FaultKind, Route};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::bus_probe::{BusProbe, Received};
+use crate::helpers::{spawn_app, TestApp};
+
+const SYNC_KEYS: [&str; 5] = ["physicalactivities.sync", "sleep.sync", "weights.sync", "logs.sync", "fitbit.lastsync"];
+
+/// The messages about `child`, by routing key, until `count` arrived or `wait` passed.
+pub async fn messages_for(
+    probe: &mut BusProbe,
+    child: ChildId,
+    count: usize,
+    wait: Duration,
+) -> HashMap<String, Vec<Received>> {
+    let mut by_key: HashMap<String, Vec<Received>> = HashMap::new();
+    for _ in 0..count {
+        let Some(message) = probe.next_for(&child.to_string(), wait).await else { break };
+        by_key.entry(message.routing_key.clone()).or_default().push(message);
+    }
+    by_key
+}
+
+/// What the first sync must publish for the simulator's user: each list transformed as §10 says.
+fn expected_first_sync(user: &str, child: ChildId) -> (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>) {
+    let today = Utc::now().date_naive();
+    let year = provider_sim::dataset(user, today.checked_sub_months(Months::new(12)).unwrap(), today);
+    let months = provider_sim::dataset(user, today.checked_sub_months(Months::new(4)).unwrap(), today);
+    let id = child.to_string();
+    let activities = year.activities.iter().map(|a| transform::physical_activity(a, &id).unwrap()).collect();
+    let sleep = year.sleep.iter().map(|s| transform::sleep(s, &id).unwrap()).collect();
+    let weights = months.weight.iter().map(|w| transform::weight(w, &id).unwrap()).collect();
+    let series = |name: &str| year.series[name].clone();
+    let mut logs = Vec::new();
+    for log_type in LogType::ALL {
+        let entries = match log_type {
+            LogType::Steps => series("steps"),
+            LogType::Calories => series("calories"),
+            LogType::ActiveMinutes => {
+                transform::active_minutes(&series("minutesFairlyActive"), &series("minutesVeryActive")).0
+            }
+            LogType::LightlyActiveMinutes => series("minutesLightlyActive"),
+            LogType::SedentaryMinutes => series("minutesSedentary"),
+        };
+        logs.extend(transform::daily_logs(&entries, log_type, &id).0);
+    }
+    (activities, sleep, weights, logs)
+}
+
+/// The payload of a sync event, checked byte for byte against the expected items.
+fn assert_payload(message: &Received, event_name: &str, key: &str, expected: &[Value]) {
+    let raw = String::from_utf8(message.raw.clone()).unwrap();
+    let prefix = format!(r#"{{"event_name":"{event_name}","timestamp":""#);
+    assert!(raw.starts_with(&prefix), "{}", &raw[..80.min(raw.len())]);
+    let suffix = format!(r#"Z","{key}":{}}}"#, serde_json::to_string(expected).unwrap());
+    assert!(raw.ends_with(&suffix), "{event_name}: payload differs");
+}
+
+async fn resource_count(app: &TestApp, child: ChildId, kind: &str) -> u64 {
+    let filter = doc! {"user_id": child.to_string(), "type": kind};
+    app.store.collection("resources").count_documents(filter).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_first_sync_publishes_the_simulators_data_in_the_original_shapes() {
+    let app = spawn_app().await;
+    let (child, _, user) = app.connect_fitbit_user("rwei ract rsle").await;
+    let mut probe = BusProbe::bind(&SYNC_KEYS).await;
+    let (activities, sleep, weights, logs) = expected_first_sync(&user, child);
+    assert!(!activities.is_empty() && !sleep.is_empty() && !weights.is_empty(), "the simulator has data");
+
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let days = logs.len() / 5;
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"activities": activities.len(), "sleep": sleep.len(), "weights": weights.len(),
+               "logs": {"steps": days, "calories": days, "active_minutes": days,
+                        "lightly_active_minutes": days, "sedentary_minutes": days}})
+        .to_string()
+    );
+
+    let messages = messages_for(&mut probe, child, 5, Duration::from_secs(10)).await;
+    assert_payload(
+        &messages["physicalactivities.sync"][0],
+        "PhysicalActivitySyncEvent",
+        "physicalactivity",
+        &activities,
+    );
+    assert_payload(&messages["sleep.sync"][0], "SleepSyncEvent", "sleep", &sleep);
+    assert_payload(&messages["weights.sync"][0], "WeightSyncEvent", "weight", &weights);
+    assert_payload(&messages["logs.sync"][0], "LogSyncEvent", "log", &logs);
+    let last_sync = &messages["fitbit.lastsync"][0].body["fitbit"];
+    assert_eq!(last_sync["child_id"], child.to_string());
+    assert_eq!(last_sync["last_sync"].as_str().unwrap().len(), "2020-09-08T19:09:23Z".len());
+
+    // Independently of the transforms: one weight as §10.2 spells it (numbers printed as JavaScript does).
+    let today = Utc::now().date_naive();
+    let raw = &provider_sim::dataset(&user, today.checked_sub_months(Months::new(4)).unwrap(), today).weight[0];
+    let mut weight = json!({"type": "weight", "timestamp": format!("{}T{}Z", raw["date"].as_str().unwrap(), raw["time"].as_str().unwrap()),
+                            "value": transform::js_number(raw["weight"].as_f64().unwrap()), "unit": "kg", "child_id": child.to_string()});
+    if let Some(fat) = raw.get("fat") {
+        weight["body_fat"] = transform::js_number(fat.as_f64().unwrap());
+    }
+    assert_eq!(weights[0], weight);
+    assert!(logs.iter().all(|log| log["value"].is_string()), "log values stay strings");
+
+    assert_eq!(resource_count(&app, child, "activities").await, activities.len() as u64);
+    assert_eq!(resource_count(&app, child, "sleep").await, sleep.len() as u64);
+    assert_eq!(resource_count(&app, child, "body").await, weights.len() as u64);
+    let stored = app.userauth_document(child).await.unwrap();
+    assert_eq!(stored.get_document("fitbit").unwrap().get_str("last_sync").unwrap(), last_sync["last_sync"]);
+}
+
+#[tokio::test]
+async fn a_second_sync_reads_the_recent_window_and_publishes_no_duplicates() {
+    let app = spawn_app().await;
+    let (child, _, user) = app.connect_fitbit_user("rwei ract rsle").await;
+    assert_eq!(app.sync(child).await.status(), StatusCode::OK);
+    let first = app.sim.counts(&user);
+    let mut probe = BusProbe::bind(&SYNC_KEYS).await;
+
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["activities"].as_u64(), body["sleep"].as_u64(), body["weights"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    // From last_sync minus 7 days to today: 8 days of each log type.
+    assert_eq!(
+        body["logs"],
+        json!({"steps": 8, "calories": 8, "active_minutes": 8, "lightly_active_minutes": 8, "sedentary_minutes": 8})
+    );
+
+    let second = app.sim.counts(&user);
+    assert_eq!(
+        second.data - first.data,
+        9,
+        "weights, sleep, activities and six series: {:?}",
+        app.sim.data_requests(&user)
+    );
+    assert_eq!(second.introspect, first.introspect, "no introspection for a fresh token");
+    let week_ago = (Utc::now().date_naive() - chrono::Duration::days(7)).to_string();
+    let recent = app.sim.data_requests(&user);
+    assert!(recent.iter().rev().take(9).all(|path| path.contains(&week_ago)), "{recent:?}");
+
+    let messages = messages_for(&mut probe, child, 3, Duration::from_secs(3)).await;
+    let keys: Vec<&String> = messages.keys().collect();
+    assert!(
+        !messages.contains_key("physicalactivities.sync")
+            && !messages.contains_key("sleep.sync")
+            && !messages.contains_key("weights.sync"),
+        "{keys:?}"
+    );
+    assert_eq!(messages["logs.sync"][0].body["log"].as_array().unwrap().len(), 40);
+    assert!(messages.contains_key("fitbit.lastsync"));
+}
+
+#[tokio::test]
+async fn a_sync_without_tokens_or_with_a_bad_id_is_a_400() {
+    let app = spawn_app().await;
+    let response = app.client.post(app.url("/v1/users/123/fitbit/sync")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"code":400,"message":"User does not have authentication data. Please, submit authentication data and try again."}"#
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_sync_is_a_429_with_the_error_event() {
+    let app = spawn_app().await;
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
+    app.sim.set_rate_limit(0);
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1429);
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("error event");
+    assert_eq!(event.body["fitbit"]["error"], body);
+    let stored = app.userauth_document(child).await.unwrap();
+    assert!(stored.get_document("fitbit").unwrap().get("last_sync").is_none(), "nothing counts as synced");
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_1012_and_marks_the_child_invalid() {
+    let app = spawn_app().await;
+    let (child, tokens) = app.connect_child("rwei ract rsle").await;
+    let revoke = app
+        .client
+        .post(format!("{}/oauth2/revoke", app.sim.base_url()))
+        .basic_auth("1A2B3C", Some("f1tb1ts3cr3t"))
+        .form(&[("token", tokens.access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoke.status().is_success());
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1012);
+    let stored = app.userauth_document(child).await.unwrap();
+    assert_eq!(stored.get_document("fitbit").unwrap().get_str("status").unwrap(), "invalid_token");
+    // Sticky (decisions #8): the next sync fails the same way without calling the provider.
+    assert_eq!(app.sync(child).await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn one_failed_part_still_answers_200_with_that_part_at_zero() {
+    let app = spawn_app().await;
+    let (child, _, user) = app.connect_fitbit_user("rwei ract rsle").await;
+    app.sim.add_fault(Fault {
+        user: Some(user.clone()),
+        route: Some(Route::Data),
+        kind: FaultKind::Status(404),
+        times: 1,
+    });
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let counts: Vec<u64> = ["activities", "sleep", "weights"]
+        .iter()
+        .map(|k| body[k].as_u64().unwrap())
+        .chain(body["logs"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts.iter().filter(|c| **c == 0).count(), 1, "exactly one part failed: {body}");
+    let stored = app.userauth_document(child).await.unwrap();
+    assert!(stored.get_document("fitbit").unwrap().get_str("last_sync").is_ok(), "a partial sync is a sync");
+}
+
+#[tokio::test]
+async fn a_second_concurrent_sync_of_the_same_child_gets_409() {
+    let app = spawn_app().await;
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    app.sim.set_latency(Duration::from_millis(700));
+    let (first, second) = tokio::join!(app.sync(child), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.sync(child).await
+    });
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        second.text().await.unwrap(),
+        r#"{"code":409,"message":"A synchronization of this child is already in progress.","description":"Please wait for it to finish and try again."}"#
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_syncs_provider_calls_and_confirms() {
+    let app = spawn_app().await;
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    assert_eq!(app.sync(child).await.status(), StatusCode::OK);
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    for line in [
+        "ds_agent_syncs_total{outcome=\"success\"}",
+        "ds_agent_provider_requests_total{provider=\"fitbit\",status=\"200\"}",
+        "ds_agent_publish_confirms_total ",
+        "ds_agent_job_queue_depth ",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+}
