@@ -1,5 +1,5 @@
-//! What a simulator starts with. The switches tests flip at run time (rate limit, latency, legacy gone) can be
-//! changed later through [`crate::Simulator`] or `/__admin`.
+//! What a simulator starts with. The switches tests flip at run time (rate limits, latency, legacy gone, empty first
+//! pages) can be changed later through [`crate::Simulator`] or `/__admin`.
 
 use std::time::Duration;
 
@@ -12,10 +12,24 @@ pub struct SimConfig {
     pub rate_limit_per_hour: u32,
     /// Added to every non-admin request, to make slow networks reproducible.
     pub latency: Duration,
-    /// Start with the legacy API already retired (every legacy route answers 410).
+    /// Start with the legacy API already retired (every legacy route answers 410). Google routes are unaffected.
     pub legacy_gone: bool,
     /// Lifetime of access tokens issued by a refresh, as Fitbit's 8 hours.
     pub access_token_ttl_secs: i64,
+    /// The Google OAuth client ds-agent must present on `/token` and name on the consent page.
+    pub google_client_id: String,
+    pub google_client_secret: String,
+    /// Google Health API requests allowed per user per clock minute, as Google's 300.
+    pub google_rate_limit_per_minute: u32,
+    /// Lifetime of Google access tokens from a code exchange or a refresh (`expires_in`), as Google's hour.
+    pub google_access_token_ttl_secs: i64,
+    /// `Some(secs)`: refresh tokens die that long after consent and token responses carry `refresh_token_expires_in`,
+    /// as for an app in "Testing" status (7 days). `None`: they live until revoked, as in production.
+    pub google_refresh_token_ttl_secs: Option<i64>,
+    /// The user the fake consent page signs in when the authorisation request has no `login_hint`.
+    pub google_default_user: String,
+    /// Every first page of a Health API `list` is empty but carries a `nextPageToken`, as Google sometimes answers.
+    pub google_empty_first_page: bool,
 }
 
 impl Default for SimConfig {
@@ -27,6 +41,13 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             legacy_gone: false,
             access_token_ttl_secs: 28800,
+            google_client_id: "sim-google-client.apps.googleusercontent.com".to_string(),
+            google_client_secret: "sim-google-secret".to_string(),
+            google_rate_limit_per_minute: 300,
+            google_access_token_ttl_secs: 3599,
+            google_refresh_token_ttl_secs: None,
+            google_default_user: "SIMUSR".to_string(),
+            google_empty_first_page: false,
         }
     }
 }

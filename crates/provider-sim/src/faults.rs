@@ -1,5 +1,5 @@
-//! Injected failures: the ways Fitbit and the network misbehave that ds-agent must survive (5xx pages, slow answers,
-//! dropped connections). Each fault affects a number of matching requests, then disappears.
+//! Injected failures: the ways Fitbit, Google and the network misbehave that ds-agent must survive (5xx pages, slow
+//! answers, dropped connections). Each fault affects a number of matching requests, then disappears.
 
 use std::time::Duration;
 
@@ -7,17 +7,19 @@ use serde::Deserialize;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
-    /// Only requests of this Fitbit user (the bearer's `sub`, or the owner of the token in the form); `None`: anyone.
+    /// Only requests of this user (the bearer's user, or the owner of the token or code in the form); `None`: anyone.
     pub user: Option<String>,
-    /// Only this kind of request; `None`: any legacy route.
+    /// Only this kind of request; `None`: any route, legacy or Google.
     pub route: Option<Route>,
     pub kind: FaultKind,
     /// How many matching requests it affects.
     pub times: u32,
 }
 
+/// A kind of request, for faults and counting. In admin JSON: `token`, `revoke`, `introspect`, `data`, `google_token`,
+/// `google_revoke`, `google_tokeninfo`, `google_consent`, `google_data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Route {
     /// `POST /oauth2/token`
     Token,
@@ -27,6 +29,23 @@ pub enum Route {
     Introspect,
     /// Every data GET under `/1/user/-/` and `/1.2/user/-/`
     Data,
+    /// Google's `POST /token`, both grants
+    GoogleToken,
+    /// Google's `POST /revoke`
+    GoogleRevoke,
+    /// Google's `GET /tokeninfo`
+    GoogleTokeninfo,
+    /// Google's fake consent page, `GET /o/oauth2/v2/auth`
+    GoogleConsent,
+    /// Every Google Health API request under `/v4/`
+    GoogleData,
+}
+
+impl Route {
+    /// A route of the retired Fitbit API, which the legacy-gone switch turns into 410s.
+    pub fn is_legacy(self) -> bool {
+        matches!(self, Route::Token | Route::Revoke | Route::Introspect | Route::Data)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,5 +1,6 @@
-//! `provider-sim`: the Fitbit simulator as a process, for `scripts/dev.sh` and manual runs. Point ds-agent's Fitbit
-//! base URL at it and steer it with curl through `/__admin`.
+//! `provider-sim`: the Fitbit and Google simulator as a process, for `scripts/dev.sh` and manual runs. Point
+//! ds-agent's Fitbit base URL, `GOOGLE_OAUTH_URL` and `GOOGLE_HEALTH_API_URL` at it and steer it with curl through
+//! `/__admin`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,11 +9,16 @@ use provider_sim::{SimConfig, Simulator};
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: provider-sim [--addr HOST:PORT] [--legacy-gone] [--latency-ms N] [--rate-limit N]
-  --addr HOST:PORT   listen address (default 127.0.0.1:5080)
-  --legacy-gone      answer 410 Gone on every legacy Fitbit route from the start
-  --latency-ms N     add N ms to every non-admin request (default 0)
-  --rate-limit N     data GETs + introspections per user per hour (default 150)
-env: FITBIT_CLIENT_ID, FITBIT_CLIENT_SECRET (default 1A2B3C / f1tb1ts3cr3t); RUST_LOG (default info)";
+                    [--google-rate-limit N] [--google-default-user ID]
+  --addr HOST:PORT          listen address (default 127.0.0.1:5080)
+  --legacy-gone             answer 410 Gone on every legacy Fitbit route from the start (Google routes stay up)
+  --latency-ms N            add N ms to every non-admin request (default 0)
+  --rate-limit N            Fitbit data GETs + introspections per user per hour (default 150)
+  --google-rate-limit N     Google Health API requests per user per minute (default 300)
+  --google-default-user ID  user the consent page signs in without login_hint (default SIMUSR)
+env: FITBIT_CLIENT_ID, FITBIT_CLIENT_SECRET (default 1A2B3C / f1tb1ts3cr3t);
+     GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET (default sim-google-client.apps.googleusercontent.com / sim-google-secret);
+     RUST_LOG (default info)";
 
 struct Args {
     addr: String,
@@ -27,6 +33,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     if let Ok(secret) = std::env::var("FITBIT_CLIENT_SECRET") {
         parsed.config.fitbit_client_secret = secret;
     }
+    if let Ok(id) = std::env::var("GOOGLE_CLIENT_ID") {
+        parsed.config.google_client_id = id;
+    }
+    if let Ok(secret) = std::env::var("GOOGLE_CLIENT_SECRET") {
+        parsed.config.google_client_secret = secret;
+    }
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -40,6 +52,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 parsed.config.rate_limit_per_hour =
                     value()?.parse().map_err(|_| "--rate-limit takes a whole number".to_string())?;
             }
+            "--google-rate-limit" => {
+                parsed.config.google_rate_limit_per_minute =
+                    value()?.parse().map_err(|_| "--google-rate-limit takes a whole number".to_string())?;
+            }
+            "--google-default-user" => parsed.config.google_default_user = value()?,
             other => return Err(format!("unknown argument {other}")),
         }
     }

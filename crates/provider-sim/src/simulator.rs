@@ -11,10 +11,11 @@ use tokio::task::JoinHandle;
 
 use crate::config::SimConfig;
 use crate::faults::Fault;
+use crate::google::tokens::GoogleAccess;
 use crate::http;
 use crate::state::{now, Shared};
 use crate::tokens::{AccessState, TokenPair};
-use crate::usage::RequestCounts;
+use crate::usage::{GoogleCounts, RequestCounts};
 
 pub struct Simulator {
     shared: Arc<Shared>,
@@ -43,7 +44,9 @@ impl Simulator {
         Ok(Simulator { shared, addr, stop: Some(stop), server: Some(server) })
     }
 
-    /// `http://127.0.0.1:<port>`: what ds-agent uses in place of `https://api.fitbit.com`.
+    /// `http://127.0.0.1:<port>`: what ds-agent uses in place of `https://api.fitbit.com`, and of
+    /// `https://health.googleapis.com` and `https://oauth2.googleapis.com` (`GOOGLE_HEALTH_API_URL`,
+    /// `GOOGLE_OAUTH_URL`).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -53,6 +56,14 @@ impl Simulator {
         self.shared.issue_tokens(fitbit_user_id, scopes, expires_in_secs)
     }
 
+    /// A new consent of `fitbit_user_id` (the same person on Google's side) to the Google app: an access token and a
+    /// non-rotating refresh token, as after the consent page and a code exchange. `scopes` are full Google scope URLs,
+    /// space-separated (see [`crate::GOOGLE_HEALTH_SCOPES`]). A negative `expires_in_secs` gives an expired access
+    /// token.
+    pub fn issue_google_tokens(&self, fitbit_user_id: &str, scopes: &str, expires_in_secs: i64) -> TokenPair {
+        self.shared.issue_google_tokens(fitbit_user_id, scopes, expires_in_secs)
+    }
+
     pub fn counts(&self, fitbit_user_id: &str) -> RequestCounts {
         self.shared.usage(fitbit_user_id).counts
     }
@@ -60,6 +71,16 @@ impl Simulator {
     /// Path and query of each data GET of this user, in arrival order.
     pub fn data_requests(&self, fitbit_user_id: &str) -> Vec<String> {
         self.shared.usage(fitbit_user_id).data_paths
+    }
+
+    pub fn google_counts(&self, fitbit_user_id: &str) -> GoogleCounts {
+        self.shared.usage(fitbit_user_id).google
+    }
+
+    /// `"<METHOD> <path and query>"` of each Health API request of this user in arrival order, with `" <JSON body>"`
+    /// appended for POSTs (`dailyRollUp`).
+    pub fn google_data_requests(&self, fitbit_user_id: &str) -> Vec<String> {
+        self.shared.usage(fitbit_user_id).google_requests
     }
 
     pub fn add_fault(&self, fault: Fault) {
@@ -78,6 +99,27 @@ impl Simulator {
         self.shared.lock().settings.rate_limit_per_hour = per_hour;
     }
 
+    /// Health API requests allowed per user per clock minute (Google's 300).
+    pub fn set_google_rate_limit(&self, per_minute: u32) {
+        self.shared.lock().settings.google_rate_limit_per_minute = per_minute;
+    }
+
+    /// Make every first page of a Health API `list` empty but with a `nextPageToken`, as Google sometimes answers.
+    pub fn set_google_empty_first_page(&self, empty: bool) {
+        self.shared.lock().settings.google_empty_first_page = empty;
+    }
+
+    /// An unlinked user's Google account has no Google Health profile: every Health API request of theirs answers
+    /// 400 `FAILED_PRECONDITION` / `ACCOUNT_NOT_LINKED`. Users are linked by default.
+    pub fn set_google_account_linked(&self, fitbit_user_id: &str, linked: bool) {
+        let unlinked = &mut self.shared.lock().google_unlinked;
+        if linked {
+            unlinked.remove(fitbit_user_id);
+        } else {
+            unlinked.insert(fitbit_user_id.to_string());
+        }
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().settings.latency = latency;
     }
@@ -90,6 +132,16 @@ impl Simulator {
     /// Known, not expired and not revoked.
     pub fn is_access_token_active(&self, access_token: &str) -> bool {
         matches!(self.shared.lock().tokens.access_state(access_token, now()), AccessState::Active { .. })
+    }
+
+    /// A Google refresh token that is known, not revoked and not expired.
+    pub fn is_google_refresh_token_valid(&self, refresh_token: &str) -> bool {
+        self.shared.lock().google_tokens.is_refresh_valid(refresh_token, now())
+    }
+
+    /// A Google access token that is known, not expired and not revoked.
+    pub fn is_google_access_token_active(&self, access_token: &str) -> bool {
+        matches!(self.shared.lock().google_tokens.access_state(access_token, now()), GoogleAccess::Active { .. })
     }
 
     /// Stops accepting connections; requests in flight finish in the background.

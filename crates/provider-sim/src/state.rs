@@ -1,12 +1,13 @@
 //! The simulator's state, shared by the HTTP handlers and the [`crate::Simulator`] handle. One mutex guards it all:
 //! requests are few and no lock is held across an await.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::config::SimConfig;
 use crate::faults::Faults;
+use crate::google::tokens::GoogleTokenStore;
 use crate::rate_limit::RateLimiter;
 use crate::tokens::{TokenPair, TokenStore};
 use crate::usage::Usage;
@@ -17,7 +18,17 @@ pub(crate) struct Shared {
     pub client_id: String,
     pub client_secret: String,
     pub access_token_ttl_secs: i64,
+    pub google: GoogleClient,
     state: Mutex<State>,
+}
+
+/// The Google OAuth client and token lifetimes, fixed at start.
+pub(crate) struct GoogleClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub default_user: String,
 }
 
 /// The switches that can change while the simulator runs.
@@ -26,6 +37,8 @@ pub(crate) struct Settings {
     pub rate_limit_per_hour: u32,
     pub latency: Duration,
     pub legacy_gone: bool,
+    pub google_rate_limit_per_minute: u32,
+    pub google_empty_first_page: bool,
 }
 
 pub(crate) struct State {
@@ -34,6 +47,10 @@ pub(crate) struct State {
     pub faults: Faults,
     pub rate: RateLimiter,
     pub usage: HashMap<String, Usage>,
+    pub google_tokens: GoogleTokenStore,
+    pub google_rate: RateLimiter,
+    /// Users whose Google account has no Google Health profile (`ACCOUNT_NOT_LINKED`).
+    pub google_unlinked: HashSet<String>,
 }
 
 impl Shared {
@@ -42,19 +59,31 @@ impl Shared {
             rate_limit_per_hour: config.rate_limit_per_hour,
             latency: config.latency,
             legacy_gone: config.legacy_gone,
+            google_rate_limit_per_minute: config.google_rate_limit_per_minute,
+            google_empty_first_page: config.google_empty_first_page,
         };
         let state = State {
             settings,
             tokens: TokenStore::new(config.fitbit_client_id.clone()),
             faults: Faults::default(),
-            rate: RateLimiter::default(),
+            rate: RateLimiter::hourly(),
             usage: HashMap::new(),
+            google_tokens: GoogleTokenStore::default(),
+            google_rate: RateLimiter::per_minute(),
+            google_unlinked: HashSet::new(),
         };
         Shared {
             base_url,
             client_id: config.fitbit_client_id,
             client_secret: config.fitbit_client_secret,
             access_token_ttl_secs: config.access_token_ttl_secs,
+            google: GoogleClient {
+                client_id: config.google_client_id,
+                client_secret: config.google_client_secret,
+                access_token_ttl_secs: config.google_access_token_ttl_secs,
+                refresh_token_ttl_secs: config.google_refresh_token_ttl_secs,
+                default_user: config.google_default_user,
+            },
             state: Mutex::new(state),
         }
     }
@@ -66,6 +95,12 @@ impl Shared {
 
     pub(crate) fn issue_tokens(&self, user: &str, scopes: &str, expires_in: i64) -> TokenPair {
         self.lock().tokens.issue(user, scopes, expires_in, now())
+    }
+
+    /// A new consent of `user` to the Google app, with a refresh token.
+    pub(crate) fn issue_google_tokens(&self, user: &str, scopes: &str, expires_in: i64) -> TokenPair {
+        let refresh_ttl = self.google.refresh_token_ttl_secs;
+        self.lock().google_tokens.issue(user, scopes, expires_in, refresh_ttl, now())
     }
 
     pub(crate) fn usage(&self, user: &str) -> Usage {

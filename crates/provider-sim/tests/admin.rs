@@ -114,7 +114,16 @@ async fn legacy_and_config_switches_take_effect() {
         admin(&sim, reqwest::Method::PUT, "/config", Some(json!({"rate_limit_per_hour": 1, "latency_ms": 5}))).await,
     )
     .await;
-    assert_eq!(body, json!({"rate_limit_per_hour": 1, "latency_ms": 5, "legacy_gone": false}));
+    assert_eq!(
+        body,
+        json!({
+            "rate_limit_per_hour": 1,
+            "latency_ms": 5,
+            "legacy_gone": false,
+            "google_rate_limit_per_minute": 300,
+            "google_empty_first_page": false,
+        })
+    );
     assert_eq!(get_data(&sim, &token, &path).await.status(), 429, "the earlier GET used the hour's only request");
 
     assert_eq!(admin(&sim, reqwest::Method::GET, "/nothing", None).await.status(), 404);

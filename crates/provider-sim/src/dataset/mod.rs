@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use profile::Profile;
 
+pub(crate) use series::worn;
 pub use series::SERIES_RESOURCES;
 
 /// A user's raw Fitbit JSON between two dates (both included), each list in chronological order: exactly the items the
@@ -94,6 +95,11 @@ impl<'a> History<'a> {
         } else {
             Vec::new()
         }
+    }
+
+    /// The day's tracker totals in the order of [`SERIES_RESOURCES`]; `None` outside the history.
+    pub(crate) fn day_totals(&self, day: NaiveDate) -> Option<[i64; 6]> {
+        self.contains(day).then(|| series::day(self.user, &self.profile, day))
     }
 
     /// `{"dateTime","value"}` per day for the resource at `index` in [`SERIES_RESOURCES`].

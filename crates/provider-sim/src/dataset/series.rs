@@ -10,6 +10,11 @@ use crate::seed::Dice;
 pub const SERIES_RESOURCES: [&str; 6] =
     ["steps", "calories", "minutesSedentary", "minutesLightlyActive", "minutesFairlyActive", "minutesVeryActive"];
 
+/// Whether the tracker was worn on a day with these totals: an unworn day is all sedentary without a step.
+pub(crate) fn worn(totals: &[i64; 6]) -> bool {
+    !(totals[0] == 0 && totals[2] == 1440)
+}
+
 pub(super) fn day(user: &str, profile: &Profile, day: NaiveDate) -> [i64; 6] {
     let mut dice = Dice::new(&[user, "series", &day.to_string()]);
     if dice.one_in(25) {

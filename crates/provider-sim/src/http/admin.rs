@@ -16,12 +16,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::faults::{Fault, FaultKind, Route};
+use crate::google::{health_user_id, GOOGLE_HEALTH_SCOPES};
 use crate::state::Shared;
 
 pub(super) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/fitbit/users/{user}/tokens", post(issue_tokens))
         .route("/fitbit/users/{user}/requests", get(requests))
+        .route("/google/users/{user}/tokens", post(issue_google_tokens))
+        .route("/google/users/{user}/requests", get(google_requests))
+        .route("/google/users/{user}/linked", put(set_linked))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/legacy", put(set_legacy))
         .route("/config", put(set_config))
@@ -72,6 +76,60 @@ async fn requests(State(shared): State<Arc<Shared>>, Path(user): Path<String>) -
         "paths": usage.data_paths,
     }))
     .into_response()
+}
+
+async fn issue_google_tokens(State(shared): State<Arc<Shared>>, Path(user): Path<String>, body: Bytes) -> Response {
+    let request: TokenRequest = match parse(&body) {
+        Ok(request) => request,
+        Err(error) => return bad_request(error),
+    };
+    let scopes = request.scopes.unwrap_or_else(|| GOOGLE_HEALTH_SCOPES.to_string());
+    let expires_in = request.expires_in.unwrap_or(shared.google.access_token_ttl_secs);
+    let pair = shared.issue_google_tokens(&user, &scopes, expires_in);
+    Json(json!({
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires_at": pair.expires_at,
+        "user_id": user,
+        "health_user_id": health_user_id(&user),
+    }))
+    .into_response()
+}
+
+async fn google_requests(State(shared): State<Arc<Shared>>, Path(user): Path<String>) -> Response {
+    let usage = shared.usage(&user);
+    let counts = usage.google;
+    Json(json!({
+        "refresh": counts.refresh,
+        "code_exchange": counts.code_exchange,
+        "revoke": counts.revoke,
+        "tokeninfo": counts.tokeninfo,
+        "consent": counts.consent,
+        "data": counts.data,
+        "requests": usage.google_requests,
+    }))
+    .into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkedRequest {
+    linked: Option<bool>,
+}
+
+async fn set_linked(State(shared): State<Arc<Shared>>, Path(user): Path<String>, body: Bytes) -> Response {
+    let linked = match parse::<LinkedRequest>(&body) {
+        Ok(LinkedRequest { linked: Some(linked) }) => linked,
+        Ok(_) => return bad_request("expected {\"linked\": true|false}"),
+        Err(error) => return bad_request(error),
+    };
+    let mut state = shared.lock();
+    if linked {
+        state.google_unlinked.remove(&user);
+    } else {
+        state.google_unlinked.insert(user.clone());
+    }
+    Json(json!({"user_id": user, "linked": linked})).into_response()
 }
 
 #[derive(Default, Deserialize)]
@@ -131,6 +189,8 @@ async fn set_legacy(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 struct ConfigRequest {
     rate_limit_per_hour: Option<u32>,
     latency_ms: Option<u64>,
+    google_rate_limit_per_minute: Option<u32>,
+    google_empty_first_page: Option<bool>,
 }
 
 async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -146,6 +206,12 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         if let Some(latency) = request.latency_ms {
             state.settings.latency = Duration::from_millis(latency);
         }
+        if let Some(limit) = request.google_rate_limit_per_minute {
+            state.settings.google_rate_limit_per_minute = limit;
+        }
+        if let Some(empty) = request.google_empty_first_page {
+            state.settings.google_empty_first_page = empty;
+        }
     }
     settings(&shared)
 }
@@ -157,6 +223,8 @@ fn settings(shared: &Shared) -> Response {
         "rate_limit_per_hour": settings.rate_limit_per_hour,
         "latency_ms": settings.latency.as_millis() as u64,
         "legacy_gone": settings.legacy_gone,
+        "google_rate_limit_per_minute": settings.google_rate_limit_per_minute,
+        "google_empty_first_page": settings.google_empty_first_page,
     }))
     .into_response()
 }

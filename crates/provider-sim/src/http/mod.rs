@@ -1,9 +1,10 @@
-//! The simulator's HTTP face: Fitbit's legacy routes, the `/__admin` control routes for tests and developers, and one
-//! log line per request.
+//! The simulator's HTTP face: Fitbit's legacy routes, Google's OAuth and Health API routes, the `/__admin` control
+//! routes for tests and developers, and one log line per request (credentials in it shortened).
 
 mod admin;
 mod bearer;
 mod data;
+mod google;
 mod oauth;
 mod paging;
 mod preflight;
@@ -17,12 +18,12 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
 use crate::fitbit_error;
-use crate::redact::short;
+use crate::redact::{redact_query, short};
 use crate::state::Shared;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -32,6 +33,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/1.1/oauth2/introspect", post(oauth::introspect))
         .route("/1/user/-/{*resource}", get(data::get))
         .route("/1.2/user/-/{*resource}", get(data::get))
+        .route("/token", post(google::oauth::token))
+        .route("/revoke", post(google::oauth::revoke))
+        .route("/tokeninfo", get(google::oauth::tokeninfo))
+        .route("/o/oauth2/v2/auth", get(google::consent::authorize))
+        .route("/v4/{*rest}", any(google::health::serve))
         .nest("/__admin", admin::router())
         .fallback(fallback)
         .layer(middleware::from_fn(log_request))
@@ -57,7 +63,7 @@ async fn fallback(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
 
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let uri = request.uri().clone();
+    let uri = redact_query(request.uri());
     let credentials = request
         .headers()
         .get(AUTHORIZATION)

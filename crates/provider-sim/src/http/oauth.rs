@@ -23,9 +23,9 @@ use crate::scopes;
 use crate::state::{now, Shared};
 use crate::tokens::AccessState;
 
-type Form = HashMap<String, String>;
+pub(super) type Form = HashMap<String, String>;
 
-fn parse_form(body: &[u8]) -> Form {
+pub(super) fn parse_form(body: &[u8]) -> Form {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
@@ -47,7 +47,7 @@ pub(super) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
 }
 
 fn refresh_grant(shared: &Shared, headers: &HeaderMap, form: &Form) -> Result<Response, FitbitError> {
-    if !client_authenticated(shared, headers, form) {
+    if !client_authenticated((&shared.client_id, &shared.client_secret), headers, form) {
         return Err(fitbit_error::invalid_client());
     }
     match form.get("grant_type").map(String::as_str) {
@@ -80,7 +80,7 @@ pub(super) async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap
     if let Err(response) = preflight(&shared, Route::Revoke, owner(&shared, token).as_deref(), "/oauth2/revoke").await {
         return response;
     }
-    if !client_authenticated(&shared, &headers, &form) {
+    if !client_authenticated((&shared.client_id, &shared.client_secret), &headers, &form) {
         return fitbit_error::invalid_client().into_response();
     }
     let Some(token) = token else {
@@ -123,10 +123,9 @@ pub(super) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
     })
 }
 
-/// Fitbit takes the app's credentials in a Basic header, in the form, or both (simple-oauth2 sends both, §8.2).
-/// Every credential sent must be right, and at least one complete pair must be sent.
-fn client_authenticated(shared: &Shared, headers: &HeaderMap, form: &Form) -> bool {
-    let expected = (shared.client_id.as_str(), shared.client_secret.as_str());
+/// Fitbit and Google take the app's credentials in a Basic header, in the form, or both (simple-oauth2 sends both,
+/// §8.2). Every credential sent must be right, and at least one complete pair must be sent.
+pub(super) fn client_authenticated(expected: (&str, &str), headers: &HeaderMap, form: &Form) -> bool {
     let basic = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

@@ -1,6 +1,6 @@
-//! What every legacy request goes through before Fitbit's own logic, in this order: counting (failed requests count
-//! too), the configured latency, the legacy-gone switch (before any auth check, like the real retirement), then the
-//! first matching fault.
+//! What every request goes through before the provider's own logic, in this order: counting (failed requests count
+//! too), the configured latency, the legacy-gone switch for legacy routes (before any auth check, like the real
+//! retirement), then the first matching fault.
 
 use std::io;
 
@@ -12,25 +12,22 @@ use axum::response::{IntoResponse, Response};
 use crate::faults::{FaultKind, Route};
 use crate::state::Shared;
 
-/// `Ok` when the request goes on to Fitbit's logic; otherwise the answer it gets instead.
-pub(super) async fn preflight(
-    shared: &Shared,
-    route: Route,
-    user: Option<&str>,
-    path_and_query: &str,
-) -> Result<(), Response> {
-    let (settings, fault) = {
+/// `Ok` when the request goes on to the provider's logic; otherwise the answer it gets instead. `detail` is what
+/// [`crate::usage::Usage::record`] keeps of it.
+pub(super) async fn preflight(shared: &Shared, route: Route, user: Option<&str>, detail: &str) -> Result<(), Response> {
+    let (settings, fault, retired) = {
         let mut state = shared.lock();
         if let Some(user) = user {
-            state.usage.entry(user.to_string()).or_default().record(route, path_and_query);
+            state.usage.entry(user.to_string()).or_default().record(route, detail);
         }
         let settings = state.settings;
+        let retired = settings.legacy_gone && route.is_legacy();
         // While gone, no fault can show, so none is spent.
-        let fault = if settings.legacy_gone { None } else { state.faults.take(user, route) };
-        (settings, fault)
+        let fault = if retired { None } else { state.faults.take(user, route) };
+        (settings, fault, retired)
     };
     tokio::time::sleep(settings.latency).await;
-    if settings.legacy_gone {
+    if retired {
         return Err(gone());
     }
     match fault {

@@ -1,0 +1,134 @@
+//! Google's error envelope, `google.rpc.Status` in JSON (spec §5.2): `{"error":{"code","message","status","details"}}`
+//! with an `ErrorInfo` detail naming the reason. ds-agent classifies errors by `code`, `status` and `reason`.
+
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+const SERVICE: &str = "health.googleapis.com";
+
+/// One Google error answer; small enough to travel in `Result`s until it becomes a response.
+#[derive(Debug)]
+pub(crate) struct GoogleError {
+    code: StatusCode,
+    status: &'static str,
+    message: String,
+    details: Vec<Value>,
+}
+
+impl GoogleError {
+    pub(crate) fn new(code: StatusCode, status: &'static str, message: impl Into<String>) -> GoogleError {
+        GoogleError { code, status, message: message.into(), details: Vec::new() }
+    }
+
+    /// Adds an `ErrorInfo` detail; `method` is the RPC the request maps to, when known.
+    pub(crate) fn reason(mut self, reason: &str, method: Option<&str>) -> GoogleError {
+        let mut metadata = json!({"service": SERVICE});
+        if let Some(method) = method {
+            metadata["method"] = json!(format!("google.devicesandservices.health.v4.{method}"));
+        }
+        self.details.push(json!({
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": reason,
+            "domain": "googleapis.com",
+            "metadata": metadata,
+        }));
+        self
+    }
+
+    fn detail(mut self, detail: Value) -> GoogleError {
+        self.details.push(detail);
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> u16 {
+        self.code.as_u16()
+    }
+}
+
+impl IntoResponse for GoogleError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code.as_u16(), "message": self.message, "status": self.status});
+        if !self.details.is_empty() {
+            error["details"] = Value::Array(self.details);
+        }
+        let unauthenticated = self.code == StatusCode::UNAUTHORIZED;
+        let mut response = (self.code, Json(json!({ "error": error }))).into_response();
+        if unauthenticated {
+            let challenge =
+                HeaderValue::from_static("Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"");
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+/// 400 `INVALID_ARGUMENT`, with an `ErrorInfo` reason when the catalogue has one.
+pub(crate) fn invalid_argument(message: impl Into<String>, reason: Option<&str>) -> GoogleError {
+    let error = GoogleError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message);
+    match reason {
+        Some(reason) => error.reason(reason, None),
+        None => error,
+    }
+}
+
+/// 401 `UNAUTHENTICATED`: `CREDENTIALS_MISSING` without a token, else `ACCESS_TOKEN_EXPIRED` or `ACCESS_TOKEN_INVALID`.
+pub(crate) fn unauthenticated(reason: &'static str) -> GoogleError {
+    let message = if reason == "CREDENTIALS_MISSING" {
+        "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other \
+         valid authentication credential."
+    } else {
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid \
+         authentication credential."
+    };
+    GoogleError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message).reason(reason, None)
+}
+
+/// 403 `PERMISSION_DENIED` / `ACCESS_TOKEN_SCOPE_INSUFFICIENT`, exactly as spec §5.2 shows it.
+pub(crate) fn scope_insufficient(method: &str) -> GoogleError {
+    GoogleError::new(StatusCode::FORBIDDEN, "PERMISSION_DENIED", "Request had insufficient authentication scopes.")
+        .reason("ACCESS_TOKEN_SCOPE_INSUFFICIENT", Some(method))
+}
+
+pub(crate) fn permission_denied(message: impl Into<String>) -> GoogleError {
+    GoogleError::new(StatusCode::FORBIDDEN, "PERMISSION_DENIED", message)
+}
+
+/// 400 `FAILED_PRECONDITION` / `ACCOUNT_NOT_LINKED`: the Google account has no Google Health profile.
+pub(crate) fn account_not_linked() -> GoogleError {
+    GoogleError::new(
+        StatusCode::BAD_REQUEST,
+        "FAILED_PRECONDITION",
+        "The Google account is not linked to a Google Health profile.",
+    )
+    .reason("ACCOUNT_NOT_LINKED", None)
+}
+
+/// 404 `NOT_FOUND` for a URL or method the API does not have.
+pub(crate) fn not_found(path: &str) -> GoogleError {
+    GoogleError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("The requested URL {path} was not found."))
+}
+
+/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` with a `QuotaFailure`, for the per-user per-minute quota.
+pub(crate) fn rate_limited(limit: u32) -> GoogleError {
+    let metric = "health.googleapis.com/default_requests";
+    let quota_limit = "DefaultRequestsPerMinutePerUser";
+    let message = format!(
+        "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of service \
+         '{SERVICE}' (limit {limit})."
+    );
+    let mut error = GoogleError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", message)
+        .reason("RATE_LIMIT_EXCEEDED", None);
+    if let Some(metadata) = error.details[0].get_mut("metadata") {
+        metadata["quota_metric"] = json!(metric);
+        metadata["quota_limit"] = json!(quota_limit);
+        metadata["quota_limit_value"] = json!(limit.to_string());
+    }
+    error.detail(json!({
+        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+        "violations": [{"subject": "user", "description": format!("Limit of {limit} requests per minute per user.")}],
+    }))
+}

@@ -1,0 +1,285 @@
+//! The Google Health API v4 under `/v4/` (spec §1): identity and settings, `list` and `reconcile` of data points with
+//! filters and page tokens, and `dailyRollUp`. Every request is authenticated, counted against the per-user
+//! per-minute quota, then routed; errors are `google.rpc.Status` JSON.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Map, Value};
+
+use super::super::oauth::parse_form;
+use super::super::preflight::preflight;
+use crate::dataset::{today, History};
+use crate::faults::Route;
+use crate::google::data_types::{self, DataType};
+use crate::google::filter::Filter;
+use crate::google::mapping::health_user_id;
+use crate::google::rollup::{self, DailyRollUpRequest};
+use crate::google::status::{self, GoogleError};
+use crate::google::tokens::GoogleAccess;
+use crate::google::{paging, points, scopes};
+use crate::redact::redact_query;
+use crate::state::{now, Shared};
+
+type Answer = Result<Response, GoogleError>;
+
+/// The caller of a request that passed authentication.
+struct Caller {
+    user: String,
+    scopes: String,
+}
+
+/// The bearer token (header, or the `access_token` query parameter Google also takes) as the token store sees it:
+/// the user it belongs to, if any, and the caller or the 401 it gets.
+fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> (Option<String>, Result<Caller, GoogleError>) {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string())
+        .or_else(|| query.get("access_token").cloned());
+    let Some(token) = token else { return (None, Err(status::unauthenticated("CREDENTIALS_MISSING"))) };
+    let state = shared.lock();
+    match state.google_tokens.access_state(&token, now()) {
+        GoogleAccess::Unknown => (None, Err(status::unauthenticated("ACCESS_TOKEN_INVALID"))),
+        GoogleAccess::Revoked { user } => {
+            (Some(user.to_string()), Err(status::unauthenticated("ACCESS_TOKEN_INVALID")))
+        }
+        GoogleAccess::Expired { user } => {
+            (Some(user.to_string()), Err(status::unauthenticated("ACCESS_TOKEN_EXPIRED")))
+        }
+        GoogleAccess::Active { user, scopes, .. } => {
+            (Some(user.to_string()), Ok(Caller { user: user.to_string(), scopes: scopes.to_string() }))
+        }
+    }
+}
+
+/// Every method under `/v4/`.
+pub(crate) async fn serve(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query = parse_form(uri.query().unwrap_or_default().as_bytes());
+    let (user, caller) = authenticate(&shared, &headers, &query);
+    // As logged: an `access_token` in the query is shortened.
+    let mut detail = format!("{method} {}", redact_query(&uri));
+    if method == Method::POST {
+        let compact = serde_json::from_slice::<Value>(&body)
+            .map_or_else(|_| String::from_utf8_lossy(&body).into_owned(), |v| v.to_string());
+        detail = format!("{detail} {compact}");
+    }
+    if let Err(response) = preflight(&shared, Route::GoogleData, user.as_deref(), &detail).await {
+        return response;
+    }
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let (exceeded, limit, linked) = {
+        let mut state = shared.lock();
+        let limit = state.settings.google_rate_limit_per_minute;
+        let quota = state.google_rate.consume(&caller.user, limit, now());
+        (quota.exceeded, limit, !state.google_unlinked.contains(&caller.user))
+    };
+    if exceeded {
+        return status::rate_limited(limit).into_response();
+    }
+    if !linked {
+        return status::account_not_linked().into_response();
+    }
+    let path = percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
+    route(&shared, &caller, &method, &path, &query, &body).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn route(
+    shared: &Shared,
+    caller: &Caller,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Answer {
+    let not_found = || status::not_found(path);
+    let segments: Vec<&str> = path.strip_prefix("/v4/").ok_or_else(not_found)?.split('/').collect();
+    let health_user = health_user_id(&caller.user);
+    let is_get = *method == Method::GET;
+    match segments[..] {
+        ["users", user, "identity"] if is_get => {
+            check_user(user, &health_user)?;
+            Ok(Json(json!({"name": "users/me/identity", "healthUserId": health_user, "legacyUserId": caller.user}))
+                .into_response())
+        }
+        ["users", user, "settings"] if is_get => {
+            check_user(user, &health_user)?;
+            if !scopes::can_read(&caller.scopes, "settings") {
+                return Err(status::scope_insufficient("UsersService.GetSettings"));
+            }
+            Ok(Json(json!({"name": "users/me/settings", "timeZone": "UTC", "utcOffset": "0s"})).into_response())
+        }
+        ["users", user, "dataTypes", data_type, last] => {
+            let (collection, verb) = last.split_once(':').map_or((last, None), |(c, v)| (c, Some(v)));
+            let rpc = match (method.clone(), collection, verb) {
+                (Method::GET, "dataPoints", None) => "ListDataPoints",
+                (Method::GET, "dataPoints", Some("reconcile")) => "ReconcileDataPoints",
+                (Method::POST, "dataPoints", Some("dailyRollUp")) => "DailyRollUpDataPoints",
+                _ => return Err(not_found()),
+            };
+            check_user(user, &health_user)?;
+            let data_type = data_types::find(data_type).ok_or_else(|| {
+                status::invalid_argument(
+                    format!("The data type ID {data_type} is not supported."),
+                    Some("INVALID_PARENT_DATA_TYPE_COLLECTION"),
+                )
+            })?;
+            if !scopes::can_read_area(&caller.scopes, data_type.area) {
+                return Err(status::scope_insufficient(&format!("DataPointsService.{rpc}")));
+            }
+            let history = History::new(&caller.user, today());
+            match rpc {
+                "DailyRollUpDataPoints" => daily_roll_up(&history, data_type, body),
+                _ => list(shared, &history, &health_user, data_type, query, rpc == "ReconcileDataPoints"),
+            }
+        }
+        _ => Err(not_found()),
+    }
+}
+
+/// `users/me`, or the caller's own numeric id.
+fn check_user(user: &str, health_user: &str) -> Result<(), GoogleError> {
+    if user == "me" || user == health_user {
+        Ok(())
+    } else {
+        Err(status::permission_denied(format!("Permission denied on resource users/{user} (or it may not exist).")))
+    }
+}
+
+fn check_family(family: Option<&str>) -> Result<(), GoogleError> {
+    let known = ["all-sources", "google-wearables", "google-sources", "self-sources"];
+    match family.filter(|f| !f.is_empty()) {
+        None => Ok(()),
+        Some(family) if family.strip_prefix("users/me/dataSourceFamilies/").is_some_and(|f| known.contains(&f)) => {
+            Ok(())
+        }
+        Some(family) => Err(status::invalid_argument(
+            format!("Invalid data source family: {family}"),
+            Some("INVALID_DATA_POINT_DATA_SOURCE_FAMILY"),
+        )),
+    }
+}
+
+/// `list` (and `reconcile`, whose points have `dataPointName` instead of `name` and no `dataSource`).
+fn list(
+    shared: &Shared,
+    history: &History,
+    health_user: &str,
+    data_type: &DataType,
+    query: &HashMap<String, String>,
+    reconcile: bool,
+) -> Answer {
+    let supported = if reconcile { data_type.reconcile } else { data_type.list };
+    if !supported {
+        let method = if reconcile { "Reconcile" } else { "List" };
+        return Err(status::invalid_argument(
+            format!("{method} is not supported for data type {}", data_type.path),
+            None,
+        ));
+    }
+    let get = |key: &str| query.get(key).map(String::as_str);
+    check_family(get("dataSourceFamily"))?;
+    let size = paging::page_size(get("pageSize"), data_type)?;
+    let filter = Filter::parse(get("filter"), data_type)?;
+    let print = paging::fingerprint(&[
+        data_type.path,
+        get("filter").unwrap_or_default(),
+        &size.to_string(),
+        get("dataSourceFamily").unwrap_or_default(),
+        if reconcile { "reconcile" } else { "list" },
+    ]);
+    let offset = match get("pageToken").filter(|token| !token.is_empty()) {
+        Some(token) => paging::offset(token, print)?,
+        None if shared.lock().settings.google_empty_first_page => {
+            return Ok(Json(json!({"nextPageToken": paging::token(0, print)})).into_response());
+        }
+        None => 0,
+    };
+
+    let (from, to) = filter.days(history.first(), history.last());
+    let mut matching: Vec<_> =
+        points(history, health_user, data_type, from, to).into_iter().filter(|point| filter.matches(point)).collect();
+    // Newest first.
+    matching.sort_by(|a, b| {
+        b.start
+            .physical()
+            .cmp(&a.start.physical())
+            .then_with(|| b.value["name"].as_str().cmp(&a.value["name"].as_str()))
+    });
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|point| if reconcile { reconciled(&point.value) } else { point.value.clone() })
+        .collect();
+
+    let mut body = Map::new();
+    if !page.is_empty() {
+        body.insert("dataPoints".into(), json!(page));
+    }
+    if offset.saturating_add(size) < matching.len() {
+        body.insert("nextPageToken".into(), json!(paging::token(offset + size, print)));
+    }
+    Ok(Json(body).into_response())
+}
+
+fn reconciled(point: &Value) -> Value {
+    let mut out = Map::new();
+    for (key, value) in point.as_object().into_iter().flatten() {
+        match key.as_str() {
+            "name" => {
+                out.insert("dataPointName".into(), value.clone());
+            }
+            "dataSource" => {}
+            _ => {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8]) -> Answer {
+    if !data_type.daily_roll_up {
+        return Err(status::invalid_argument(
+            format!("DailyRollup is not supported for data type {}", data_type.path),
+            None,
+        ));
+    }
+    let request: DailyRollUpRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        DailyRollUpRequest::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|error| status::invalid_argument(format!("Invalid JSON payload received. {error}"), None))?
+    };
+    check_family(request.data_source_family.as_deref())?;
+    let (start, end, window) = rollup::days(&request, data_type)?;
+    let buckets = rollup::buckets(history, data_type, start, end, window);
+    let mut response = Map::new();
+    if !buckets.is_empty() {
+        response.insert("rollupDataPoints".into(), json!(buckets));
+    }
+    Ok(Json(response).into_response())
+}

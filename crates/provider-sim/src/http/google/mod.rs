@@ -1,0 +1,16 @@
+//! Google's HTTP face, served next to Fitbit's at the same base URL: OAuth (`/token`, `/revoke`, `/tokeninfo`), the
+//! fake consent page (`/o/oauth2/v2/auth`) and the Health API under `/v4/`.
+
+pub(super) mod consent;
+pub(super) mod health;
+pub(super) mod oauth;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// Google's OAuth error body, `{"error","error_description"}` (spec §3.3).
+pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+}

@@ -1,0 +1,151 @@
+//! Google's token endpoints (spec §3.1, §3.3): `POST /token` for both grants, `POST /revoke` and `GET /tokeninfo`.
+//! Refresh tokens do not rotate; a revoke kills the consent's tokens; tokeninfo describes access tokens only.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map};
+
+use super::super::oauth::{client_authenticated, parse_form, Form};
+use super::super::preflight::preflight;
+use super::oauth_error;
+use crate::faults::Route;
+use crate::google::mapping::google_account_id;
+use crate::google::tokens::{CodeProblem, GoogleAccess, Issued, Redemption};
+use crate::state::{now, Shared};
+
+/// The owner of a token or code, for counting and faults.
+fn owner(shared: &Shared, token: Option<&String>) -> Option<String> {
+    token.and_then(|token| shared.lock().google_tokens.user_of(token).map(str::to_string))
+}
+
+/// `POST /token`: `authorization_code` or `refresh_token`.
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = parse_form(&body);
+    let grant_type = form.get("grant_type").map(String::as_str).unwrap_or_default();
+    let credential = if grant_type == "authorization_code" { form.get("code") } else { form.get("refresh_token") };
+    let user = owner(&shared, credential);
+    if let Err(response) = preflight(&shared, Route::GoogleToken, user.as_deref(), grant_type).await {
+        return response;
+    }
+    let client = &shared.google;
+    if form.get("client_id").is_some_and(|id| *id != client.client_id) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "The OAuth client was not found.");
+    }
+    if !client_authenticated((&client.client_id, &client.client_secret), &headers, &form) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized");
+    }
+    match grant_type {
+        "authorization_code" => exchange(&shared, &form),
+        "refresh_token" => refresh(&shared, &form),
+        "" => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Missing required parameter: grant_type"),
+        other => {
+            oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", &format!("Invalid grant_type: {other}"))
+        }
+    }
+}
+
+fn missing(parameter: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &format!("Missing required parameter: {parameter}"))
+}
+
+fn exchange(shared: &Shared, form: &Form) -> Response {
+    let Some(code) = form.get("code") else { return missing("code") };
+    let Some(redirect_uri) = form.get("redirect_uri") else { return missing("redirect_uri") };
+    // The client id may come in the Basic header only; it was checked above.
+    let client_id = shared.google.client_id.as_str();
+    let redemption =
+        Redemption { code, client_id, redirect_uri, verifier: form.get("code_verifier").map(String::as_str) };
+    let (ttl, refresh_ttl) = (shared.google.access_token_ttl_secs, shared.google.refresh_token_ttl_secs);
+    let exchanged = shared.lock().google_tokens.exchange(&redemption, ttl, refresh_ttl, now());
+    match exchanged {
+        Ok(issued) => token_response(shared, issued),
+        Err(problem) => {
+            let description = match problem {
+                CodeProblem::Unknown => "Malformed auth code.",
+                CodeProblem::Used => "The authorization code has already been redeemed.",
+                CodeProblem::Expired => "The authorization code has expired.",
+                CodeProblem::ClientMismatch => "The authorization code was issued to another client.",
+                CodeProblem::RedirectMismatch => {
+                    "The redirect_uri does not match the one of the authorization request."
+                }
+                CodeProblem::Verifier => "Invalid code verifier.",
+            };
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+        }
+    }
+}
+
+fn refresh(shared: &Shared, form: &Form) -> Response {
+    let Some(refresh_token) = form.get("refresh_token") else { return missing("refresh_token") };
+    let ttl = shared.google.access_token_ttl_secs;
+    let refreshed = shared.lock().google_tokens.refresh(refresh_token, ttl, now());
+    match refreshed {
+        Some(issued) => token_response(shared, issued),
+        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Token has been expired or revoked."),
+    }
+}
+
+fn token_response(shared: &Shared, issued: Issued) -> Response {
+    let mut body = Map::new();
+    body.insert("access_token".into(), json!(issued.access_token));
+    body.insert("expires_in".into(), json!(shared.google.access_token_ttl_secs));
+    if let Some(refresh_token) = issued.refresh_token {
+        body.insert("refresh_token".into(), json!(refresh_token));
+    }
+    body.insert("scope".into(), json!(issued.scopes));
+    body.insert("token_type".into(), json!("Bearer"));
+    if let Some(left) = issued.refresh_expires_in {
+        body.insert("refresh_token_expires_in".into(), json!(left));
+    }
+    Json(body).into_response()
+}
+
+/// `POST /revoke` with `token` in the form or the query: revokes the whole consent of an access or refresh token.
+pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
+    let mut form = parse_form(&body);
+    if !form.contains_key("token") {
+        form.extend(parse_form(uri.query().unwrap_or_default().as_bytes()));
+    }
+    let token = form.get("token");
+    if let Err(response) = preflight(&shared, Route::GoogleRevoke, owner(&shared, token).as_deref(), "").await {
+        return response;
+    }
+    let Some(token) = token else { return missing("token") };
+    if shared.lock().google_tokens.revoke(token, now()) {
+        Json(json!({})).into_response()
+    } else {
+        oauth_error(StatusCode::BAD_REQUEST, "invalid_token", "Token expired or revoked")
+    }
+}
+
+/// `GET /tokeninfo?access_token=`: what Google knows of a live access token.
+pub(crate) async fn tokeninfo(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let query = parse_form(uri.query().unwrap_or_default().as_bytes());
+    let token = query.get("access_token");
+    if let Err(response) = preflight(&shared, Route::GoogleTokeninfo, owner(&shared, token).as_deref(), "").await {
+        return response;
+    }
+    let invalid = || oauth_error(StatusCode::BAD_REQUEST, "invalid_token", "Invalid Value");
+    let Some(token) = token else { return invalid() };
+    let now = now();
+    let state = shared.lock();
+    let GoogleAccess::Active { user, scopes, exp, offline } = state.google_tokens.access_state(token, now) else {
+        return invalid();
+    };
+    let client_id = &shared.google.client_id;
+    Json(json!({
+        "azp": client_id,
+        "aud": client_id,
+        "sub": google_account_id(user),
+        "scope": scopes,
+        "exp": exp.to_string(),
+        "expires_in": (exp - now).to_string(),
+        "access_type": if offline { "offline" } else { "online" },
+    }))
+    .into_response()
+}
