@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod daily_log;
+pub mod google;
 pub mod sleep;
 pub mod weight;
 
