@@ -23,6 +23,7 @@ pub struct ProviderAuth {
     pub user_id: Option<String>,
     pub status: Option<TokenStatus>,
     pub last_sync: Option<String>,
+    pub provider: super::ProviderKind,
 }
 
 impl std::fmt::Debug for ProviderAuth {
@@ -35,6 +36,7 @@ impl std::fmt::Debug for ProviderAuth {
             .field("user_id", &self.user_id)
             .field("status", &self.status)
             .field("last_sync", &self.last_sync)
+            .field("provider", &self.provider)
             .finish()
     }
 }
@@ -66,6 +68,7 @@ mod tests {
             user_id: None,
             status: None,
             last_sync: None,
+            provider: Default::default(),
         }
     }
 

@@ -10,6 +10,8 @@ use crate::domain::mask_token;
 pub enum ProviderErrorKind {
     ExpiredToken,
     InvalidToken,
+    /// The stored tokens are marked `invalid_token` (§9.1 step 5): 1012 without asking the provider.
+    MarkedInvalid,
     InvalidGrant,
     InvalidClient,
     /// Fitbit's `system` error or HTTP 429; `retry_after_secs` from `Retry-After` or `Fitbit-Rate-Limit-Reset`.
@@ -67,24 +69,23 @@ impl ProviderError {
     pub fn code(&self) -> Option<u16> {
         match self.kind {
             ProviderErrorKind::ExpiredToken => Some(1011),
-            ProviderErrorKind::InvalidToken => Some(1012),
+            ProviderErrorKind::InvalidToken | ProviderErrorKind::MarkedInvalid => Some(1012),
             ProviderErrorKind::InvalidGrant => Some(1021),
             ProviderErrorKind::InvalidClient => Some(1401),
             ProviderErrorKind::RateLimited { .. } => Some(1429),
-            ProviderErrorKind::LegacyRetired
-            | ProviderErrorKind::Unavailable
-            | ProviderErrorKind::Internal
-            | ProviderErrorKind::Other(_) => Some(1500),
+            ProviderErrorKind::LegacyRetired => Some(1410),
+            ProviderErrorKind::Unavailable | ProviderErrorKind::Internal | ProviderErrorKind::Other(_) => Some(1500),
             ProviderErrorKind::Untyped => None,
         }
     }
 
-    /// The HTTP status on the sync route: 400, 401, 429 or 500 by code; 503 without a code.
+    /// The HTTP status on the sync route: 400, 401, 410, 429 or 500 by code; 503 without a code.
     pub fn http_status(&self) -> StatusCode {
         match self.code() {
             Some(1011 | 1012 | 1021) => StatusCode::BAD_REQUEST,
             Some(1401) => StatusCode::UNAUTHORIZED,
             Some(1429) => StatusCode::TOO_MANY_REQUESTS,
+            Some(1410) => StatusCode::GONE,
             Some(_) => StatusCode::INTERNAL_SERVER_ERROR,
             None => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -118,6 +119,10 @@ impl ProviderError {
                 Some(format!(
                     "The access token {at} is invalid. Please make a new Fitbit Auth Data request and try again."
                 )),
+            ),
+            ProviderErrorKind::MarkedInvalid => (
+                format!("The access token is invalid: {at}"),
+                Some("Please make a new Fitbit Auth data and try again.".into()),
             ),
             ProviderErrorKind::InvalidGrant => (
                 "Refresh token invalid.".into(),

@@ -5,6 +5,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::provider::transport::retry_after;
 use crate::provider::{ProviderError, ProviderErrorKind};
 
 /// The error an answer carries, if any. A body with an `errors` array is an error whatever the status.
@@ -40,42 +41,6 @@ fn kind_from_status(status: StatusCode, headers: &HeaderMap) -> Option<ProviderE
         500..=599 => Some(ProviderErrorKind::Unavailable),
         400..=499 => Some(ProviderErrorKind::Untyped),
         _ => None,
-    }
-}
-
-/// Seconds until the provider accepts requests again.
-pub fn retry_after(headers: &HeaderMap) -> Option<u64> {
-    ["retry-after", "fitbit-rate-limit-reset"]
-        .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok()?.trim().parse::<u64>().ok())
-}
-
-/// A request that never got an answer: refused, reset, timed out.
-pub fn classify_transport(error: &reqwest::Error) -> ProviderError {
-    ProviderError::new(ProviderErrorKind::Unavailable, error.without_url_text())
-}
-
-trait WithoutUrl {
-    fn without_url_text(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_text(&self) -> String {
-        let kind = if self.is_timeout() {
-            "timed out"
-        } else if self.is_connect() {
-            "connection failed"
-        } else {
-            "request failed"
-        };
-        let mut text = kind.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
     }
 }
 

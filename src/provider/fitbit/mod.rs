@@ -18,9 +18,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::retry::{with_retry, RetryPolicy};
+use super::transport::send_raw;
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
-use classify::{classify_answer, classify_transport};
+use classify::classify_answer;
 
 /// The tokens a refresh hands back. Everything else is re-derived from the new access token's claims (§8.2).
 #[derive(Clone, Deserialize)]
@@ -103,7 +104,7 @@ impl FitbitClient {
         ];
         let body = with_retry(
             self.retry,
-            || async { send_raw(self.client_request(&url).form(&form)).await },
+            || async { send_raw(self.client_request(&url).form(&form), "fitbit", classify_answer).await },
             |e| e.detail.starts_with("connection failed") || e.detail == "5xx",
         )
         .await
@@ -183,31 +184,11 @@ fn truthy(value: &Value) -> bool {
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-    let (status, headers, bytes) = send_raw(request).await?;
+    let (status, headers, bytes) = send_raw(request, "fitbit", classify_answer).await?;
     if let Some(error) = classify_answer(status, &headers, &bytes) {
         return Err(error);
     }
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-type RawAnswer = (reqwest::StatusCode, reqwest::header::HeaderMap, bytes::Bytes);
-
-/// Sends and reads the whole answer. A 5xx is reported as the error `5xx` here, so that callers can tell "the
-/// provider answered with a failure" from "no answer".
-async fn send_raw(request: reqwest::RequestBuilder) -> Result<RawAnswer, ProviderError> {
-    let response = request.send().await.map_err(|e| {
-        crate::metrics::increment("ds_agent_provider_requests_total", r#"provider="fitbit",status="0""#);
-        classify_transport(&e)
-    })?;
-    let status = response.status();
-    let labels = format!(r#"provider="fitbit",status="{}""#, status.as_u16());
-    crate::metrics::increment("ds_agent_provider_requests_total", &labels);
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.map_err(|e| classify_transport(&e))?;
-    if status.is_server_error() && classify_answer(status, &headers, &bytes).is_some_and(|e| e.is_transient()) {
-        return Err(ProviderError::new(ProviderErrorKind::Unavailable, "5xx"));
-    }
-    Ok((status, headers, bytes))
 }
 
 #[cfg(test)]

@@ -1,0 +1,218 @@
+//! The Google Health API client (google-health-api.md §1 and §3): Google OAuth (refresh, code exchange, revoke,
+//! tokeninfo) against `GOOGLE_OAUTH_URL`, and the Health API v4 reads against `GOOGLE_HEALTH_API_URL`. Every call
+//! has a timeout; transient failures are retried a bounded number of times.
+
+mod classify;
+mod health;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::retry::{with_retry, RetryPolicy};
+use super::transport::send_raw;
+use super::{ProviderError, ProviderErrorKind};
+use crate::config::ClientCredentials;
+use classify::classify_answer;
+
+/// Tokens from Google's token endpoint. Refresh tokens do not rotate: a refresh normally returns none.
+#[derive(Clone, Deserialize)]
+pub struct GoogleGrant {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// Seconds from now.
+    pub expires_in: Option<i64>,
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for GoogleGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleGrant")
+            .field("access_token", &crate::domain::mask_token(&self.access_token))
+            .field("refresh_token", &self.refresh_token.as_deref().map(crate::domain::mask_token))
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl GoogleGrant {
+    /// Absolute expiry in epoch seconds, the meaning of the stored `expires_in` (decisions #4).
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_in.map(|secs| Utc::now().timestamp() + secs)
+    }
+}
+
+/// What `/tokeninfo` says of a live access token.
+#[derive(Clone, Debug, Default)]
+pub struct TokenInfo {
+    pub scope: Option<String>,
+    /// Absolute expiry in epoch seconds.
+    pub exp: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct GoogleClient {
+    http: reqwest::Client,
+    health_url: String,
+    oauth_url: String,
+    credentials: ClientCredentials,
+    retry: RetryPolicy,
+}
+
+impl GoogleClient {
+    pub fn new(health_url: &str, oauth_url: &str, credentials: ClientCredentials, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        GoogleClient {
+            http,
+            health_url: health_url.trim_end_matches('/').to_string(),
+            oauth_url: oauth_url.trim_end_matches('/').to_string(),
+            credentials,
+            retry: Default::default(),
+        }
+    }
+
+    pub fn credentials(&self) -> &ClientCredentials {
+        &self.credentials
+    }
+
+    /// Google's consent page (§3.2), served by the OAuth host's sibling `accounts.google.com` in production and by
+    /// the simulator's base URL locally.
+    pub fn consent_url(&self) -> String {
+        if self.oauth_url == "https://oauth2.googleapis.com" {
+            "https://accounts.google.com/o/oauth2/v2/auth".to_string()
+        } else {
+            format!("{}/o/oauth2/v2/auth", self.oauth_url)
+        }
+    }
+
+    /// §3.3 refresh. The refresh token is long-lived and may be retried, unlike Fitbit's single-use one.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<GoogleGrant, ProviderError> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+        ];
+        self.token_request(&form).await.map_err(|e| e.with_tokens(None, Some(refresh_token)))
+    }
+
+    /// §3.3 code exchange, for the server-side connect flow.
+    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<GoogleGrant, ProviderError> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+        ];
+        self.token_request(&form).await
+    }
+
+    async fn token_request(&self, form: &[(&str, &str)]) -> Result<GoogleGrant, ProviderError> {
+        let url = format!("{}/token", self.oauth_url);
+        let (_, _, bytes) = with_retry(
+            self.retry,
+            || async {
+                let request = self.http.post(&url).header(ACCEPT, "application/json").form(form);
+                let answer = send_raw(request, "google", classify_answer).await?;
+                match classify_answer(answer.0, &answer.1, &answer.2) {
+                    Some(error) => Err(error),
+                    None => Ok(answer),
+                }
+            },
+            ProviderError::is_transient,
+        )
+        .await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| ProviderError::new(ProviderErrorKind::Untyped, "token answer without tokens"))
+    }
+
+    /// §3.1: revokes the whole grant. A token Google no longer knows is already revoked.
+    pub async fn revoke(&self, token: &str) -> Result<(), ProviderError> {
+        let url = format!("{}/revoke", self.oauth_url);
+        let result = with_retry(
+            self.retry,
+            || async { self.send(self.http.post(&url).form(&[("token", token)])).await },
+            ProviderError::is_transient,
+        )
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ProviderErrorKind::InvalidToken => Ok(()),
+            Err(e) => Err(e.with_tokens(Some(token), None)),
+        }
+    }
+
+    /// §3.1 tokeninfo: `None` when Google says the token is not (or no longer) valid; an error when Google could not
+    /// answer, so an outage is never mistaken for a dead token (decisions #7).
+    pub async fn tokeninfo(&self, access_token: &str) -> Result<Option<TokenInfo>, ProviderError> {
+        let url = format!("{}/tokeninfo", self.oauth_url);
+        let answer = with_retry(
+            self.retry,
+            || async { self.send(self.http.get(&url).query(&[("access_token", access_token)])).await },
+            ProviderError::is_transient,
+        )
+        .await;
+        match answer {
+            Ok(body) => {
+                let number = |key: &str| match body.get(key) {
+                    Some(Value::String(s)) => s.parse().ok(),
+                    Some(v) => v.as_i64(),
+                    None => None,
+                };
+                let exp = number("exp").or_else(|| number("expires_in").map(|secs: i64| Utc::now().timestamp() + secs));
+                let scope = body.get("scope").and_then(Value::as_str).map(str::to_string);
+                Ok(Some(TokenInfo { scope, exp }))
+            }
+            Err(e) if matches!(e.kind, ProviderErrorKind::InvalidToken | ProviderErrorKind::ExpiredToken) => Ok(None),
+            Err(e) if matches!(e.kind, ProviderErrorKind::Other(_)) => Ok(None),
+            Err(e) => Err(e.with_tokens(Some(access_token), None)),
+        }
+    }
+
+    /// `users/me/identity`: the account's `healthUserId`, which proves the token reaches the Health API.
+    pub async fn identity(&self, access_token: &str) -> Result<String, ProviderError> {
+        let body = self.get(&format!("{}/v4/users/me/identity", self.health_url), access_token).await?;
+        Ok(body.get("healthUserId").and_then(Value::as_str).unwrap_or_default().to_string())
+    }
+
+    async fn get(&self, url: &str, access_token: &str) -> Result<Value, ProviderError> {
+        with_retry(
+            self.retry,
+            || async { self.send(self.authorized(self.http.get(url), access_token)).await },
+            ProviderError::is_transient,
+        )
+        .await
+        .map_err(|e| e.with_tokens(Some(access_token), None))
+    }
+
+    async fn post(&self, url: &str, access_token: &str, body: &Value) -> Result<Value, ProviderError> {
+        with_retry(
+            self.retry,
+            || async { self.send(self.authorized(self.http.post(url), access_token).json(body)).await },
+            ProviderError::is_transient,
+        )
+        .await
+        .map_err(|e| e.with_tokens(Some(access_token), None))
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder, access_token: &str) -> reqwest::RequestBuilder {
+        request.header(AUTHORIZATION, format!("Bearer {access_token}")).header(ACCEPT, "application/json")
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let (status, headers, bytes) = send_raw(request, "google", classify_answer).await?;
+        if let Some(error) = classify_answer(status, &headers, &bytes) {
+            return Err(error);
+        }
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
