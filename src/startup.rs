@@ -16,9 +16,11 @@ use crate::coordination::Coordination;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
 use crate::provider::fitbit::FitbitClient;
+use crate::provider::google::GoogleClient;
+use crate::provider::Providers;
 use crate::store::{self, Outbox, Resources, Store, TokenCipher, UserAuths};
 use crate::sync::SyncService;
-use crate::tokens::{self, FailureReporter, Revocations, TokenService};
+use crate::tokens::{self, FailureReporter, Revocations, StateSigner, TokenService};
 
 /// How long running requests may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,15 +83,23 @@ impl Application {
         let coordination = Arc::new(coordination);
         let cipher = TokenCipher::new(settings.token_encryption_key);
         let userauths = UserAuths::new(store.clone(), cipher.clone());
-        let fitbit = FitbitClient::new(&settings.fitbit_api_url, settings.fitbit.clone(), settings.provider_timeout);
+        let providers = Providers {
+            fitbit: FitbitClient::new(&settings.fitbit_api_url, settings.fitbit.clone(), settings.provider_timeout),
+            google: GoogleClient::new(
+                &settings.google_health_api_url,
+                &settings.google_oauth_url,
+                settings.google.clone(),
+                settings.provider_timeout,
+            ),
+        };
         let publisher = Publisher::new(bus.clone(), Outbox::new(store.clone()));
-        let tokens = TokenService::new(userauths.clone(), fitbit.clone(), coordination.clone());
+        let tokens = TokenService::new(userauths.clone(), providers.clone(), coordination.clone());
         let failures = FailureReporter::new(userauths.clone(), publisher.clone());
         let sync = SyncService::new(
             userauths.clone(),
             Resources::new(store.clone()),
             tokens.clone(),
-            fitbit.clone(),
+            providers.clone(),
             publisher.clone(),
             coordination.clone(),
             failures.clone(),
@@ -101,18 +111,25 @@ impl Application {
             max_attempts: 3,
         };
         let jobs = JobQueue::new(coordination.clone(), store.database().name(), job_settings);
+        let signing_secret = match (&settings.token_encryption_key, &settings.google.client_secret) {
+            (Some(key), _) => key.to_vec(),
+            (None, Some(secret)) => secret.as_bytes().to_vec(),
+            // Without a shared secret each instance signs with its own key: a callback must reach the same instance.
+            (None, None) => rand::random::<[u8; 32]>().to_vec(),
+        };
         let state = AppState {
+            state_signer: StateSigner::new(&signing_secret),
             tokens,
             failures,
             sync,
             jobs,
-            revocations: Revocations::new(store.clone(), cipher, fitbit.clone()),
+            revocations: Revocations::new(store.clone(), cipher, providers.clone()),
             settings: Arc::new(settings),
             store,
             coordination,
             bus,
             userauths,
-            fitbit,
+            providers,
             publisher,
         };
         Ok(Application { state, https, http, https_port, http_port, tls, shutdown: CancellationToken::new() })

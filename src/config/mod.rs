@@ -31,6 +31,9 @@ pub struct Settings {
     pub google: ClientCredentials,
     pub google_health_api_url: String,
     pub google_oauth_url: String,
+    /// The connect flow's callback as Google must call it (`GOOGLE_CALLBACK_URL`); by default derived from the
+    /// request's `Host`.
+    pub google_callback_url: Option<String>,
     pub token_encryption_key: Option<[u8; 32]>,
     pub expression_auto_sync: String,
     pub sync_concurrency: usize,
@@ -139,6 +142,9 @@ impl Settings {
                 "GOOGLE_OAUTH_URL",
                 &or("GOOGLE_OAUTH_URL", "https://oauth2.googleapis.com"),
             )?,
+            google_callback_url: get("GOOGLE_CALLBACK_URL")
+                .map(|url| parse_base_url("GOOGLE_CALLBACK_URL", &url))
+                .transpose()?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
             expression_auto_sync,
             sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", "8"))?,

@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::response::json;
 use super::{AppState, ParsedBody};
 use crate::bus::Event;
-use crate::domain::{has_synced_scope, mask_token, ChildId, ProviderAuth, TokenStatus};
+use crate::domain::{has_synced_scope, mask_token, ChildId, ProviderAuth, ProviderKind, TokenStatus};
 use crate::provider::fitbit::jwt::decode_claims;
 use crate::provider::ProviderErrorKind;
 
@@ -21,12 +21,31 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/fitbit/auth/revoke", post(revoke_authorization))
 }
 
-/// §5.3, in the original's order: decode the JWT, validate id, fields and scope, introspect, save.
+/// §5.3. The `provider` field (`fitbit` or `google`) picks the provider; without it, a JWT-shaped access token is
+/// Fitbit's and anything else Google's.
 async fn save_authorization(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
     ParsedBody(body): ParsedBody,
 ) -> Result<Response, ApiError> {
+    let access_token = token_field(&body, "access_token");
+    let provider = match body.get("provider") {
+        None | Some(Value::Null) => access_token.map(ProviderKind::guess).unwrap_or_default(),
+        Some(value) => value.as_str().and_then(ProviderKind::parse).ok_or_else(|| {
+            ApiError::validation(
+                format!("Invalid provider: {value}."),
+                "Fitbit Auth Data Validation: provider must be fitbit or google.",
+            )
+        })?,
+    };
+    match provider {
+        ProviderKind::Fitbit => save_fitbit_authorization(state, user_id, body).await,
+        ProviderKind::Google => save_google_authorization(state, user_id, body).await,
+    }
+}
+
+/// The original's order: decode the JWT, validate id, fields and scope, introspect, save.
+async fn save_fitbit_authorization(state: AppState, user_id: String, body: Value) -> Result<Response, ApiError> {
     let access_token = token_field(&body, "access_token");
     let refresh_token = token_field(&body, "refresh_token");
     let claims = match access_token {
@@ -37,38 +56,18 @@ async fn save_authorization(
         None => None,
     };
     let child = ChildId::parse(&user_id)?;
-    let (Some(access_token), Some(refresh_token)) = (access_token, refresh_token) else {
-        let missing: Vec<&str> = [("access_token", access_token), ("refresh_token", refresh_token)]
-            .into_iter()
-            .filter_map(|(name, value)| value.is_none().then_some(name))
-            .collect();
-        return Err(ApiError::validation(
-            "Required fields were not provided...",
-            format!("Fitbit Auth Data Validation: {} required!", missing.join(", ")),
-        ));
-    };
+    let (access_token, refresh_token) = required_tokens(access_token, refresh_token)?;
     let claims = claims.unwrap_or_default();
     has_synced_scope(claims.scopes.as_deref())?;
 
-    match state.fitbit.introspect(access_token).await {
+    match state.providers.fitbit.introspect(access_token).await {
         Ok(true) => {}
-        Ok(false) => {
-            return Err(ApiError::ProviderUnavailable {
-                message: format!(
-                    "Access token invalid: {}. Please submit a new access token and try again.",
-                    mask_token(access_token)
-                ),
-                description: None,
-            })
+        Ok(false) => return Err(inactive_token(access_token)),
+        Err(e) if e.kind == ProviderErrorKind::LegacyRetired => {
+            state.failures.report(child, &e).await;
+            return Err(ApiError::Provider(e));
         }
-        Err(e) if e.kind == ProviderErrorKind::LegacyRetired => return Err(ApiError::Provider(e)),
-        Err(e) => {
-            tracing::warn!("Token introspection failed for child {child}: {e}");
-            return Err(ApiError::ProviderUnavailable {
-                message: "Could not connect with the Fitbit Server".into(),
-                description: Some("Please try again later.".into()),
-            });
-        }
+        Err(e) => return Err(provider_unreachable(child, &e)),
     }
 
     let auth = ProviderAuth {
@@ -80,9 +79,95 @@ async fn save_authorization(
         user_id: claims.sub,
         status: Some(TokenStatus::ValidToken),
         last_sync: None,
+        provider: ProviderKind::Fitbit,
     };
     state.userauths.save_authorization(child, &auth).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The same steps and texts as Fitbit's: fields, token check (`/tokeninfo`), scope (the Google Health read scopes),
+/// then the `users/me/identity` call that proves the token reaches the Health API.
+async fn save_google_authorization(state: AppState, user_id: String, body: Value) -> Result<Response, ApiError> {
+    let child = ChildId::parse(&user_id)?;
+    let (access_token, refresh_token) =
+        required_tokens(token_field(&body, "access_token"), token_field(&body, "refresh_token"))?;
+    let info = match state.providers.google.tokeninfo(access_token).await {
+        Ok(Some(info)) => info,
+        Ok(None) => return Err(inactive_token(access_token)),
+        Err(e) => return Err(provider_unreachable(child, &e)),
+    };
+    store_google_tokens(&state, child, access_token, refresh_token, info.scope, info.exp).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Checks the scope and the Health API identity of Google tokens, then stores them as a new authorization. Shared by
+/// POST auth and the connect flow's callback.
+pub(super) async fn store_google_tokens(
+    state: &AppState,
+    child: ChildId,
+    access_token: &str,
+    refresh_token: &str,
+    scope: Option<String>,
+    expires_at: Option<i64>,
+) -> Result<(), ApiError> {
+    has_synced_scope(scope.as_deref())
+        .map_err(|e| ApiError::validation(e.to_string(), crate::domain::ScopeError::GOOGLE_DESCRIPTION))?;
+    let health_user_id = match state.providers.google.identity(access_token).await {
+        Ok(id) => id,
+        Err(e) if e.code().is_some() && !e.is_transient() => return Err(ApiError::Provider(e)),
+        Err(e) => return Err(provider_unreachable(child, &e)),
+    };
+    let auth = ProviderAuth {
+        access_token: access_token.to_string(),
+        refresh_token: refresh_token.to_string(),
+        expires_in: expires_at,
+        scope,
+        token_type: "Bearer".into(),
+        user_id: Some(health_user_id).filter(|id| !id.is_empty()),
+        status: Some(TokenStatus::ValidToken),
+        last_sync: None,
+        provider: ProviderKind::Google,
+    };
+    state.userauths.save_authorization(child, &auth).await?;
+    Ok(())
+}
+
+fn required_tokens<'a>(
+    access_token: Option<&'a str>,
+    refresh_token: Option<&'a str>,
+) -> Result<(&'a str, &'a str), ApiError> {
+    match (access_token, refresh_token) {
+        (Some(access), Some(refresh)) => Ok((access, refresh)),
+        _ => {
+            let missing: Vec<&str> = [("access_token", access_token), ("refresh_token", refresh_token)]
+                .into_iter()
+                .filter_map(|(name, value)| value.is_none().then_some(name))
+                .collect();
+            Err(ApiError::validation(
+                "Required fields were not provided...",
+                format!("Fitbit Auth Data Validation: {} required!", missing.join(", ")),
+            ))
+        }
+    }
+}
+
+/// §5.3's answer to a token the provider says is not active.
+fn inactive_token(access_token: &str) -> ApiError {
+    ApiError::ProviderUnavailable {
+        message: format!(
+            "Access token invalid: {}. Please submit a new access token and try again.",
+            mask_token(access_token)
+        ),
+        description: None,
+    }
+}
+
+fn provider_unreachable(child: ChildId, error: &crate::provider::ProviderError) -> ApiError {
+    tracing::warn!("Token check failed for child {child}: {error}");
+    ApiError::ProviderUnavailable {
+        message: "Could not connect with the Fitbit Server".into(),
+        description: Some("Please try again later.".into()),
+    }
 }
 
 /// §5.4; a revoked child answers 404 (decisions #28).

@@ -4,6 +4,7 @@ mod auth;
 mod body;
 mod error;
 mod fitbit;
+mod google;
 mod health;
 mod metrics;
 mod middleware;
@@ -28,10 +29,10 @@ use crate::bus::{Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
 use crate::jobs::JobQueue;
-use crate::provider::fitbit::FitbitClient;
+use crate::provider::Providers;
 use crate::store::{Store, UserAuths};
 use crate::sync::SyncService;
-use crate::tokens::{FailureReporter, Revocations, TokenService};
+use crate::tokens::{FailureReporter, Revocations, StateSigner, TokenService};
 
 /// What every handler may use; cheap to clone.
 #[derive(Clone)]
@@ -41,12 +42,13 @@ pub struct AppState {
     pub coordination: Arc<Coordination>,
     pub bus: Bus,
     pub userauths: UserAuths,
-    pub fitbit: FitbitClient,
+    pub providers: Providers,
     pub publisher: Publisher,
     pub tokens: TokenService,
     pub failures: FailureReporter,
     pub revocations: Revocations,
     pub sync: SyncService,
+    pub state_signer: StateSigner,
     pub jobs: JobQueue,
 }
 
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reference::router())
         .merge(fitbit::router())
         .merge(auth::router())
+        .merge(google::router())
         .merge(health::router())
         .merge(sync::router())
         .merge(metrics::router())

@@ -98,8 +98,15 @@ impl Store {
         self.timed(self.db.run_command(doc! {"ping": 1})).await.map(|_| ())
     }
 
-    /// Creates the indexes every query of the service relies on. Idempotent.
+    /// Creates the indexes every query of the service relies on, and every collection it writes, so that no write
+    /// creates a collection implicitly. (The MongoDB stand-in, SecantusDB 0.7.0b3, can livelock when an implicit
+    /// creation races a `createIndexes` elsewhere.) Idempotent.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        match self.timed(self.db.create_collection(OUTBOX)).await {
+            // 48: NamespaceExists.
+            Err(StoreError::Other(reason)) if reason.contains("already exists") || reason.contains("48") => {}
+            other => other?,
+        }
         let unique = IndexOptions::builder().unique(true).name("user_id_unique".to_string()).build();
         self.timed(
             self.collection(USERAUTHS)

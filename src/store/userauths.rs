@@ -7,7 +7,7 @@ use mongodb::options::UpdateOptions;
 
 use super::crypto::TokenCipher;
 use super::{bson_time, Store, StoreError, USERAUTHS};
-use crate::domain::{ChildId, ProviderAuth, TokenStatus};
+use crate::domain::{ChildId, ProviderAuth, ProviderKind, TokenStatus};
 
 #[derive(Clone)]
 pub struct UserAuths {
@@ -166,6 +166,11 @@ impl UserAuths {
         if let Some(last_sync) = &auth.last_sync {
             fitbit.insert("last_sync", last_sync);
         }
+        // Additive, and only where it differs from what a record without it means, so Fitbit records keep the
+        // original's exact shape.
+        if auth.provider != ProviderKind::Fitbit {
+            fitbit.insert("provider", auth.provider.as_str());
+        }
         fitbit
     }
 
@@ -182,6 +187,7 @@ impl UserAuths {
             user_id: text("user_id"),
             status: text("status").and_then(|s| parse_status(&s)),
             last_sync: text("last_sync"),
+            provider: text("provider").and_then(|p| ProviderKind::parse(&p)).unwrap_or_default(),
         };
         Ok(Some(StoredAuth { auth, stored_refresh_token: refresh }))
     }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::resource::ResourceKind;
+use super::source::{Source, SourceItem};
 use super::transform::{self, LogType};
 use super::window::SyncWindow;
 use super::SyncError;
@@ -20,14 +21,12 @@ use crate::bus::{BusError, Event, Publisher};
 use crate::coordination::Coordination;
 use crate::domain::{has_synced_scope, ChildId, ProviderAuth, TokenStatus};
 use crate::metrics;
-use crate::provider::fitbit::{FitbitClient, LogList};
-use crate::provider::{ProviderError, ProviderErrorKind};
+use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{id_key, Resources, UserAuths};
 use crate::tokens::{FailureReporter, TokenService};
 
 /// Longer than the slowest first sync (12 months of lists page by page, with retries).
 const SYNC_LOCK_TTL: Duration = Duration::from_secs(15 * 60);
-const PROVIDER: &str = "Fitbit";
 
 /// The 200 body of the sync route (§5.6): new items per resource, fetched entries per log type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -64,7 +63,7 @@ pub struct SyncService {
     userauths: UserAuths,
     resources: Resources,
     tokens: TokenService,
-    fitbit: FitbitClient,
+    providers: Providers,
     publisher: Publisher,
     coordination: Arc<Coordination>,
     failures: FailureReporter,
@@ -82,12 +81,12 @@ impl SyncService {
         userauths: UserAuths,
         resources: Resources,
         tokens: TokenService,
-        fitbit: FitbitClient,
+        providers: Providers,
         publisher: Publisher,
         coordination: Arc<Coordination>,
         failures: FailureReporter,
     ) -> Self {
-        SyncService { userauths, resources, tokens, fitbit, publisher, coordination, failures }
+        SyncService { userauths, resources, tokens, providers, publisher, coordination, failures }
     }
 
     /// Syncs the child, or says why not. Token and provider failures are announced on the bus (§8.6).
@@ -116,40 +115,41 @@ impl SyncService {
         let auth = self.usable_tokens(child).await?;
         let window = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
         let scopes: HashSet<&str> = auth.scope.as_deref().unwrap_or_default().split(' ').collect();
-        let scopes = &scopes;
-        let token = auth.access_token.as_str();
+        let source = Source {
+            providers: &self.providers,
+            provider: auth.provider,
+            token: auth.access_token.as_str(),
+            child_id: child.to_string(),
+            window,
+        };
         tracing::debug!(
-            "Fitbit sync of child {child}: {} from {}",
+            "{} sync of child {child}: {} from {}",
+            source.provider_label(),
             if window.first_sync { "first sync" } else { "incremental" },
             window.logs_from
         );
 
+        let (source, scopes) = (&source, &scopes);
         let resource_reads = ResourceKind::ALL.map(|kind| async move {
-            if !scopes.contains(kind.scope()) {
+            if !scopes.contains(source.scope(Some(kind))) {
                 return Ok(Vec::new());
             }
-            match kind {
-                ResourceKind::Weights => self.fitbit.weights(token, &window.weight_ranges()).await,
-                ResourceKind::Sleep => self.fitbit.log_list(token, LogList::Sleep, window.logs_from).await,
-                ResourceKind::Activities => self.fitbit.log_list(token, LogList::Activities, window.logs_from).await,
-            }
+            source.resources(kind).await
         });
-        let log_reads = LogType::ALL.map(|log_type| async move {
-            if !scopes.contains("ract") {
-                return Ok(Vec::new());
+        let log_reads = async {
+            if !scopes.contains(source.scope(None)) {
+                return LogType::ALL.map(|_| Ok((Vec::new(), Vec::new()))).to_vec();
             }
-            self.daily_logs(child, token, log_type, window).await
-        });
-        let (resources, logs) = futures::join!(join_all(resource_reads), join_all(log_reads));
-
-        let first_error = |results: Vec<&Result<Vec<Value>, ProviderError>>| {
-            results.into_iter().find_map(|r| r.as_ref().err().cloned())
+            source.logs().await
         };
-        if resources.iter().all(Result::is_err) {
-            return Err(first_error(resources.iter().collect()).expect("all failed").into());
+        let (resources, logs) = futures::join!(join_all(resource_reads), log_reads);
+
+        if let Some(Err(first)) = resources.iter().find(|r| r.is_err()).filter(|_| resources.iter().all(Result::is_err))
+        {
+            return Err(first.clone().into());
         }
-        if logs.iter().all(Result::is_err) {
-            return Err(first_error(logs.iter().collect()).expect("all failed").into());
+        if let Some(Err(first)) = logs.iter().find(|r| r.is_err()).filter(|_| logs.iter().all(Result::is_err)) {
+            return Err(first.clone().into());
         }
 
         let mut counts = SyncCounts::default();
@@ -157,7 +157,7 @@ impl SyncService {
         let mut new_items = Vec::new();
         for (kind, read) in ResourceKind::ALL.into_iter().zip(resources) {
             match read {
-                Ok(raw) => new_items.push(self.new_items(child, kind, raw).await?),
+                Ok(items) => new_items.push(self.new_items(child, kind, items).await?),
                 Err(e) => {
                     partial = true;
                     part_failed(child, kind.name(), &e);
@@ -167,7 +167,8 @@ impl SyncService {
         let mut log_entries = Vec::new();
         for (log_type, read) in LogType::ALL.into_iter().zip(logs) {
             match read {
-                Ok(entries) => {
+                Ok((entries, skipped)) => {
+                    skipped_items(child, log_type.name(), &skipped);
                     counts.logs.set(log_type, entries.len());
                     log_entries.extend(entries);
                 }
@@ -179,7 +180,7 @@ impl SyncService {
         }
 
         let mut confirmed = Vec::new();
-        let published = self.publish(child, &new_items, &log_entries, &mut confirmed).await;
+        let published = self.publish(child, source.provider_label(), &new_items, &log_entries, &mut confirmed).await;
         for items in new_items.iter().filter(|items| confirmed.contains(&items.kind)) {
             match items.kind {
                 ResourceKind::Weights => counts.weights = items.objects.len(),
@@ -209,63 +210,35 @@ impl SyncService {
             stored.auth
         };
         if auth.status == Some(TokenStatus::InvalidToken) {
-            let error = ProviderError::new(ProviderErrorKind::InvalidToken, "the stored tokens are marked invalid");
+            let error = ProviderError::new(ProviderErrorKind::MarkedInvalid, "the stored tokens are marked invalid");
             return Err(error.with_tokens(Some(&auth.access_token), None).into());
         }
         Ok(auth)
     }
 
-    /// One log type's daily entries. Active minutes are the sum of the fairly and very active series.
-    async fn daily_logs(
-        &self,
-        child: ChildId,
-        token: &str,
-        log_type: LogType,
-        window: SyncWindow,
-    ) -> Result<Vec<Value>, ProviderError> {
-        let from = window.logs_from;
-        let series = match log_type {
-            LogType::ActiveMinutes => {
-                let (fairly, very) = futures::try_join!(
-                    self.fitbit.series(token, "minutesFairlyActive", from),
-                    self.fitbit.series(token, "minutesVeryActive", from)
-                )?;
-                let (merged, skipped) = transform::active_minutes(&fairly, &very);
-                skipped_items(child, log_type.name(), &skipped);
-                merged
-            }
-            other => self.fitbit.series(token, series_resource(other), from).await?,
-        };
-        let (entries, skipped) = transform::daily_logs(&series, log_type, &child.to_string());
-        skipped_items(child, log_type.name(), &skipped);
-        Ok(entries)
-    }
-
     /// Drops items already published (by id, also within the batch) and transforms the rest; a malformed item is
     /// skipped and logged, the others go through (decisions #17).
-    async fn new_items(&self, child: ChildId, kind: ResourceKind, raw: Vec<Value>) -> Result<NewItems, SyncError> {
+    async fn new_items(
+        &self,
+        child: ChildId,
+        kind: ResourceKind,
+        items: Vec<SourceItem>,
+    ) -> Result<NewItems, SyncError> {
         let mut seen = HashSet::new();
-        let unique: Vec<(Bson, Value)> = raw
-            .into_iter()
-            .filter_map(|item| {
-                let id = item.get("logId").and_then(|id| mongodb::bson::to_bson(id).ok())?;
-                seen.insert(id_key(&id)).then_some((id, item))
-            })
-            .collect();
-        let ids: Vec<Bson> = unique.iter().map(|(id, _)| id.clone()).collect();
+        let unique: Vec<SourceItem> = items.into_iter().filter(|item| seen.insert(id_key(&item.id))).collect();
+        let ids: Vec<Bson> = unique.iter().map(|item| item.id.clone()).collect();
         let recorded = self.resources.recorded(child, kind.record_type(), &ids).await?;
-        let child_id = child.to_string();
-        let mut items = NewItems { kind, raw: Vec::new(), objects: Vec::new() };
-        for (id, item) in unique.into_iter().filter(|(id, _)| !recorded.contains(&id_key(id))) {
-            match kind.transform(&item, &child_id) {
+        let mut new_items = NewItems { kind, raw: Vec::new(), objects: Vec::new() };
+        for item in unique.into_iter().filter(|item| !recorded.contains(&id_key(&item.id))) {
+            match item.object {
                 Ok(object) => {
-                    items.raw.push(item);
-                    items.objects.push(object);
+                    new_items.raw.push(item.raw);
+                    new_items.objects.push(object);
                 }
-                Err(e) => tracing::warn!("Fitbit {} item {} of child {child} skipped: {e}", kind.name(), id_key(&id)),
+                Err(e) => tracing::warn!("{} item {} of child {child} skipped: {e}", kind.name(), id_key(&item.id)),
             }
         }
-        Ok(items)
+        Ok(new_items)
     }
 
     /// Publishes each kind's new items, then the logs, each waiting for the broker's confirm, and records the
@@ -273,6 +246,7 @@ impl SyncService {
     async fn publish(
         &self,
         child: ChildId,
+        provider: &str,
         new_items: &[NewItems],
         logs: &[Value],
         confirmed: &mut Vec<ResourceKind>,
@@ -281,7 +255,7 @@ impl SyncService {
         for items in new_items.iter().filter(|items| !items.objects.is_empty()) {
             self.publisher.publish_now(&items.kind.event(&items.objects), &child_id).await?;
             confirmed.push(items.kind);
-            if let Err(e) = self.resources.record(child, items.kind.record_type(), PROVIDER, &items.raw).await {
+            if let Err(e) = self.resources.record(child, items.kind.record_type(), provider, &items.raw).await {
                 tracing::error!("Error at save {} logs: {e}", items.kind.record_type());
             }
         }
@@ -306,16 +280,6 @@ impl SyncService {
             Ok(false) => {}
             Err(e) => tracing::info!("Error at update the last sync: {e}"),
         }
-    }
-}
-
-fn series_resource(log_type: LogType) -> &'static str {
-    match log_type {
-        LogType::Steps => "steps",
-        LogType::Calories => "calories",
-        LogType::SedentaryMinutes => "minutesSedentary",
-        LogType::LightlyActiveMinutes => "minutesLightlyActive",
-        LogType::ActiveMinutes => "minutesFairlyActive",
     }
 }
 

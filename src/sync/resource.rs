@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::transform::{self, MalformedItem};
 use crate::bus::Event;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,15 +24,6 @@ impl ResourceKind {
         }
     }
 
-    /// The Fitbit scope code that allows reading it.
-    pub fn scope(self) -> &'static str {
-        match self {
-            ResourceKind::Weights => "rwei",
-            ResourceKind::Sleep => "rsle",
-            ResourceKind::Activities => "ract",
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             ResourceKind::Weights => "weights",
@@ -50,15 +40,6 @@ impl ResourceKind {
             ResourceKind::Activities => {
                 Event::items("PhysicalActivitySyncEvent", "physicalactivities.sync", "physicalactivity", items)
             }
-        }
-    }
-
-    /// The OCARIoT object of one Fitbit item (§10).
-    pub fn transform(self, raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
-        match self {
-            ResourceKind::Weights => transform::weight(raw, child_id),
-            ResourceKind::Sleep => transform::sleep(raw, child_id),
-            ResourceKind::Activities => transform::physical_activity(raw, child_id),
         }
     }
 }

@@ -21,7 +21,8 @@ impl FailureReporter {
 
     pub async fn report(&self, child: ChildId, error: &ProviderError) {
         match error.kind {
-            ProviderErrorKind::InvalidToken => {
+            // A retired API never answers again: the cron must stop calling it until new tokens come.
+            ProviderErrorKind::InvalidToken | ProviderErrorKind::LegacyRetired => {
                 if let Err(e) = self.userauths.set_status(child, TokenStatus::InvalidToken).await {
                     tracing::error!("Error at update token status from {child}: {e}");
                 }

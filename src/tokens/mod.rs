@@ -1,10 +1,12 @@
 //! Ownership of a child's provider tokens once they are handed over: refreshing them (one refresh per child at a
 //! time, across instances), reporting the failures that make them unusable (§8.6), and revoking them.
 
+mod connect_state;
 mod failures;
 mod refresh;
 mod revocations;
 
+pub use connect_state::{InvalidState, StateSigner, STATE_LIFETIME_SECS};
 pub use failures::FailureReporter;
 pub use refresh::{RefreshError, TokenService};
 pub use revocations::{spawn_revocation_retries, Revocations};

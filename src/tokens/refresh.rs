@@ -1,4 +1,4 @@
-//! Token refresh. A Fitbit refresh token works once, so two concurrent refreshes of one child would lose it: a Redis
+//! Token refresh, for either provider. A Fitbit refresh token works once, so two concurrent refreshes of one child would lose it: a Redis
 //! lock per child makes the refresh exclusive across instances, and whoever waited re-reads the stored tokens
 //! instead of refreshing again.
 
@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::{ChildId, ProviderAuth, TokenStatus};
-use crate::provider::fitbit::jwt::decode_claims;
-use crate::provider::fitbit::FitbitClient;
-use crate::provider::{ProviderError, ProviderErrorKind};
+use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{StoreError, StoredAuth, UserAuths};
 
 /// Longer than a refresh call can take (timeout × retries), so the lock never expires under a live holder.
@@ -33,13 +31,13 @@ pub enum RefreshError {
 #[derive(Clone)]
 pub struct TokenService {
     userauths: UserAuths,
-    fitbit: FitbitClient,
+    providers: Providers,
     coordination: Arc<Coordination>,
 }
 
 impl TokenService {
-    pub fn new(userauths: UserAuths, fitbit: FitbitClient, coordination: Arc<Coordination>) -> Self {
-        TokenService { userauths, fitbit, coordination }
+    pub fn new(userauths: UserAuths, providers: Providers, coordination: Arc<Coordination>) -> Self {
+        TokenService { userauths, providers, coordination }
     }
 
     /// The child's tokens, refreshed first when less than 10 minutes remain (decisions #4).
@@ -67,7 +65,7 @@ impl TokenService {
         if latest.stored_refresh_token != seen.stored_refresh_token {
             return Ok(latest.auth);
         }
-        let grant = match self.fitbit.refresh(&latest.auth.access_token, &latest.auth.refresh_token).await {
+        let grant = match self.providers.refresh(&latest.auth).await {
             Ok(grant) => grant,
             Err(e) if e.kind == ProviderErrorKind::InvalidGrant => {
                 // Another writer may have refreshed after our read: only the stored tokens can tell.
@@ -78,16 +76,16 @@ impl TokenService {
             }
             Err(e) => return Err(e.into()),
         };
-        let claims = decode_claims(&grant.access_token).unwrap_or_default();
         let fresh = ProviderAuth {
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
-            expires_in: claims.exp,
-            scope: claims.scopes,
+            expires_in: grant.expires_in,
+            scope: grant.scope,
             token_type: "Bearer".into(),
-            user_id: claims.sub,
+            user_id: grant.user_id,
             status: Some(TokenStatus::ValidToken),
             last_sync: latest.auth.last_sync.clone(),
+            provider: latest.auth.provider,
         };
         if self.userauths.replace_tokens(child, &latest, &fresh).await? {
             tracing::debug!("Tokens of child {child} refreshed");

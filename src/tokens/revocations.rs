@@ -10,9 +10,8 @@ use mongodb::options::ReturnDocument;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{ChildId, ProviderAuth};
-use crate::provider::fitbit::FitbitClient;
-use crate::provider::{ProviderError, ProviderErrorKind};
+use crate::domain::{ChildId, ProviderAuth, ProviderKind};
+use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{bson_time, Store, StoreError, TokenCipher, REVOCATIONS};
 
 const MAX_ATTEMPTS: i32 = 8;
@@ -35,17 +34,17 @@ pub enum RevokeOutcome {
 pub struct Revocations {
     store: Store,
     cipher: TokenCipher,
-    fitbit: FitbitClient,
+    providers: Providers,
 }
 
 impl Revocations {
-    pub fn new(store: Store, cipher: TokenCipher, fitbit: FitbitClient) -> Self {
-        Revocations { store, cipher, fitbit }
+    pub fn new(store: Store, cipher: TokenCipher, providers: Providers) -> Self {
+        Revocations { store, cipher, providers }
     }
 
     /// Revokes now; on a passing failure keeps the revocation for the background retries.
     pub async fn revoke(&self, child: ChildId, auth: &ProviderAuth) -> Result<RevokeOutcome, StoreError> {
-        match self.attempt(&auth.access_token, &auth.refresh_token).await {
+        match self.attempt(auth.provider, &auth.access_token, &auth.refresh_token).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 tracing::warn!("Revoke at the provider failed for child {child}, retrying later: {e}");
@@ -53,6 +52,7 @@ impl Revocations {
                     "user_id": child.object_id(),
                     "access_token": self.cipher.seal(&auth.access_token),
                     "refresh_token": self.cipher.seal(&auth.refresh_token),
+                    "provider": auth.provider.as_str(),
                     "attempts": 1,
                     "next_attempt_at": bson_time(Utc::now() + FIRST_DELAY),
                     "created_at": bson_time(Utc::now()),
@@ -70,8 +70,9 @@ impl Revocations {
             let id = entry.get_object_id("_id").map_err(|e| StoreError::Other(e.to_string()))?;
             let attempts = entry.get_i32("attempts").unwrap_or(1);
             let open = |key: &str| entry.get_str(key).ok().and_then(|v| self.cipher.open(v).ok());
+            let provider = entry.get_str("provider").ok().and_then(ProviderKind::parse).unwrap_or_default();
             let result = match (open("access_token"), open("refresh_token")) {
-                (Some(access), Some(refresh)) => self.attempt(&access, &refresh).await,
+                (Some(access), Some(refresh)) => self.attempt(provider, &access, &refresh).await,
                 _ => Ok(RevokeOutcome::NothingToRevoke),
             };
             let collection = self.store.collection(REVOCATIONS);
@@ -109,14 +110,14 @@ impl Revocations {
         self.store.timed(call).await
     }
 
-    /// One revoke: with the access token, or with the refresh token when the access token has expired (Fitbit
-    /// revokes the grant with either). Errors are the failures worth retrying.
-    async fn attempt(&self, access_token: &str, refresh_token: &str) -> Result<RevokeOutcome, ProviderError> {
-        let result = match self.fitbit.revoke(access_token).await {
-            Err(e) if e.kind == ProviderErrorKind::ExpiredToken => self.fitbit.revoke(refresh_token).await,
-            other => other,
-        };
-        match result {
+    /// One revoke; errors are the failures worth retrying.
+    async fn attempt(
+        &self,
+        provider: ProviderKind,
+        access: &str,
+        refresh: &str,
+    ) -> Result<RevokeOutcome, ProviderError> {
+        match self.providers.revoke(provider, access, refresh).await {
             Ok(()) => Ok(RevokeOutcome::Revoked),
             Err(e) => match e.kind {
                 ProviderErrorKind::InvalidToken
