@@ -114,9 +114,11 @@ async fn post_auth_validates_in_the_original_order_and_stores_nothing_on_error()
         );
     }
 
-    // Not a JWT: 400 instead of the original's 500 (decisions #6), even with a bad id, as the decode comes first.
+    // Not a JWT, for Fitbit: 400 instead of the original's 500 (decisions #6), even with a bad id, as the decode
+    // comes first. (Without `provider`, a token that is not a JWT is taken as Google's, issue #5.)
     for target in [path.clone(), "/v1/users/123/fitbit/auth".to_string()] {
-        let response = post(target, json!({"access_token": "not-a-jwt", "refresh_token": "r"})).await;
+        let request = json!({"access_token": "not-a-jwt", "refresh_token": "r", "provider": "fitbit"});
+        let response = post(target, request).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
             body(response).await,

@@ -36,7 +36,7 @@ async fn expired_token_is_1011() {
     let app = spawn_app().await;
     let (child, _) = app.connect_child("rwei").await;
     let expired = app.sim.issue_fitbit_tokens(&unique_name("FB"), "rwei", -10);
-    let error = app.state.fitbit.get(WEIGHTS, &expired.access_token).await.unwrap_err();
+    let error = app.state.providers.fitbit.get(WEIGHTS, &expired.access_token).await.unwrap_err();
     assert_eq!(
         report_and_read(&app, child, &error, &[&expired.access_token]).await,
         json!({"code": 1011, "message": "Access token expired.",
@@ -57,7 +57,7 @@ async fn invalid_token_is_1012_and_marks_the_tokens_invalid() {
         .send()
         .await
         .unwrap();
-    let error = app.state.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
+    let error = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
     let body = report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await;
     assert_eq!(body["code"], 1012);
     assert_eq!(body["message"], "Access token invalid.");
@@ -69,8 +69,8 @@ async fn invalid_token_is_1012_and_marks_the_tokens_invalid() {
 async fn invalid_grant_is_1021_and_removes_the_tokens() {
     let app = spawn_app().await;
     let (child, tokens) = app.connect_child("rwei").await;
-    app.state.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap();
-    let error = app.state.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap_err();
+    app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap();
+    let error = app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap_err();
     assert_eq!(
         report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await,
         json!({"code": 1021, "message": "Refresh token invalid.",
@@ -84,7 +84,7 @@ async fn invalid_client_is_1401() {
     let app = spawn_app_with(&[("FITBIT_CLIENT_SECRET", "wrong")]).await;
     let tokens = app.sim.issue_fitbit_tokens(&unique_name("FB"), "rwei", 3600);
     let child = ChildId::from(ObjectId::new());
-    let error = app.state.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap_err();
+    let error = app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap_err();
     assert_eq!(
         report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await,
         json!({"code": 1401, "message": "Invalid Fitbit Client data.",
@@ -99,10 +99,10 @@ async fn rate_limit_is_1429_with_the_reset_time() {
     let app = spawn_app().await;
     app.sim.set_rate_limit(1);
     let (child, tokens) = app.connect_child("rwei").await;
-    let first = app.state.fitbit.get(WEIGHTS, &tokens.access_token).await;
+    let first = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await;
     let error = match first {
         Err(e) => e,
-        Ok(_) => app.state.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err(),
+        Ok(_) => app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err(),
     };
     assert!(matches!(
         error.kind,
@@ -119,7 +119,7 @@ async fn rate_limit_is_1429_with_the_reset_time() {
 async fn another_provider_error_type_is_1500_with_its_own_message() {
     let app = spawn_app().await;
     let (child, tokens) = app.connect_child("rsle").await;
-    let error = app.state.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
+    let error = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
     let body = report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await;
     assert_eq!(body["code"], 1500);
     assert!(body.get("description").is_none());
@@ -137,7 +137,7 @@ async fn unreachable_provider_is_1500_without_an_event() {
         times: 10,
     });
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
-    let error = app.state.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
+    let error = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
     assert!(error.is_transient());
     assert_eq!(error.body().code, 1500);
     app.state.failures.report(child, &error).await;

@@ -99,7 +99,14 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let sim = Arc::new(Simulator::start(SimConfig::default(), "127.0.0.1:0").await.expect("simulator"));
-    let mut vars = test_environment(&[("FITBIT_API_URL", &sim.base_url())]);
+    let base = sim.base_url();
+    let mut vars = test_environment(&[
+        ("FITBIT_API_URL", &base),
+        ("GOOGLE_HEALTH_API_URL", &base),
+        ("GOOGLE_OAUTH_URL", &base),
+        ("GOOGLE_CLIENT_ID", "sim-google-client.apps.googleusercontent.com"),
+        ("GOOGLE_CLIENT_SECRET", "sim-google-secret"),
+    ]);
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -132,6 +139,19 @@ impl TestApp {
         let response = self.post_auth(child, &tokens).await;
         assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT, "{:?}", response.text().await);
         (child, tokens, user)
+    }
+
+    /// A child connected through Google: simulator tokens for `user`, handed over with `provider: google`.
+    pub async fn connect_google_user(&self, user: &str, expires_in_secs: i64) -> (ChildId, TokenPair) {
+        let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+        let tokens = self.sim.issue_google_tokens(user, provider_sim::GOOGLE_HEALTH_SCOPES, expires_in_secs);
+        let body = serde_json::json!({
+            "access_token": tokens.access_token, "refresh_token": tokens.refresh_token, "provider": "google"
+        });
+        let response =
+            self.client.post(self.url(&format!("/v1/users/{child}/fitbit/auth"))).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT, "{:?}", response.text().await);
+        (child, tokens)
     }
 
     pub async fn sync(&self, child: ChildId) -> reqwest::Response {

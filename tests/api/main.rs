@@ -6,6 +6,7 @@ mod broker_outage;
 mod bus_probe;
 mod encryption;
 mod error_events;
+mod google;
 mod health;
 mod helpers;
 mod http_layer;

@@ -201,7 +201,7 @@ async fn a_rate_limited_sync_is_a_429_with_the_error_event() {
 #[tokio::test]
 async fn a_revoked_token_is_1012_and_marks_the_child_invalid() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rwei ract rsle").await;
+    let (child, tokens, user) = app.connect_fitbit_user("rwei ract rsle").await;
     let revoke = app
         .client
         .post(format!("{}/oauth2/revoke", app.sim.base_url()))
@@ -217,8 +217,14 @@ async fn a_revoked_token_is_1012_and_marks_the_child_invalid() {
     assert_eq!(body["code"], 1012);
     let stored = app.userauth_document(child).await.unwrap();
     assert_eq!(stored.get_document("fitbit").unwrap().get_str("status").unwrap(), "invalid_token");
-    // Sticky (decisions #8): the next sync fails the same way without calling the provider.
-    assert_eq!(app.sync(child).await.status(), StatusCode::BAD_REQUEST);
+    // Sticky (decisions #8): the next sync fails with §9.1's texts without calling the provider.
+    let requests = app.sim.counts(&user).data;
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["message"], format!("The access token is invalid: {}…", &tokens.access_token[..6]));
+    assert_eq!(body["description"], "Please make a new Fitbit Auth data and try again.");
+    assert_eq!(app.sim.counts(&user).data, requests);
 }
 
 #[tokio::test]

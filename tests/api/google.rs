@@ -1,0 +1,287 @@
+//! Issue #5: children on the Google Health API, through the same routes and events as Fitbit children.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ds_agent::domain::ChildId;
+use mongodb::bson::doc;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::bus_probe::BusProbe;
+use crate::helpers::{http_client, spawn_app, unique_name, TestApp};
+use crate::sync::messages_for;
+
+const SYNC_KEYS: [&str; 4] = ["physicalactivities.sync", "sleep.sync", "weights.sync", "logs.sync"];
+
+async fn stored_fitbit(app: &TestApp, child: ChildId) -> mongodb::bson::Document {
+    app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_google_child_goes_through_post_auth_sync_refresh_and_revoke() {
+    let app = spawn_app().await;
+    let user = unique_name("G");
+    // Less than the 10-minute margin left: the sync refreshes first.
+    let (child, tokens) = app.connect_google_user(&user, 300).await;
+    let stored = stored_fitbit(&app, child).await;
+    assert_eq!(stored.get_str("provider").unwrap(), "google");
+    assert_eq!(stored.get_str("user_id").unwrap(), provider_sim::health_user_id(&user));
+
+    let read: Value = app.get(&format!("/v1/users/{child}/fitbit/auth")).await.json().await.unwrap();
+    assert_eq!(read["access_token"], tokens.access_token.as_str());
+
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["activities"].as_u64().unwrap() > 0 && body["logs"]["steps"].as_u64().unwrap() > 0, "{body}");
+    assert_eq!(app.sim.google_counts(&user).refresh, 1, "refreshed before syncing");
+    let stored = stored_fitbit(&app, child).await;
+    assert_ne!(stored.get_str("access_token").unwrap(), tokens.access_token, "a new access token");
+    assert_eq!(stored.get_str("refresh_token").unwrap(), tokens.refresh_token, "Google refresh tokens do not rotate");
+    assert_eq!(stored.get_str("provider").unwrap(), "google");
+
+    let revoke = app.client.post(app.url(&format!("/v1/users/{child}/fitbit/auth/revoke"))).send().await.unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    assert!(!app.sim.is_google_refresh_token_valid(&tokens.refresh_token), "revoked at Google");
+    assert_eq!(app.get(&format!("/v1/users/{child}/fitbit/auth")).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn post_auth_tells_google_tokens_from_fitbit_ones_and_checks_them() {
+    let app = spawn_app().await;
+    let user = unique_name("G");
+    let tokens = app.sim.issue_google_tokens(&user, provider_sim::GOOGLE_HEALTH_SCOPES, 3600);
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let url = app.url(&format!("/v1/users/{child}/fitbit/auth"));
+
+    // Without `provider`, an opaque token is taken as Google's.
+    let body = json!({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token});
+    assert_eq!(app.client.post(&url).json(&body).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(stored_fitbit(&app, child).await.get_str("provider").unwrap(), "google");
+
+    let bad = json!({"access_token": "x", "refresh_token": "y", "provider": "garmin"});
+    let response = app.client.post(&url).json(&bad).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // Only a profile scope: the Google scope description, nothing stored.
+    let other = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let narrow =
+        app.sim.issue_google_tokens(&user, "https://www.googleapis.com/auth/googlehealth.profile.readonly", 3600);
+    let body =
+        json!({"access_token": narrow.access_token, "refresh_token": narrow.refresh_token, "provider": "google"});
+    let response =
+        app.client.post(app.url(&format!("/v1/users/{other}/fitbit/auth"))).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(
+        error["message"],
+        "The token must have permission for at least one of the features that are synced by the API."
+    );
+    assert!(error["description"].as_str().unwrap().contains("googlehealth.sleep.readonly"), "{error}");
+    assert!(app.userauth_document(other).await.is_none());
+
+    // A dead token: 503 with the original's text, masked.
+    let dead = json!({"access_token": "ya29.not-a-real-token", "refresh_token": "1//x", "provider": "google"});
+    let response =
+        app.client.post(app.url(&format!("/v1/users/{other}/fitbit/auth"))).json(&dead).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["message"], "Access token invalid: ya29.n…. Please submit a new access token and try again.");
+    assert!(app.userauth_document(other).await.is_none());
+}
+
+#[tokio::test]
+async fn the_connect_flow_stores_tokens_after_consent_and_refuses_a_bad_state() {
+    let app = spawn_app().await;
+    let user = unique_name("G");
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let authorize = app
+        .get(&format!(
+            "/v1/users/{child}/google/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fdone&login_hint={user}"
+        ))
+        .await;
+    assert_eq!(authorize.status(), StatusCode::FOUND);
+    let consent = authorize.headers()["location"].to_str().unwrap().to_string();
+    assert!(consent.starts_with(&format!("{}/o/oauth2/v2/auth?", app.sim.base_url())), "{consent}");
+    for part in ["access_type=offline", "prompt=consent", "response_type=code", "googlehealth.sleep.readonly"] {
+        assert!(consent.contains(part), "{part} missing from {consent}");
+    }
+
+    // The simulator's consent page answers at once, with a code for `login_hint`.
+    let back = http_client().get(&consent).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FOUND);
+    let callback = back.headers()["location"].to_str().unwrap().to_string();
+    assert!(callback.starts_with(&app.url("/v1/google/callback?")), "{callback}");
+
+    let done = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::FOUND);
+    let location = done.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("https://app.example/done?"), "{location}");
+    assert!(location.contains("status=success") && location.contains(&child.to_string()), "{location}");
+    let stored = stored_fitbit(&app, child).await;
+    assert_eq!(stored.get_str("provider").unwrap(), "google");
+    assert_eq!(stored.get_str("user_id").unwrap(), provider_sim::health_user_id(&user));
+
+    // A tampered state stores nothing and exchanges nothing.
+    let url = reqwest::Url::parse(&callback).unwrap();
+    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    let (payload, signature) = state.split_once('.').unwrap();
+    let forged =
+        app.url(&format!("/v1/google/callback?code=abc&state={payload}.{}A", &signature[..signature.len() - 1]));
+    for url in [forged, app.url("/v1/google/callback?code=abc&state=garbage")] {
+        let response = app.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["message"], "Invalid or expired state.");
+    }
+    assert_eq!(app.sim.google_counts(&user).code_exchange, 1, "no exchange for a bad state");
+    assert_eq!(app.get(&format!("/v1/users/{child}/google/authorize")).await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn google_rate_limits_and_dead_tokens_map_to_1429_and_1012() {
+    let app = spawn_app().await;
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
+    let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
+
+    app.sim.set_google_rate_limit(0);
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1429);
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("1429 event");
+    assert_eq!(event.body["fitbit"]["error"]["code"], 1429);
+
+    app.sim.set_google_rate_limit(300);
+    let revoke = app
+        .client
+        .post(format!("{}/revoke", app.sim.base_url()))
+        .form(&[("token", tokens.refresh_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoke.status().is_success());
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1012, "{body}");
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("1012 event");
+    assert_eq!(event.body["fitbit"]["error"]["code"], 1012);
+    assert_eq!(stored_fitbit(&app, child).await.get_str("status").unwrap(), "invalid_token");
+}
+
+#[tokio::test]
+async fn a_retired_legacy_api_is_1410_on_post_auth_and_sync_and_the_cron_skips_the_child() {
+    let app = spawn_app().await;
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
+    app.sim.set_legacy_gone(true);
+    let expected = json!({"code": 1410, "message": "Fitbit Web API is no longer available.",
+        "description": "The legacy Fitbit Web API was shut down on 2 November 2026. Please reconnect the account through Google Health and submit new authentication data."});
+
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert_eq!(response.json::<Value>().await.unwrap(), expected);
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("1410 event");
+    assert_eq!(event.body["fitbit"]["error"], expected);
+    assert_eq!(stored_fitbit(&app, child).await.get_str("status").unwrap(), "invalid_token");
+    assert_eq!(
+        app.state.jobs.tick(&app.state.userauths, chrono::Utc::now()).await.unwrap(),
+        Some(0),
+        "the cron skips it"
+    );
+
+    let newcomer = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let tokens = app.sim.issue_fitbit_tokens(&unique_name("FB"), "rwei ract rsle", 3600);
+    let response = app.post_auth(newcomer, &tokens).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert_eq!(response.json::<Value>().await.unwrap(), expected);
+    assert!(probe.next_for(&newcomer.to_string(), Duration::from_secs(10)).await.is_some(), "1410 event on POST auth");
+}
+
+/// The same synthetic person through both providers: the events carry the same objects, field by field, except
+/// what Google does not have. Fields that differ by nature: an activity's `levels` and `heart_rate` (Google has no
+/// per-level minutes and no named zones with bounds), and daily logs of days without wear (Google has no bucket).
+#[tokio::test]
+async fn fitbit_and_google_publish_the_same_objects_for_the_same_person() {
+    let app = spawn_app().await;
+    let user = unique_name("SAME");
+    let mut probe = BusProbe::bind(&SYNC_KEYS).await;
+    let fitbit_tokens = app.sim.issue_fitbit_tokens(&user, "rwei ract rsle", 8 * 3600);
+    let fitbit_child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    assert_eq!(app.post_auth(fitbit_child, &fitbit_tokens).await.status(), StatusCode::NO_CONTENT);
+    let (google_child, _) = app.connect_google_user(&user, 3600).await;
+    assert_eq!(app.sync(fitbit_child).await.status(), StatusCode::OK);
+    assert_eq!(app.sync(google_child).await.status(), StatusCode::OK);
+    let from_fitbit = messages_for(&mut probe, fitbit_child, 4, Duration::from_secs(10)).await;
+    let from_google = messages_for(&mut probe, google_child, 4, Duration::from_secs(10)).await;
+
+    let items = |messages: &HashMap<String, Vec<crate::bus_probe::Received>>, key: &str, payload: &str| -> Vec<Value> {
+        let mut items = messages[key][0].body[payload].as_array().unwrap().clone();
+        for item in &mut items {
+            let object = item.as_object_mut().unwrap();
+            object.remove("child_id");
+            object.remove("levels");
+            object.remove("heart_rate");
+        }
+        items
+    };
+    for (key, payload, order_by) in [
+        ("physicalactivities.sync", "physicalactivity", "start_time"),
+        ("sleep.sync", "sleep", "start_time"),
+        ("weights.sync", "weight", "timestamp"),
+    ] {
+        let by_time = |list: Vec<Value>| -> HashMap<String, Value> {
+            list.into_iter().map(|item| (item[order_by].as_str().unwrap().to_string(), item)).collect()
+        };
+        let (fitbit, google) = (by_time(items(&from_fitbit, key, payload)), by_time(items(&from_google, key, payload)));
+        assert_eq!(fitbit.len(), google.len(), "{key}: same number of items");
+        for (time, item) in &fitbit {
+            let other = google.get(time).unwrap_or_else(|| panic!("{key} at {time} missing on Google"));
+            assert_same(item, other, &format!("{key} at {time}"));
+        }
+    }
+    let logs = |messages: &HashMap<String, Vec<crate::bus_probe::Received>>| -> HashMap<(String, String), Value> {
+        items(messages, "logs.sync", "log")
+            .into_iter()
+            .map(|log| {
+                (
+                    (log["type"].as_str().unwrap().to_string(), log["date"].as_str().unwrap().to_string()),
+                    log["value"].clone(),
+                )
+            })
+            .collect()
+    };
+    let (fitbit_logs, google_logs) = (logs(&from_fitbit), logs(&from_google));
+    assert!(!google_logs.is_empty());
+    for (day, value) in &google_logs {
+        assert_eq!(fitbit_logs.get(day), Some(value), "log {day:?}");
+    }
+    let missing = fitbit_logs.keys().filter(|day| !google_logs.contains_key(*day)).count();
+    assert!(missing * 10 < fitbit_logs.len(), "only days without wear are missing on Google ({missing})");
+    let _ = app.store.collection("resources").count_documents(doc! {}).await;
+}
+
+/// Numbers compare as numbers (a distance in metres from millimetres may differ in the last binary digit).
+fn assert_same(fitbit: &Value, google: &Value, what: &str) {
+    match (fitbit, google) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{what}: {a} vs {b}");
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{what}: keys");
+            for (key, value) in a {
+                assert_same(value, &b[key], &format!("{what}.{key}"));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{what}: length");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_same(x, y, &format!("{what}[{i}]"));
+            }
+        }
+        _ => assert_eq!(fitbit, google, "{what}"),
+    }
+}
