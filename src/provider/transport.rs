@@ -1,12 +1,23 @@
 //! What both providers' clients share on the wire: sending with metrics, and the readings of a failed exchange that do
 //! not depend on the provider (no answer at all, `Retry-After`).
 
+use std::time::Duration;
+
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
 use super::{ProviderError, ProviderErrorKind};
 
 pub type RawAnswer = (StatusCode, HeaderMap, bytes::Bytes);
+
+/// Every provider call is bounded by `timeout` (decisions #18); connecting gets at most 5 s of it.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .build()
+        .expect("the HTTP client builds with static settings")
+}
 
 /// Sends and reads the whole answer, counting it in the metrics. A 5xx that `classify` calls transient is reported
 /// as the error `5xx`, so callers can tell "the provider answered with a failure" from "no answer".

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::retry::{with_retry, RetryPolicy};
-use super::transport::send_raw;
+use super::transport::{http_client, send_raw};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use classify::classify_answer;
@@ -49,11 +49,7 @@ pub struct FitbitClient {
 
 impl FitbitClient {
     pub fn new(base_url: &str, credentials: ClientCredentials, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .build()
-            .expect("the HTTP client builds with static settings");
+        let http = http_client(timeout);
         FitbitClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::retry::{with_retry, RetryPolicy};
-use super::transport::send_raw;
+use super::transport::{http_client, send_raw};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use classify::classify_answer;
@@ -65,11 +65,7 @@ pub struct GoogleClient {
 
 impl GoogleClient {
     pub fn new(health_url: &str, oauth_url: &str, credentials: ClientCredentials, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .build()
-            .expect("the HTTP client builds with static settings");
+        let http = http_client(timeout);
         GoogleClient {
             http,
             health_url: health_url.trim_end_matches('/').to_string(),
