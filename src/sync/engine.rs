@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use chrono::Utc;
 use futures::future::join_all;
@@ -27,6 +29,9 @@ use crate::tokens::{FailureReporter, TokenService};
 
 /// Longer than the slowest first sync (12 months of lists page by page, with retries).
 const SYNC_LOCK_TTL: Duration = Duration::from_secs(15 * 60);
+/// First syncs running at once per instance (each holds 12 months of raw provider items); later syncs are not
+/// limited beyond `SYNC_CONCURRENCY`.
+const FIRST_SYNCS_AT_ONCE: usize = 2;
 
 /// The 200 body of the sync route (§5.6): new items per resource, fetched entries per log type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -67,6 +72,7 @@ pub struct SyncService {
     publisher: Publisher,
     coordination: Arc<Coordination>,
     failures: FailureReporter,
+    first_syncs: Arc<Semaphore>,
 }
 
 /// New items of one kind: the raw provider items (recorded) and their OCARIoT objects (published).
@@ -86,7 +92,8 @@ impl SyncService {
         coordination: Arc<Coordination>,
         failures: FailureReporter,
     ) -> Self {
-        SyncService { userauths, resources, tokens, providers, publisher, coordination, failures }
+        let first_syncs = Arc::new(Semaphore::new(FIRST_SYNCS_AT_ONCE));
+        SyncService { userauths, resources, tokens, providers, publisher, coordination, failures, first_syncs }
     }
 
     /// Syncs the child, or says why not. Token and provider failures are announced on the bus (§8.6).
@@ -114,6 +121,11 @@ impl SyncService {
     async fn sync_locked(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
         let auth = self.usable_tokens(child).await?;
         let window = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
+        // A first sync holds a year of raw items in memory; a few at a time keep the instance's memory bounded.
+        let _first_sync_permit = match window.first_sync {
+            true => Some(self.first_syncs.acquire().await.expect("the semaphore is never closed")),
+            false => None,
+        };
         let scopes: HashSet<&str> = auth.scope.as_deref().unwrap_or_default().split(' ').collect();
         let source = Source {
             providers: &self.providers,

@@ -285,3 +285,54 @@ async fn metrics_count_syncs_provider_calls_and_confirms() {
         assert!(text.contains(line), "{line} missing from\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_spent_refresh_token_is_1021_and_the_tokens_are_removed() {
+    let app = spawn_app().await;
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    // Five minutes left: the sync must refresh first, and the refresh token was already used elsewhere.
+    let tokens = app.sim.issue_fitbit_tokens(&crate::helpers::unique_name("FB"), "rwei ract rsle", 300);
+    assert_eq!(app.post_auth(child, &tokens).await.status(), StatusCode::NO_CONTENT);
+    app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap();
+    let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
+
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1021);
+    assert!(probe.next_for(&child.to_string(), Duration::from_secs(10)).await.is_some(), "1021 event");
+    assert!(app.userauth_document(child).await.unwrap().get("fitbit").is_none(), "tokens removed");
+}
+
+#[tokio::test]
+async fn rejected_client_credentials_are_1401() {
+    let app = crate::helpers::spawn_app_with(&[("FITBIT_CLIENT_SECRET", "wrong-secret")]).await;
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let tokens = app.sim.issue_fitbit_tokens(&crate::helpers::unique_name("FB"), "rwei ract rsle", 300);
+    assert_eq!(app.post_auth(child, &tokens).await.status(), StatusCode::NO_CONTENT);
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1401);
+    assert!(app.sim.is_refresh_token_valid(&tokens.refresh_token), "nothing spent");
+}
+
+#[tokio::test]
+async fn a_provider_that_keeps_failing_is_1500_without_an_event_and_nothing_synced() {
+    let app = spawn_app().await;
+    let (child, _, user) = app.connect_fitbit_user("rwei ract rsle").await;
+    let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
+    app.sim.add_fault(Fault { user: Some(user), route: Some(Route::Data), kind: FaultKind::Status(503), times: 1000 });
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"code":1500,"message":"Could not connect with the Fitbit Server","description":"Please try again later."}"#
+    );
+    assert!(
+        probe.next_for(&child.to_string(), Duration::from_secs(2)).await.is_none(),
+        "client errors publish nothing"
+    );
+    let stored = app.userauth_document(child).await.unwrap();
+    assert!(stored.get_document("fitbit").unwrap().get("last_sync").is_none());
+}
