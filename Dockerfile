@@ -17,7 +17,10 @@ WORKDIR /usr/src/ds
 # 1. Dependencies only: the manifest and the lock file with placeholder sources, so that this layer (the slow
 #    part of the build) is reused as long as Cargo.toml and Cargo.lock do not change. Every other target the
 #    manifest names by path (src/bin/*.rs, tests, benches, examples) gets a placeholder too.
+#    The workspace's other member, the provider simulator, comes whole: cargo reads its manifest to resolve the
+#    workspace, and it is small.
 COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
 RUN set -eux; \
     mkdir -p src; \
     echo 'fn main() {}' > src/main.rs; \
