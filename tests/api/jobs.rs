@@ -79,3 +79,11 @@ async fn a_job_whose_worker_died_is_reclaimed_and_finished() {
     assert!(synced, "the job was taken over and finished");
     assert!(eventually(Duration::from_secs(5), || async { queue.depth().await.unwrap() == 0 }).await);
 }
+
+#[tokio::test]
+async fn the_cron_expression_starts_ticks_that_sync_children() {
+    let app = crate::helpers::spawn_app_with(&[("EXPRESSION_AUTO_SYNC", "*/2 * * * * *")]).await;
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let synced = eventually(Duration::from_secs(30), || async { last_sync(&app, child).await.is_some() }).await;
+    assert!(synced, "a tick enqueued the child and a worker synced it");
+}
