@@ -23,8 +23,11 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     if let Some(position) = args.iter().position(|a| a == SIM_FLAG) {
         runtime.block_on(run_simulator(&args[position + 1], args[position + 2].parse().unwrap()));
-    } else if !args.iter().any(|a| a == "--list") {
+    } else if args.iter().any(|a| a == "--bench") {
         runtime.block_on(run_bench());
+    } else {
+        // `cargo test --all-targets` runs bench targets too, without `--bench`: the bench is not a test.
+        println!("sync_tick: a benchmark; run it with `cargo bench --bench sync_tick`");
     }
 }
 

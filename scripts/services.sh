@@ -36,7 +36,7 @@ stand_in_stuck() {
     >/dev/null 2>&1
 }
 if port_open 27017 && stand_in_stuck; then
-  kill -9 "$(cat "$CACHE/secantus.pid")"
+  kill -9 "$(cat "$CACHE/secantus.pid")" 2>/dev/null || true
   rm -f "$CACHE/secantus.pid"
   for ((i = 0; i < 50; i++)); do port_open 27017 || break; sleep 0.2; done
   echo "services.sh: the MongoDB stand-in did not answer; restarted it" >&2
