@@ -51,11 +51,14 @@ pub struct Application {
     http_port: u16,
     tls: RustlsConfig,
     shutdown: CancellationToken,
+    /// Whether the first MongoDB attempt connected and created the indexes.
+    mongodb_ready: bool,
 }
 
 impl Application {
-    /// Reads the certificates, binds both ports and prepares the clients. Nothing here waits for MongoDB, Redis or
-    /// RabbitMQ: the API must answer while they are down.
+    /// Reads the certificates, binds both ports, prepares the clients and makes one bounded attempt to reach MongoDB
+    /// and create the indexes. Nothing here waits longer for MongoDB, Redis or RabbitMQ: the API must answer while
+    /// they are down.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // Both rustls users (axum-server and the HTTP clients) share the ring provider; a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -68,6 +71,9 @@ impl Application {
         let store = Store::new(&settings.mongodb_uri, settings.mongodb_timeout)
             .await
             .map_err(|e| StartupError::MongoUri(e.to_string()))?;
+        // Once, bounded by the MongoDB timeout, so the indexes exist before anything queries; if MongoDB is down the
+        // background connector keeps trying and the API answers 503 where it needs it.
+        let mongodb_ready = store::connect_once(&store).await;
         let coordination = Coordination::new(&settings.redis_uri, settings.mongodb_timeout)
             .map_err(|e| StartupError::RedisUri(e.to_string()))?;
         let ca_pem = if settings.rabbitmq_uri.starts_with("amqps") {
@@ -132,7 +138,16 @@ impl Application {
             providers,
             publisher,
         };
-        Ok(Application { state, https, http, https_port, http_port, tls, shutdown: CancellationToken::new() })
+        Ok(Application {
+            state,
+            https,
+            http,
+            https_port,
+            http_port,
+            tls,
+            shutdown: CancellationToken::new(),
+            mongodb_ready,
+        })
     }
 
     pub fn https_port(&self) -> u16 {
@@ -155,9 +170,9 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then stops taking requests, lets running ones finish, stops the
     /// background tasks and closes the connections.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let Application { state, https, http, https_port, tls, shutdown, .. } = self;
+        let Application { state, https, http, https_port, tls, shutdown, mongodb_ready, .. } = self;
         let background = [
-            store::spawn_connector(state.store.clone(), shutdown.clone()).await,
+            store::spawn_connector(state.store.clone(), shutdown.clone(), mongodb_ready),
             bus::spawn_connector(state.bus.clone(), shutdown.clone()),
             bus::spawn_relay(
                 state.bus.clone(),

@@ -12,10 +12,10 @@ use super::Store;
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 const WATCH_EVERY: Duration = Duration::from_secs(5);
 
-/// Tries once to connect and create the indexes (each call bounded by the MongoDB timeout), then hands the rest to a
-/// background task.
-pub async fn spawn_connector(store: Store, shutdown: CancellationToken) -> JoinHandle<()> {
-    let mut connected = connect_once(&store).await;
+/// Keeps trying to connect (unless `connected` says the first attempt, [`connect_once`], succeeded), then watches
+/// the connection.
+pub fn spawn_connector(store: Store, shutdown: CancellationToken, connected: bool) -> JoinHandle<()> {
+    let mut connected = connected;
     tokio::spawn(async move {
         while !connected {
             tokio::select! {
@@ -40,7 +40,8 @@ pub async fn spawn_connector(store: Store, shutdown: CancellationToken) -> JoinH
     })
 }
 
-async fn connect_once(store: &Store) -> bool {
+/// One attempt to connect and create the indexes, each call bounded by the MongoDB timeout.
+pub async fn connect_once(store: &Store) -> bool {
     let attempt = async {
         store.ping().await?;
         store.ensure_indexes().await

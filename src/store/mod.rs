@@ -14,7 +14,7 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
-pub use connector::spawn_connector;
+pub use connector::{connect_once, spawn_connector};
 pub use crypto::TokenCipher;
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
 pub use resources::{id_key, Resources};
