@@ -54,20 +54,14 @@ impl UserDeletion {
         }
     }
 
-    /// False when the user had no record (not a child of ours, or already deleted).
+    /// False when the user had no record (not a child of ours, or already deleted). The grant is revoked (or its
+    /// revocation kept for the background retries) before anything is deleted, so a failure midway never loses the
+    /// tokens a revoke needs; a redelivery repeats only what is left.
     async fn delete(&self, child: ChildId) -> Result<bool, StoreError> {
-        let Some(auth) = self.userauths.delete(child).await? else {
-            // A retried delivery may find the record gone but its resources still there.
-            self.resources.remove_all(child).await?;
-            return Ok(false);
-        };
-        self.resources.remove_all(child).await?;
-        if let Some(auth) = auth {
-            // Failures are kept and retried in the background by the revocation retries.
-            if let Err(e) = self.revocations.revoke(child, &auth).await {
-                tracing::warn!("The provider authorization of deleted user {child} was not revoked: {e}");
-            }
+        if let Some(stored) = self.userauths.find(child).await? {
+            self.revocations.revoke(child, &stored.auth).await?;
         }
-        Ok(true)
+        self.resources.remove_all(child).await?;
+        Ok(self.userauths.delete(child).await?.is_some())
     }
 }

@@ -26,6 +26,19 @@ end
 return #due
 "#;
 
+/// Marks each child queued and adds its job in one step, so a child is never marked without a job (it would never
+/// be enqueued again) nor given two jobs.
+const ENQUEUE: &str = r#"
+local added = 0
+for i = 2, #ARGV do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('XADD', KEYS[2], '*', 'child', ARGV[i], 'attempt', 1, 'tick', ARGV[1])
+    added = added + 1
+  end
+end
+return added
+"#;
+
 /// How jobs are retried and reclaimed.
 #[derive(Clone, Copy, Debug)]
 pub struct JobSettings {
@@ -91,24 +104,13 @@ impl JobQueue {
             return Ok(0);
         }
         let mut conn = self.coordination.connection().await?;
-        let mut mark = redis::pipe();
+        let script = redis::Script::new(ENQUEUE);
+        let mut invocation = script.key(self.key("queued"));
+        invocation.key(self.key("jobs")).arg(tick);
         for child in children {
-            mark.cmd("SADD").arg(self.key("queued")).arg(child.to_string());
+            invocation.arg(child.to_string());
         }
-        let added: Vec<i64> = mark.query_async(&mut conn).await?;
-        let mut push = redis::pipe();
-        let mut enqueued = 0;
-        for (child, added) in children.iter().zip(added) {
-            if added == 1 {
-                push.cmd("XADD").arg(self.key("jobs")).arg("*").arg("child").arg(child.to_string());
-                push.arg("attempt").arg(1).arg("tick").arg(tick).ignore();
-                enqueued += 1;
-            }
-        }
-        if enqueued > 0 {
-            push.query_async::<()>(&mut conn).await?;
-        }
-        Ok(enqueued)
+        Ok(invocation.invoke_async(&mut conn).await?)
     }
 
     /// Up to `count` new jobs for `consumer`. Never blocks: the Redis connection is shared with everything else.

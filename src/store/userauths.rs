@@ -107,18 +107,10 @@ impl UserAuths {
         Ok(result.matched_count == 1)
     }
 
-    /// User deletion: the whole record goes; its authorization, if any, is handed back for a remote revoke.
-    pub async fn delete(&self, child: ChildId) -> Result<Option<Option<ProviderAuth>>, StoreError> {
+    /// User deletion: the whole record goes. `None` when there was none.
+    pub async fn delete(&self, child: ChildId) -> Result<Option<Document>, StoreError> {
         let collection = self.store.collection(USERAUTHS);
-        let Some(found) = self.store.timed(collection.find_one_and_delete(doc! {"user_id": child.object_id()})).await?
-        else {
-            return Ok(None);
-        };
-        let auth = match found.get_document("fitbit") {
-            Ok(fitbit) => self.read_auth(fitbit).ok().flatten().map(|stored| stored.auth),
-            Err(_) => None,
-        };
-        Ok(Some(auth))
+        self.store.timed(collection.find_one_and_delete(doc! {"user_id": child.object_id()})).await
     }
 
     /// The ids of every child with a valid token, streamed in `_id` order from `after` on, a page at a time, so a

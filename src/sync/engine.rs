@@ -214,10 +214,7 @@ impl SyncService {
         let stored = self.userauths.find(child).await?.ok_or(SyncError::NoAuthorization)?;
         has_synced_scope(stored.auth.scope.as_deref())?;
         let auth = if stored.auth.needs_refresh(Utc::now().timestamp()) {
-            let refreshed = self.tokens.refresh(child, &stored).await;
-            let outcome = if refreshed.is_ok() { r#"outcome="success""# } else { r#"outcome="failed""# };
-            metrics::increment("ds_agent_token_refreshes_total", outcome);
-            refreshed?
+            self.tokens.refresh(child, &stored).await?
         } else {
             stored.auth
         };

@@ -75,7 +75,10 @@ impl Source<'_> {
         Ok(raw
             .into_iter()
             .filter_map(|item| {
-                let id = item.get("logId").and_then(|id| mongodb::bson::to_bson(id).ok())?;
+                let Some(id) = item.get("logId").and_then(|id| mongodb::bson::to_bson(id).ok()) else {
+                    tracing::warn!("Fitbit {} item of child {} skipped: no logId", kind.name(), self.child_id);
+                    return None;
+                };
                 let object = match kind {
                     ResourceKind::Weights => transform::weight(&item, &self.child_id),
                     ResourceKind::Sleep => transform::sleep(&item, &self.child_id),
@@ -123,11 +126,14 @@ impl Source<'_> {
     async fn google_resources(&self, kind: ResourceKind) -> Result<Vec<SourceItem>, ProviderError> {
         let (google, token) = (&self.providers.google, self.token);
         let item = |point: Value, object| {
-            let id = google::point_id(&point).unwrap_or_default();
+            let Some(id) = google::point_id(&point) else {
+                tracing::warn!("Google {} point of child {} skipped: no data point id", kind.name(), self.child_id);
+                return None;
+            };
             let mut raw = point;
             // Recorded under `resource.logId`, the field the `resources` index and the original's queries use.
             raw["logId"] = Value::String(id.clone());
-            SourceItem { id: Bson::String(id), raw, object }
+            Some(SourceItem { id: Bson::String(id), raw, object })
         };
         let items = match kind {
             ResourceKind::Weights => {
@@ -138,14 +144,14 @@ impl Source<'_> {
                 weights
                     .iter()
                     .zip(pairs)
-                    .map(|(point, fat)| item(point.clone(), google::weight(point, fat, &self.child_id)))
+                    .filter_map(|(point, fat)| item(point.clone(), google::weight(point, fat, &self.child_id)))
                     .collect()
             }
             ResourceKind::Sleep => {
                 let points = google.list(token, "sleep", self.window.logs_from).await?;
                 points
                     .into_iter()
-                    .map(|p| {
+                    .filter_map(|p| {
                         let o = google::sleep(&p, &self.child_id);
                         item(p, o)
                     })
@@ -155,7 +161,7 @@ impl Source<'_> {
                 let points = google.list(token, "exercise", self.window.logs_from).await?;
                 points
                     .into_iter()
-                    .map(|p| {
+                    .filter_map(|p| {
                         let o = google::exercise(&p, &self.child_id);
                         item(p, o)
                     })

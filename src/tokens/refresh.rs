@@ -54,6 +54,8 @@ impl TokenService {
         let key = format!("ds-agent:lock:refresh:{child}");
         let guard = self.coordination.lock_waiting(&key, LOCK_TTL, LOCK_WAIT).await?.ok_or(RefreshError::Busy)?;
         let result = self.refresh_locked(child, seen).await;
+        let outcome = if result.is_ok() { r#"outcome="success""# } else { r#"outcome="failed""# };
+        crate::metrics::increment("ds_agent_token_refreshes_total", outcome);
         if let Err(e) = self.coordination.unlock(guard).await {
             tracing::warn!("Refresh lock of child {child} not released, it expires by itself: {e}");
         }
