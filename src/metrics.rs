@@ -11,6 +11,10 @@ static COUNTERS: LazyLock<Mutex<BTreeMap<(&'static str, String), u64>>> = LazyLo
 const HELP: &[(&str, &str)] = &[
     ("ds_agent_syncs_total", "Child syncs by outcome (success, partial, failed, busy)."),
     ("ds_agent_sync_parts_failed_total", "Parts of a sync (weights, sleep, activities, a log type) that failed."),
+    (
+        "ds_agent_sync_items_skipped_total",
+        "Provider items not published, by provider, kind and reason (malformed, missing_field, unfinished, no_id).",
+    ),
     ("ds_agent_provider_requests_total", "Provider HTTP requests by status code (0: no answer)."),
     ("ds_agent_publish_confirms_total", "Messages the broker confirmed."),
     ("ds_agent_publish_failures_total", "Messages the broker did not confirm."),

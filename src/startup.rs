@@ -96,6 +96,7 @@ impl Application {
                 &settings.google_oauth_url,
                 settings.google.clone(),
                 settings.provider_timeout,
+                settings.google_requests_per_second,
             ),
         };
         let publisher = Publisher::new(bus.clone(), Outbox::new(store.clone()));

@@ -34,6 +34,9 @@ pub struct Settings {
     /// The connect flow's callback as Google must call it (`GOOGLE_CALLBACK_URL`); by default derived from the
     /// request's `Host`.
     pub google_callback_url: Option<String>,
+    /// Health API requests per second per child (`GOOGLE_REQUESTS_PER_SECOND`), shared by every part of its sync,
+    /// with bursts of twice that.
+    pub google_requests_per_second: f64,
     pub token_encryption_key: Option<[u8; 32]>,
     pub expression_auto_sync: String,
     pub sync_concurrency: usize,
@@ -80,6 +83,8 @@ impl ConfigError {
 }
 
 pub const DEFAULT_EXPRESSION_AUTO_SYNC: &str = "0 0 * * 0";
+/// Below the 2.5 requests per second per user that Google allows an app it has not verified (spec §5.1).
+const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: &str = "2";
 
 impl Settings {
     /// Reads the process environment. Call `dotenvy::dotenv()` first so that `.env` fills the gaps.
@@ -145,6 +150,10 @@ impl Settings {
             google_callback_url: get("GOOGLE_CALLBACK_URL")
                 .map(|url| parse_base_url("GOOGLE_CALLBACK_URL", &url))
                 .transpose()?,
+            google_requests_per_second: parse_rate(
+                "GOOGLE_REQUESTS_PER_SECOND",
+                &or("GOOGLE_REQUESTS_PER_SECOND", DEFAULT_GOOGLE_REQUESTS_PER_SECOND),
+            )?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
             expression_auto_sync,
             sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", "8"))?,
@@ -178,6 +187,13 @@ fn parse_positive(name: &'static str, value: &str) -> Result<usize, ConfigError>
     match value.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(ConfigError::invalid(name, value, "expected a whole number greater than 0")),
+    }
+}
+
+fn parse_rate(name: &'static str, value: &str) -> Result<f64, ConfigError> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(ConfigError::invalid(name, value, "expected a number greater than 0 (requests per second)")),
     }
 }
 
@@ -244,6 +260,7 @@ mod tests {
         assert_eq!(s.google_health_api_url, "https://health.googleapis.com");
         assert_eq!(s.google_oauth_url, "https://oauth2.googleapis.com");
         assert_eq!(s.sync_concurrency, 8);
+        assert_eq!(s.google_requests_per_second, 2.0);
         assert!(s.fitbit.client_id.is_none() && s.token_encryption_key.is_none());
     }
 
@@ -271,6 +288,11 @@ mod tests {
         assert!(settings(&[("SYNC_CONCURRENCY", "0")]).is_err());
         assert!(settings(&[("FITBIT_API_URL", "ftp://x")]).is_err());
         assert!(settings(&[("MONGODB_URI", "postgres://x")]).is_err());
+        for rate in ["0", "-1", "fast", "inf"] {
+            let err = settings(&[("GOOGLE_REQUESTS_PER_SECOND", rate)]).unwrap_err().to_string();
+            assert!(err.contains("GOOGLE_REQUESTS_PER_SECOND"), "{err}");
+        }
+        assert_eq!(settings(&[("GOOGLE_REQUESTS_PER_SECOND", "2.5")]).unwrap().google_requests_per_second, 2.5);
     }
 
     #[test]

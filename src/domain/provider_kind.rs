@@ -21,6 +21,14 @@ impl ProviderKind {
         }
     }
 
+    /// The provider's name in logs and in `resources.provider`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProviderKind::Fitbit => "Fitbit",
+            ProviderKind::Google => "Google",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "fitbit" => Some(ProviderKind::Fitbit),

@@ -20,8 +20,22 @@ impl Default for RetryPolicy {
 /// Runs `call` until it succeeds, fails with an error `retryable` rejects, or the attempts are used up.
 pub async fn with_retry<T, F, Fut>(
     policy: RetryPolicy,
-    mut call: F,
+    call: F,
     retryable: impl Fn(&ProviderError) -> bool,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    with_backoff(policy, call, |error, delay| retryable(error).then_some(delay)).await
+}
+
+/// As [`with_retry`], but `wait` decides how long to wait before the next attempt, given the error and the policy's
+/// doubling delay; `None` gives up at once.
+pub async fn with_backoff<T, F, Fut>(
+    policy: RetryPolicy,
+    mut call: F,
+    wait: impl Fn(&ProviderError, Duration) -> Option<Duration>,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
@@ -31,9 +45,10 @@ where
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(e) if attempt < policy.attempts && retryable(&e) => {
-                tracing::debug!("Provider call failed (attempt {attempt}), retrying in {delay:?}: {e}");
-                tokio::time::sleep(delay).await;
+            Err(e) if attempt < policy.attempts => {
+                let Some(pause) = wait(&e, delay) else { return Err(e) };
+                tracing::debug!("Provider call failed (attempt {attempt}), retrying in {pause:?}: {e}");
+                tokio::time::sleep(pause).await;
                 delay *= 2;
                 attempt += 1;
             }

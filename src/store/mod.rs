@@ -17,7 +17,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 pub use connector::{connect_once, spawn_connector};
 pub use crypto::TokenCipher;
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
-pub use resources::{id_key, Resources};
+pub use resources::{id_key, NewRecord, Resources, NATURAL_KEY};
 pub use userauths::{StoredAuth, UserAuths};
 
 pub const USERAUTHS: &str = "userauths";
@@ -122,6 +122,11 @@ impl Store {
                     .build(),
             ),
         )
+        .await?;
+        let natural_key = IndexOptions::builder().name("user_id_type_natural_key".to_string()).build();
+        self.timed(self.collection(RESOURCES).create_index(
+            IndexModel::builder().keys(doc! {"user_id": 1, "type": 1, NATURAL_KEY: 1}).options(natural_key).build(),
+        ))
         .await?;
         let status = IndexOptions::builder().name("fitbit_status".to_string()).build();
         self.timed(

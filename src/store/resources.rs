@@ -12,6 +12,15 @@ use serde_json::Value;
 use super::{bson_time, Store, StoreError, RESOURCES};
 use crate::domain::ChildId;
 
+/// The field of a record holding its natural key (see [`Resources::recorded_keys`]).
+pub const NATURAL_KEY: &str = "natural_key";
+
+/// One confirmed item to record: the raw provider item, and its natural key if de-duplication uses one.
+pub struct NewRecord<'a> {
+    pub resource: &'a Value,
+    pub natural_key: Option<&'a str>,
+}
+
 #[derive(Clone)]
 pub struct Resources {
     store: Store,
@@ -38,8 +47,33 @@ impl Resources {
             .collect())
     }
 
-    /// Records items whose message was confirmed, in the original's document shape.
-    pub async fn record(&self, child: ChildId, kind: &str, provider: &str, items: &[Value]) -> Result<(), StoreError> {
+    /// Which of `keys` (natural keys: an activity's or a night's start, a weigh-in's time) are recorded for the child
+    /// and type, on the `user_id_type_natural_key` index. Only Google records carry one.
+    pub async fn recorded_keys(
+        &self,
+        child: ChildId,
+        kind: &str,
+        keys: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let filter = doc! {"user_id": child.to_string(), "type": kind, NATURAL_KEY: {"$in": keys}};
+        let collection = self.store.collection(RESOURCES);
+        let cursor = self.store.timed(collection.find(filter).projection(doc! {"_id": 0, NATURAL_KEY: 1})).await?;
+        let documents: Vec<Document> = self.store.timed(cursor.try_collect()).await?;
+        Ok(documents.iter().filter_map(|d| d.get_str(NATURAL_KEY).ok().map(str::to_string)).collect())
+    }
+
+    /// Records items whose message was confirmed, in the original's document shape, plus the natural key where the
+    /// item has one (Google items: their ids are not documented as stable).
+    pub async fn record(
+        &self,
+        child: ChildId,
+        kind: &str,
+        provider: &str,
+        items: &[NewRecord<'_>],
+    ) -> Result<(), StoreError> {
         if items.is_empty() {
             return Ok(());
         }
@@ -48,8 +82,8 @@ impl Resources {
         let documents = items
             .iter()
             .map(|item| {
-                let resource = mongodb::bson::to_bson(item).map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(doc! {
+                let resource = mongodb::bson::to_bson(item.resource).map_err(|e| StoreError::Other(e.to_string()))?;
+                let mut document = doc! {
                     "type": kind,
                     "resource": resource,
                     "date_sync": &date_sync,
@@ -57,7 +91,11 @@ impl Resources {
                     "provider": provider,
                     "created_at": bson_time(now),
                     "__v": 0,
-                })
+                };
+                if let Some(key) = item.natural_key {
+                    document.insert(NATURAL_KEY, key);
+                }
+                Ok(document)
             })
             .collect::<Result<Vec<Document>, StoreError>>()?;
         self.store.timed(self.store.collection(RESOURCES).insert_many(documents)).await.map(|_| ())

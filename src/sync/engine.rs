@@ -15,16 +15,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::resource::ResourceKind;
-use super::source::{Source, SourceItem};
-use super::transform::{self, LogType};
+use super::skip::{skipped, Skip};
+use super::source::{LogRead, Source, SourceItem};
+use super::transform::LogType;
 use super::window::SyncWindow;
 use super::SyncError;
 use crate::bus::{BusError, Event, Publisher};
 use crate::coordination::Coordination;
-use crate::domain::{has_synced_scope, ChildId, ProviderAuth, TokenStatus};
+use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ProviderKind, TokenStatus};
 use crate::metrics;
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
-use crate::store::{id_key, Resources, UserAuths};
+use crate::store::{id_key, NewRecord, Resources, StoredAuth, UserAuths};
 use crate::tokens::{FailureReporter, TokenService};
 
 /// Longer than the slowest first sync (12 months of lists page by page, with retries).
@@ -75,10 +76,12 @@ pub struct SyncService {
     first_syncs: Arc<Semaphore>,
 }
 
-/// New items of one kind: the raw provider items (recorded) and their OCARIoT objects (published).
+/// New items of one kind: the raw provider items (recorded, with their natural keys where de-duplication uses them)
+/// and their OCARIoT objects (published).
 struct NewItems {
     kind: ResourceKind,
     raw: Vec<Value>,
+    natural_keys: Vec<Option<String>>,
     objects: Vec<Value>,
 }
 
@@ -119,42 +122,48 @@ impl SyncService {
     }
 
     async fn sync_locked(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
-        let auth = self.usable_tokens(child).await?;
+        let (stored, mut auth, refreshed) = self.usable_tokens(child).await?;
         let window = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
         // A first sync holds a year of raw items in memory; a few at a time keep the instance's memory bounded.
         let _first_sync_permit = match window.first_sync {
             true => Some(self.first_syncs.acquire().await.expect("the semaphore is never closed")),
             false => None,
         };
-        let scopes: HashSet<&str> = auth.scope.as_deref().unwrap_or_default().split(' ').collect();
-        let source = Source {
-            providers: &self.providers,
-            provider: auth.provider,
-            token: auth.access_token.as_str(),
-            child_id: child.to_string(),
-            window,
+        let scope = auth.scope.clone().unwrap_or_default();
+        let scopes: HashSet<&str> = scope.split(' ').collect();
+        let provider = auth.provider;
+        let (mut resources, mut logs) = {
+            let source = self.source(&auth, child, window);
+            tracing::debug!(
+                "{} sync of child {child}: {} from {}",
+                provider.label(),
+                if window.first_sync { "first sync" } else { "incremental" },
+                window.logs_from
+            );
+            let resource_reads = ResourceKind::ALL.map(|kind| read_resource(&source, &scopes, kind));
+            futures::join!(join_all(resource_reads), read_logs(&source, &scopes))
         };
-        tracing::debug!(
-            "{} sync of child {child}: {} from {}",
-            source.provider_label(),
-            if window.first_sync { "first sync" } else { "incremental" },
-            window.logs_from
-        );
 
-        let (source, scopes) = (&source, &scopes);
-        let resource_reads = ResourceKind::ALL.map(|kind| async move {
-            if !scopes.contains(source.scope(Some(kind))) {
-                return Ok(Vec::new());
+        // The provider refused a token whose stored expiry says it is still good (clock skew, an early expiry): one
+        // refresh under the child's lock, then the refused parts again (decisions #4: never 1011 while a refresh can
+        // still help). A refused refresh token ends here with 1021, as a pre-emptive refresh would.
+        let refused = |read: &Result<Vec<SourceItem>, ProviderError>| refresh_may_cure(provider, read);
+        let logs_refused = |logs: &[LogRead]| logs.iter().any(|read| refresh_may_cure(provider, read));
+        if !refreshed && (resources.iter().any(refused) || logs_refused(&logs)) {
+            let label = provider.label();
+            tracing::info!("{label} refused the access token of child {child} before its expiry; refreshing once");
+            auth = self.tokens.refresh(child, &stored).await?;
+            let source = self.source(&auth, child, window);
+            for (kind, read) in ResourceKind::ALL.into_iter().zip(resources.iter_mut()) {
+                if refused(read) {
+                    *read = read_resource(&source, &scopes, kind).await;
+                }
             }
-            source.resources(kind).await
-        });
-        let log_reads = async {
-            if !scopes.contains(source.scope(None)) {
-                return LogType::ALL.map(|_| Ok((Vec::new(), Vec::new()))).to_vec();
+            if logs_refused(&logs) {
+                logs = read_logs(&source, &scopes).await;
             }
-            source.logs().await
-        };
-        let (resources, logs) = futures::join!(join_all(resource_reads), log_reads);
+        }
+        let provider_label = provider.label();
 
         if let Some(Err(first)) = resources.iter().find(|r| r.is_err()).filter(|_| resources.iter().all(Result::is_err))
         {
@@ -169,30 +178,32 @@ impl SyncService {
         let mut new_items = Vec::new();
         for (kind, read) in ResourceKind::ALL.into_iter().zip(resources) {
             match read {
-                Ok(items) => new_items.push(self.new_items(child, kind, items).await?),
+                Ok(items) => new_items.push(self.new_items(child, provider, kind, items).await?),
                 Err(e) => {
                     partial = true;
-                    part_failed(child, kind.name(), &e);
+                    part_failed(child, provider_label, kind.name(), &e);
                 }
             }
         }
         let mut log_entries = Vec::new();
         for (log_type, read) in LogType::ALL.into_iter().zip(logs) {
             match read {
-                Ok((entries, skipped)) => {
-                    skipped_items(child, log_type.name(), &skipped);
+                Ok((entries, malformed)) => {
+                    for (i, entry) in malformed.into_iter().enumerate() {
+                        skipped(provider_label, log_type.name(), child, &format!("#{i}"), &Skip::from(entry));
+                    }
                     counts.logs.set(log_type, entries.len());
                     log_entries.extend(entries);
                 }
                 Err(e) => {
                     partial = true;
-                    part_failed(child, log_type.name(), &e);
+                    part_failed(child, provider_label, log_type.name(), &e);
                 }
             }
         }
 
         let mut confirmed = Vec::new();
-        let published = self.publish(child, source.provider_label(), &new_items, &log_entries, &mut confirmed).await;
+        let published = self.publish(child, provider_label, &new_items, &log_entries, &mut confirmed).await;
         for items in new_items.iter().filter(|items| confirmed.contains(&items.kind)) {
             match items.kind {
                 ResourceKind::Weights => counts.weights = items.objects.len(),
@@ -208,28 +219,39 @@ impl SyncService {
         Ok(counts)
     }
 
-    /// The stored tokens, refreshed when less than 10 minutes remain (decisions #4). A child marked
-    /// `invalid_token` stays so until a refresh or new tokens (decisions #8).
-    async fn usable_tokens(&self, child: ChildId) -> Result<ProviderAuth, SyncError> {
+    fn source<'a>(&'a self, auth: &'a ProviderAuth, child: ChildId, window: SyncWindow) -> Source<'a> {
+        Source {
+            providers: &self.providers,
+            provider: auth.provider,
+            token: auth.access_token.as_str(),
+            child,
+            child_id: child.to_string(),
+            window,
+        }
+    }
+
+    /// The stored tokens (as read) and the tokens to use, refreshed first when less than 10 minutes remain
+    /// (decisions #4), and whether they were. A child marked `invalid_token` stays so until a refresh or new tokens
+    /// (decisions #8).
+    async fn usable_tokens(&self, child: ChildId) -> Result<(StoredAuth, ProviderAuth, bool), SyncError> {
         let stored = self.userauths.find(child).await?.ok_or(SyncError::NoAuthorization)?;
         has_synced_scope(stored.auth.scope.as_deref())?;
-        let auth = if stored.auth.needs_refresh(Utc::now().timestamp()) {
-            self.tokens.refresh(child, &stored).await?
-        } else {
-            stored.auth
-        };
+        let refresh = stored.auth.needs_refresh(Utc::now().timestamp());
+        let auth = if refresh { self.tokens.refresh(child, &stored).await? } else { stored.auth.clone() };
         if auth.status == Some(TokenStatus::InvalidToken) {
             let error = ProviderError::new(ProviderErrorKind::MarkedInvalid, "the stored tokens are marked invalid");
             return Err(error.with_tokens(Some(&auth.access_token), None).into());
         }
-        Ok(auth)
+        Ok((stored, auth, refresh))
     }
 
-    /// Drops items already published (by id, also within the batch) and transforms the rest; a malformed item is
-    /// skipped and logged, the others go through (decisions #17).
+    /// Drops items already published and transforms the rest; a skipped item is counted and logged, the others go
+    /// through (decisions #17). Already published means: the same id (also within the batch), or for Google, whose
+    /// reconciled ids are not documented as stable, the same natural key ([`ResourceKind::natural_key`]).
     async fn new_items(
         &self,
         child: ChildId,
+        provider: ProviderKind,
         kind: ResourceKind,
         items: Vec<SourceItem>,
     ) -> Result<NewItems, SyncError> {
@@ -237,14 +259,36 @@ impl SyncService {
         let unique: Vec<SourceItem> = items.into_iter().filter(|item| seen.insert(id_key(&item.id))).collect();
         let ids: Vec<Bson> = unique.iter().map(|item| item.id.clone()).collect();
         let recorded = self.resources.recorded(child, kind.record_type(), &ids).await?;
-        let mut new_items = NewItems { kind, raw: Vec::new(), objects: Vec::new() };
-        for item in unique.into_iter().filter(|item| !recorded.contains(&id_key(&item.id))) {
+        let fresh: Vec<SourceItem> = unique.into_iter().filter(|item| !recorded.contains(&id_key(&item.id))).collect();
+
+        let keyed = provider == ProviderKind::Google;
+        let keys: Vec<&str> = match keyed {
+            true => fresh.iter().filter_map(|item| kind.natural_key(item.object.as_ref().ok()?)).collect(),
+            false => Vec::new(),
+        };
+        let recorded_keys = self.resources.recorded_keys(child, kind.record_type(), &keys).await?;
+        let mut seen_keys = HashSet::new();
+        let label = provider.label();
+        let mut new_items = NewItems { kind, raw: Vec::new(), natural_keys: Vec::new(), objects: Vec::new() };
+        for item in fresh {
             match item.object {
                 Ok(object) => {
+                    let key = kind.natural_key(&object).filter(|_| keyed).map(str::to_owned);
+                    if let Some(key) = &key {
+                        if recorded_keys.contains(key) || !seen_keys.insert(key.clone()) {
+                            tracing::debug!(
+                                "{label} {} item {} of child {child} was published under another id (at {key})",
+                                kind.name(),
+                                id_key(&item.id)
+                            );
+                            continue;
+                        }
+                    }
                     new_items.raw.push(item.raw);
+                    new_items.natural_keys.push(key);
                     new_items.objects.push(object);
                 }
-                Err(e) => tracing::warn!("{} item {} of child {child} skipped: {e}", kind.name(), id_key(&item.id)),
+                Err(skip) => skipped(label, kind.name(), child, &id_key(&item.id), &skip),
             }
         }
         Ok(new_items)
@@ -264,7 +308,13 @@ impl SyncService {
         for items in new_items.iter().filter(|items| !items.objects.is_empty()) {
             self.publisher.publish_now(&items.kind.event(&items.objects), &child_id).await?;
             confirmed.push(items.kind);
-            if let Err(e) = self.resources.record(child, items.kind.record_type(), provider, &items.raw).await {
+            let records: Vec<NewRecord> = items
+                .raw
+                .iter()
+                .zip(&items.natural_keys)
+                .map(|(resource, key)| NewRecord { resource, natural_key: key.as_deref() })
+                .collect();
+            if let Err(e) = self.resources.record(child, items.kind.record_type(), provider, &records).await {
                 tracing::error!("Error at save {} logs: {e}", items.kind.record_type());
             }
         }
@@ -293,13 +343,40 @@ impl SyncService {
 }
 
 /// Partial failures answer 200 as in the original, but are no longer silent (decisions #10).
-fn part_failed(child: ChildId, part: &str, error: &ProviderError) {
+fn part_failed(child: ChildId, provider: &str, part: &str, error: &ProviderError) {
     metrics::increment("ds_agent_sync_parts_failed_total", &format!(r#"part="{part}""#));
-    tracing::warn!("Fitbit sync of child {child}: the {part} part failed and counts 0: {error}");
+    tracing::warn!("{provider} sync of child {child}: the {part} part failed and counts 0: {error}");
 }
 
-fn skipped_items(child: ChildId, part: &str, skipped: &[transform::MalformedItem]) {
-    for item in skipped {
-        tracing::warn!("Fitbit {part} entry of child {child} skipped: {item}");
+/// Whether a refresh may cure a failed read: the provider said the access token expired (Fitbit `expired_token`,
+/// or `invalid_token` whose message says so; Google's `UNAUTHENTICATED`, whose client policy is "refresh once").
+fn refresh_may_cure<T>(provider: ProviderKind, read: &Result<T, ProviderError>) -> bool {
+    let Err(error) = read else { return false };
+    match error.kind {
+        ProviderErrorKind::ExpiredToken => true,
+        ProviderErrorKind::InvalidToken => {
+            provider == ProviderKind::Google || error.detail.to_ascii_lowercase().contains("expired")
+        }
+        _ => false,
     }
+}
+
+/// One resource part of a sync; a kind whose scope was not granted has nothing to read.
+async fn read_resource(
+    source: &Source<'_>,
+    scopes: &HashSet<&str>,
+    kind: ResourceKind,
+) -> Result<Vec<SourceItem>, ProviderError> {
+    if !scopes.contains(source.scope(Some(kind))) {
+        return Ok(Vec::new());
+    }
+    source.resources(kind).await
+}
+
+/// The log parts of a sync, in [`LogType::ALL`] order.
+async fn read_logs(source: &Source<'_>, scopes: &HashSet<&str>) -> Vec<LogRead> {
+    if !scopes.contains(source.scope(None)) {
+        return LogType::ALL.map(|_| Ok((Vec::new(), Vec::new()))).to_vec();
+    }
+    source.logs().await
 }

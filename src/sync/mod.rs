@@ -4,6 +4,7 @@
 mod engine;
 mod error;
 mod resource;
+mod skip;
 mod source;
 pub mod transform;
 mod window;

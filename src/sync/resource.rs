@@ -32,6 +32,16 @@ impl ResourceKind {
         }
     }
 
+    /// The key the OCARIoT consumers de-duplicate an object by, besides the child: the start of an activity or a
+    /// night, the time of a weigh-in.
+    pub fn natural_key(self, object: &Value) -> Option<&str> {
+        let field = match self {
+            ResourceKind::Weights => "timestamp",
+            ResourceKind::Sleep | ResourceKind::Activities => "start_time",
+        };
+        object.get(field)?.as_str()
+    }
+
     /// One event carrying every new item (§12.3).
     pub fn event(self, items: &[Value]) -> Event {
         match self {

@@ -1,22 +1,24 @@
 //! Where a sync's items come from: the child's provider, read over the sync's window and turned into OCARIoT
 //! objects. Both providers yield the same objects (§10), so everything after this point is provider-blind.
 
+use chrono::Utc;
 use futures::future::join_all;
 use mongodb::bson::Bson;
 use serde_json::Value;
 
 use super::resource::ResourceKind;
+use super::skip::{skipped, Skip};
 use super::transform::{self, google, LogType, MalformedItem};
 use super::window::SyncWindow;
-use crate::domain::{ProviderKind, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
+use crate::domain::{ChildId, ProviderKind, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
 use crate::provider::fitbit::LogList;
 use crate::provider::{ProviderError, Providers};
 
-/// One provider item: its id (`resource.logId`), the raw JSON to record, and its OCARIoT object or why it has none.
+/// One provider item: its id (`resource.logId`), the raw JSON to record, and its OCARIoT object or why it is skipped.
 pub struct SourceItem {
     pub id: Bson,
     pub raw: Value,
-    pub object: Result<Value, MalformedItem>,
+    pub object: Result<Value, Skip>,
 }
 
 /// A log type's entries, and the entries skipped as malformed.
@@ -26,6 +28,8 @@ pub struct Source<'a> {
     pub providers: &'a Providers,
     pub provider: ProviderKind,
     pub token: &'a str,
+    pub child: ChildId,
+    /// `child` as the OCARIoT objects carry it.
     pub child_id: String,
     pub window: SyncWindow,
 }
@@ -40,13 +44,6 @@ impl Source<'_> {
             (ProviderKind::Google, Some(ResourceKind::Weights)) => GOOGLE_METRICS,
             (ProviderKind::Google, Some(ResourceKind::Sleep)) => GOOGLE_SLEEP,
             (ProviderKind::Google, _) => GOOGLE_ACTIVITY,
-        }
-    }
-
-    pub fn provider_label(&self) -> &'static str {
-        match self.provider {
-            ProviderKind::Fitbit => "Fitbit",
-            ProviderKind::Google => "Google",
         }
     }
 
@@ -76,14 +73,15 @@ impl Source<'_> {
             .into_iter()
             .filter_map(|item| {
                 let Some(id) = item.get("logId").and_then(|id| mongodb::bson::to_bson(id).ok()) else {
-                    tracing::warn!("Fitbit {} item of child {} skipped: no logId", kind.name(), self.child_id);
+                    skipped(ProviderKind::Fitbit.label(), kind.name(), self.child, "without logId", &Skip::NoId);
                     return None;
                 };
                 let object = match kind {
                     ResourceKind::Weights => transform::weight(&item, &self.child_id),
                     ResourceKind::Sleep => transform::sleep(&item, &self.child_id),
                     ResourceKind::Activities => transform::physical_activity(&item, &self.child_id),
-                };
+                }
+                .map_err(Skip::from);
                 Some(SourceItem { id, raw: item, object })
             })
             .collect())
@@ -124,10 +122,10 @@ impl Source<'_> {
     }
 
     async fn google_resources(&self, kind: ResourceKind) -> Result<Vec<SourceItem>, ProviderError> {
-        let (google, token) = (&self.providers.google, self.token);
-        let item = |point: Value, object| {
+        let (google, token, child) = (&self.providers.google, self.token, self.child_id.as_str());
+        let item = |point: Value, object: Result<Value, Skip>| {
             let Some(id) = google::point_id(&point) else {
-                tracing::warn!("Google {} point of child {} skipped: no data point id", kind.name(), self.child_id);
+                skipped(ProviderKind::Google.label(), kind.name(), self.child, "without id", &Skip::NoId);
                 return None;
             };
             let mut raw = point;
@@ -135,38 +133,45 @@ impl Source<'_> {
             raw["logId"] = Value::String(id.clone());
             Some(SourceItem { id: Bson::String(id), raw, object })
         };
+        let read = |data_type| google.reconcile(token, child, data_type, self.window.logs_from);
         let items = match kind {
             ResourceKind::Weights => {
                 let from = self.window.weights_from;
-                let (weights, body_fat) =
-                    futures::try_join!(google.list(token, "weight", from), google.list(token, "body-fat", from))?;
+                let (weights, body_fat) = futures::try_join!(
+                    google.reconcile(token, child, "weight", from),
+                    google.reconcile(token, child, "body-fat", from)
+                )?;
                 let pairs = google::pair_body_fat(&weights, &body_fat);
                 weights
                     .iter()
                     .zip(pairs)
-                    .filter_map(|(point, fat)| item(point.clone(), google::weight(point, fat, &self.child_id)))
+                    .filter_map(|(point, fat)| {
+                        item(point.clone(), google::weight(point, fat, child).map_err(Skip::from))
+                    })
                     .collect()
             }
             ResourceKind::Sleep => {
-                let points = google.list(token, "sleep", self.window.logs_from).await?;
-                points
+                let now = Utc::now();
+                read("sleep")
+                    .await?
                     .into_iter()
-                    .filter_map(|p| {
-                        let o = google::sleep(&p, &self.child_id);
-                        item(p, o)
+                    .filter_map(|point| {
+                        let object = match google::sleep_unfinished(&point, now) {
+                            true => Err(Skip::Unfinished),
+                            false => google::sleep(&point, child).map_err(Skip::from),
+                        };
+                        item(point, object)
                     })
                     .collect()
             }
-            ResourceKind::Activities => {
-                let points = google.list(token, "exercise", self.window.logs_from).await?;
-                points
-                    .into_iter()
-                    .filter_map(|p| {
-                        let o = google::exercise(&p, &self.child_id);
-                        item(p, o)
-                    })
-                    .collect()
-            }
+            ResourceKind::Activities => read("exercise")
+                .await?
+                .into_iter()
+                .filter_map(|point| {
+                    let object = google::exercise(&point, child).map_err(Skip::from);
+                    item(point, object)
+                })
+                .collect(),
         };
         Ok(items)
     }
@@ -174,9 +179,9 @@ impl Source<'_> {
     async fn google_logs(&self) -> Vec<LogRead> {
         // Active and lightly active minutes come from the same `active-minutes` buckets: read once.
         let types = ["steps", "total-calories", "active-minutes", "sedentary-period"];
-        let reads = types.map(|data_type| {
-            self.providers.google.daily_roll_up(self.token, data_type, self.window.logs_from, self.window.today)
-        });
+        let (from, to) = (self.window.logs_from, self.window.today);
+        let reads =
+            types.map(|data_type| self.providers.google.daily_roll_up(self.token, &self.child_id, data_type, from, to));
         let buckets = join_all(reads).await;
         LogType::ALL
             .iter()

@@ -1,6 +1,8 @@
-//! The Health API reads of a sync (google-health-api.md §1.4 and §1.7): `list` with civil-time filters, following
-//! `nextPageToken` (pages may be empty and still carry one), and `dailyRollUp` in chunks within each type's range
-//! limit.
+//! The Health API reads of a sync (google-health-api.md §1.5 and §1.7): `reconcile` with civil-time filters,
+//! following `nextPageToken` (pages may be empty and still carry one), and `dailyRollUp` in chunks within each
+//! type's range limit. `reconcile` rather than `list`: `list` answers each data source separately (tracker, phone,
+//! manual entry), so one walk recorded by two devices would be two activities; `reconcile` is the merged stream the
+//! Fitbit app shows. Every read is paced within the child's budget.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Value};
@@ -11,45 +13,48 @@ use crate::provider::ProviderError;
 /// A bound on pages per read, so a provider that keeps linking never holds a sync forever (12 months of exercise at
 /// 25 a page is far below it).
 const MAX_PAGES: usize = 400;
+/// Every source, as the Fitbit app shows them (the API's default, said out loud).
+const ALL_SOURCES: &str = "users/me/dataSourceFamilies/all-sources";
 
 impl GoogleClient {
-    /// Every data point of `data_type` from `from` (a civil date, included) on, oldest first.
-    pub async fn list(&self, token: &str, data_type: &str, from: NaiveDate) -> Result<Vec<Value>, ProviderError> {
+    /// The reconciled data points of `data_type` from `from` (a civil date, included) on, oldest first; `child` is
+    /// the key of the budget the reads are paced in.
+    pub async fn reconcile(
+        &self,
+        token: &str,
+        child: &str,
+        data_type: &str,
+        from: NaiveDate,
+    ) -> Result<Vec<Value>, ProviderError> {
         let field = match data_type {
-            "exercise" => "exercise.interval.civil_start_time",
+            "exercise" => "exercise.interval.civil_start_time".to_string(),
             // Sleep is filtered on its end, as Fitbit placed a night on its wake-up date.
-            "sleep" => "sleep.interval.civil_end_time",
-            "body-fat" => "body_fat.sample_time.civil_time",
-            other => {
-                return self
-                    .list_filtered(token, data_type, &format!("{other}.sample_time.civil_time >= \"{from}\""))
-                    .await
-            }
+            "sleep" => "sleep.interval.civil_end_time".to_string(),
+            sample => format!("{}.sample_time.civil_time", sample.replace('-', "_")),
         };
-        self.list_filtered(token, data_type, &format!("{field} >= \"{from}\"")).await
-    }
-
-    async fn list_filtered(&self, token: &str, data_type: &str, filter: &str) -> Result<Vec<Value>, ProviderError> {
-        let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints", self.health_url);
+        let filter = format!("{field} >= \"{from}\"");
+        let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:reconcile", self.health_url);
         let mut points = Vec::new();
         let mut page_token = String::new();
         for _ in 0..MAX_PAGES {
             let mut request = reqwest::Url::parse(&url).expect("the configured base URL was checked at startup");
-            request.query_pairs_mut().append_pair("filter", filter);
+            request.query_pairs_mut().append_pair("filter", &filter);
+            // Google documents no data source family for sleep reads (§1.4); left out, all sources is the default.
+            if data_type != "sleep" {
+                request.query_pairs_mut().append_pair("dataSourceFamily", ALL_SOURCES);
+            }
             if !page_token.is_empty() {
                 request.query_pairs_mut().append_pair("pageToken", &page_token);
             }
-            let mut body = self.get(request.as_str(), token).await?;
-            if let Some(Value::Array(page)) = body.get_mut("dataPoints").map(Value::take) {
-                points.extend(page);
-            }
+            let mut body = self.health_call(Some(child), token, || self.http.get(request.as_str())).await?;
+            points.extend(list_field(&mut body, "dataPoints"));
             page_token = body.get("nextPageToken").and_then(Value::as_str).unwrap_or_default().to_string();
             if page_token.is_empty() {
                 points.reverse(); // newest first on the wire
                 return Ok(points);
             }
         }
-        tracing::warn!("Google {data_type} list still had pages after {MAX_PAGES}; the rest waits for the next sync");
+        tracing::warn!("Google {data_type} reads still had pages after {MAX_PAGES}; the rest waits for the next sync");
         points.reverse();
         Ok(points)
     }
@@ -58,6 +63,7 @@ impl GoogleClient {
     pub async fn daily_roll_up(
         &self,
         token: &str,
+        child: &str,
         data_type: &str,
         from: NaiveDate,
         to: NaiveDate,
@@ -68,13 +74,21 @@ impl GoogleClient {
         while start <= to {
             let end = (start + Duration::days(max_range_days(data_type))).min(to + Duration::days(1));
             let body = json!({"range": {"start": civil(start), "end": civil(end)}, "windowSizeDays": 1});
-            let mut answer = self.post(&url, token, &body).await?;
-            if let Some(Value::Array(chunk)) = answer.get_mut("rollupDataPoints").map(Value::take) {
-                buckets.extend(chunk);
-            }
+            let mut answer = self.health_call(Some(child), token, || self.http.post(&url).json(&body)).await?;
+            buckets.extend(list_field(&mut answer, "rollupDataPoints"));
             start = end;
         }
         Ok(buckets)
+    }
+}
+
+/// A repeated field of an answer. Lenient as the real API asks (§7 G16): a single object where a list belongs is a
+/// list of one, and an absent or null field is empty (proto3 JSON leaves empty lists out).
+fn list_field(body: &mut Value, key: &str) -> Vec<Value> {
+    match body.get_mut(key).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
     }
 }
 
@@ -89,4 +103,20 @@ fn max_range_days(data_type: &str) -> i64 {
 /// A `CivilDateTime` at midnight; month and day as plain integers (zero-padded ones are invalid JSON to Google).
 fn civil(date: NaiveDate) -> Value {
     json!({"date": {"year": date.year(), "month": date.month(), "day": date.day()}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_may_come_as_one_object_or_not_at_all() {
+        let mut body = json!({"dataPoints": {"dataPointName": "a"}});
+        assert_eq!(list_field(&mut body, "dataPoints"), [json!({"dataPointName": "a"})]);
+        let mut body = json!({"dataPoints": [{"dataPointName": "a"}, {"dataPointName": "b"}]});
+        assert_eq!(list_field(&mut body, "dataPoints").len(), 2);
+        assert!(list_field(&mut json!({"nextPageToken": "x"}), "dataPoints").is_empty());
+        assert!(list_field(&mut json!({"dataPoints": null}), "dataPoints").is_empty());
+        assert!(list_field(&mut json!({}), "rollupDataPoints").is_empty());
+    }
 }

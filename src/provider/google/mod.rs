@@ -1,10 +1,13 @@
 //! The Google Health API client (google-health-api.md §1 and §3): Google OAuth (refresh, code exchange, revoke,
 //! tokeninfo) against `GOOGLE_OAUTH_URL`, and the Health API v4 reads against `GOOGLE_HEALTH_API_URL`. Every call
-//! has a timeout; transient failures are retried a bounded number of times.
+//! has a timeout; transient failures are retried a bounded number of times. A sync's reads share one request budget
+//! per child ([`pacer`]), and a 429 is waited out briefly before it fails the read.
 
 mod classify;
 mod health;
+mod pacer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,11 +15,17 @@ use reqwest::header::{ACCEPT, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::retry::{with_retry, RetryPolicy};
+use super::retry::{with_backoff, with_retry, RetryPolicy};
 use super::transport::{http_client, send_raw};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use classify::classify_answer;
+use pacer::Pacer;
+
+/// The longest `Retry-After` a read waits out before it fails with 1429 (and the job is rescheduled).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// The first pause after a 429 without `Retry-After` (Google documents none): doubled on the next one.
+const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Tokens from Google's token endpoint. Refresh tokens do not rotate: a refresh normally returns none.
 #[derive(Clone, Deserialize)]
@@ -61,10 +70,18 @@ pub struct GoogleClient {
     oauth_url: String,
     credentials: ClientCredentials,
     retry: RetryPolicy,
+    pacer: Arc<Pacer>,
 }
 
 impl GoogleClient {
-    pub fn new(health_url: &str, oauth_url: &str, credentials: ClientCredentials, timeout: Duration) -> Self {
+    /// `requests_per_second`: each child's Health API budget (`GOOGLE_REQUESTS_PER_SECOND`), bursts of twice that.
+    pub fn new(
+        health_url: &str,
+        oauth_url: &str,
+        credentials: ClientCredentials,
+        timeout: Duration,
+        requests_per_second: f64,
+    ) -> Self {
         let http = http_client(timeout);
         GoogleClient {
             http,
@@ -72,6 +89,7 @@ impl GoogleClient {
             oauth_url: oauth_url.trim_end_matches('/').to_string(),
             credentials,
             retry: Default::default(),
+            pacer: Arc::new(Pacer::new(requests_per_second)),
         }
     }
 
@@ -176,25 +194,28 @@ impl GoogleClient {
 
     /// `users/me/identity`: the account's `healthUserId`, which proves the token reaches the Health API.
     pub async fn identity(&self, access_token: &str) -> Result<String, ProviderError> {
-        let body = self.get(&format!("{}/v4/users/me/identity", self.health_url), access_token).await?;
+        let url = format!("{}/v4/users/me/identity", self.health_url);
+        let body = self.health_call(None, access_token, || self.http.get(&url)).await?;
         Ok(body.get("healthUserId").and_then(Value::as_str).unwrap_or_default().to_string())
     }
 
-    async fn get(&self, url: &str, access_token: &str) -> Result<Value, ProviderError> {
-        with_retry(
+    /// A Health API call: within the child's budget (`budget`: the child's key, when the call is part of a sync),
+    /// retried on transient failures and on a 429 that is worth waiting for ([`health_backoff`]).
+    async fn health_call(
+        &self,
+        budget: Option<&str>,
+        access_token: &str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Value, ProviderError> {
+        with_backoff(
             self.retry,
-            || async { self.send(self.authorized(self.http.get(url), access_token)).await },
-            ProviderError::is_transient,
-        )
-        .await
-        .map_err(|e| e.with_tokens(Some(access_token), None))
-    }
-
-    async fn post(&self, url: &str, access_token: &str, body: &Value) -> Result<Value, ProviderError> {
-        with_retry(
-            self.retry,
-            || async { self.send(self.authorized(self.http.post(url), access_token).json(body)).await },
-            ProviderError::is_transient,
+            || async {
+                if let Some(child) = budget {
+                    self.pacer.wait_turn(child).await;
+                }
+                self.send(self.authorized(request(), access_token)).await
+            },
+            health_backoff,
         )
         .await
         .map_err(|e| e.with_tokens(Some(access_token), None))
@@ -210,5 +231,43 @@ impl GoogleClient {
             return Err(error);
         }
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// The pause before retrying a Health API call, or `None` to fail now. A 429 is waited out when it names a short
+/// `Retry-After`, or after a short growing pause when it names none (google-health-api.md §5.1, G13); a longer
+/// `Retry-After` fails the read with 1429, whose job is rescheduled after it.
+fn health_backoff(error: &ProviderError, delay: Duration) -> Option<Duration> {
+    match error.kind {
+        ProviderErrorKind::Unavailable => Some(delay),
+        ProviderErrorKind::RateLimited { retry_after_secs: None } => {
+            // `delay` doubles from the policy's first delay: the pause doubles from RATE_LIMIT_PAUSE, with jitter so
+            // that the parts of a sync do not come back together.
+            let factor = delay.as_secs_f64() / RetryPolicy::default().first_delay.as_secs_f64();
+            Some(RATE_LIMIT_PAUSE.mul_f64(factor) + Duration::from_millis(rand::random::<u64>() % 250))
+        }
+        ProviderErrorKind::RateLimited { retry_after_secs: Some(secs) } => {
+            Some(Duration::from_secs(secs)).filter(|pause| *pause <= MAX_RETRY_AFTER)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_429_is_waited_out_only_when_it_is_worth_it() {
+        let first = RetryPolicy::default().first_delay;
+        let limited = |retry_after_secs| ProviderError::new(ProviderErrorKind::RateLimited { retry_after_secs }, "x");
+        let pause = health_backoff(&limited(None), first).unwrap();
+        assert!(pause >= RATE_LIMIT_PAUSE && pause < RATE_LIMIT_PAUSE + Duration::from_millis(250), "{pause:?}");
+        let second = health_backoff(&limited(None), first * 2).unwrap();
+        assert!(second >= RATE_LIMIT_PAUSE * 2, "{second:?}");
+        assert_eq!(health_backoff(&limited(Some(3)), first), Some(Duration::from_secs(3)));
+        assert_eq!(health_backoff(&limited(Some(3600)), first), None);
+        assert_eq!(health_backoff(&ProviderError::new(ProviderErrorKind::Unavailable, "x"), first), Some(first));
+        assert_eq!(health_backoff(&ProviderError::new(ProviderErrorKind::InvalidToken, "x"), first), None);
     }
 }

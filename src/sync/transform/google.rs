@@ -25,8 +25,8 @@
 //! | `start_time` + `duration` | `end_time` | |
 //! | `interval.endTime` − `interval.startTime` | `duration` | ms, pauses included (Fitbit's `duration`) |
 //! | — | `child_id` | |
-//! | `displayName` | `name` | when absent or blank: `exerciseType` in title case (`TRAIL_RUN` → `Trail Run`; `EXERCISE_TYPE_UNSPECIFIED` → `Other`) |
-//! | `metricsSummary.caloriesKcal` | `calories` | required, as Fitbit's `calories` |
+//! | `displayName` | `name` | when absent or blank: `exerciseType` in title case (`TRAIL_RUN` → `Trail Run`; `EXERCISE_TYPE_UNSPECIFIED` or absent → `Other`) |
+//! | `metricsSummary.caloriesKcal` | `calories` | required, as Fitbit's `calories` (the OCARIoT consumer requires it); a point without it is skipped as `missing_field` |
 //! | `metricsSummary.steps` | `steps` | number; left out when absent |
 //! | `metricsSummary.distanceMillimeters` ÷ 1000 | `distance` | metres; left out when 0 or absent; the codelab's misspelt `distanceMillimiters` is accepted too |
 //! | — | `levels` | **left out**: Google has no minutes per activity level (sedentary/lightly/fairly/very) per exercise |
@@ -37,7 +37,8 @@
 //! | — | `child_id` | |
 //! | `stages[]` | `pattern.data_set[]` | `{start_time: local start, name, duration: endTime − startTime in ms}`; `AWAKE`/`LIGHT`/`DEEP`/`REM`/`ASLEEP`/`RESTLESS` → `awake`/`light`/`deep`/`rem`/`asleep`/`restless`; any other stage type is malformed |
 //! | `summary.stagesSummary[]` | `pattern.summary` | STAGES → `{deep, light, rem, awake}`, CLASSIC → `{awake, asleep, restless}`, each `{count, duration: minutes × 60000}`; a type with no summary entry is `{count: 0, duration: 0}` only if no stage (nor short awakening) of that type exists, otherwise the point is malformed (summary still incomplete) |
-//! | `type` | `type` | `STAGES` → `stages`, `CLASSIC` → `classic`; anything else is malformed |
+//! | `type` | `type` | `STAGES` → `stages`, `CLASSIC` → `classic`; when absent (it is optional), the stages tell: LIGHT/DEEP/REM → `stages`, ASLEEP/RESTLESS → `classic`; anything else is malformed |
+//! | `metadata.processed` not `true`, or a pending `stagesStatus` | — | the night is still being processed: not published nor recorded while it ended less than [`SLEEP_PROCESSING_GRACE`] ago ([`sleep_unfinished`]); a later sync publishes it once final |
 //! | `shortAwakenings`, `outOfBedSegments`, `summary.minutes*`, `metadata` | — | dropped, as Fitbit's `shortData`, `efficiency`, `minutesAsleep`… were |
 //! | **`weight` point (+ `body-fat` point)** | **Weight** (§10.2) | |
 //! | — | `type` | `"weight"` |
@@ -49,11 +50,11 @@
 //! | — | (BMI) | Google reports none; OCARIoT's weight never carried it either |
 //! | **`dailyRollUp` buckets** | **Log** (§10.5) | one per bucket, oldest first |
 //! | `civilStartTime.date` | `date` | `YYYY-MM-DD` |
-//! | `steps.countSum` | `value` of `steps` | integer string (`"8423"`) |
+//! | `steps.countSum` | `value` of `steps` | integer string (`"8423"`); in a bucket, an absent sum or value object is `"0"` (proto3 JSON leaves zeros out; a bucket means the tracker was worn) |
 //! | `total-calories`: `totalCalories.kcalSum` | `value` of `calories` | JavaScript `String(number)` (`"1804"`, `"1804.5"`) |
-//! | `active-minutes`: MODERATE + VIGOROUS `activeMinutesSum` | `value` of `active_minutes` | Fitbit's fairly + very; a level missing from the list counts 0 |
+//! | `active-minutes`: MODERATE + VIGOROUS `activeMinutesSum` | `value` of `active_minutes` | Fitbit's fairly + very; a level missing from the list, a level without a sum, or a bucket without the list counts 0 |
 //! | `active-minutes`: LIGHT `activeMinutesSum` | `value` of `lightly_active_minutes` | |
-//! | `sedentary-period`: `sedentaryPeriod.durationSum` | `value` of `sedentary_minutes` | whole minutes (seconds ÷ 60, truncated) |
+//! | `sedentary-period`: `sedentaryPeriod.durationSum` | `value` of `sedentary_minutes` | whole minutes (seconds ÷ 60, truncated); absent → `"0"` |
 //! | day without a bucket | — | no log: Google leaves out days the tracker was not worn, where Fitbit sent zeros (spec §2.12); zeros are never filled in |
 
 use std::collections::{HashMap, VecDeque};
@@ -64,9 +65,10 @@ use serde_json::{Map, Value};
 use super::daily_log::LogType;
 use super::{end_time, get, js_number, missing, normalize_date, string, MalformedItem};
 
-/// The id of a data point: the last segment of its `name` (`users/…/dataTypes/…/dataPoints/{id}`).
+/// The id of a data point: the last segment of its `name` (`users/…/dataTypes/…/dataPoints/{id}`), or of
+/// `dataPointName` for a reconciled point (spec §1.5).
 pub fn point_id(point: &Value) -> Option<String> {
-    let name = point.get("name")?.as_str()?;
+    let name = point.get("dataPointName").or_else(|| point.get("name"))?.as_str()?;
     let (_, id) = name.rsplit_once("/dataPoints/")?;
     (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
 }
@@ -108,16 +110,16 @@ pub fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     let interval = object(get(sleep, "interval"), "sleep.interval")?;
     let session = Session::read(interval, "sleep.interval")?;
     // (Google stage type, OCARIoT summary key), in Fitbit's output order.
-    let (sleep_type, parts): (&str, &[(&str, &str)]) = match string(get(sleep, "type"), "sleep.type")? {
-        "STAGES" => ("stages", &[("DEEP", "deep"), ("LIGHT", "light"), ("REM", "rem"), ("AWAKE", "awake")]),
-        "CLASSIC" => ("classic", &[("AWAKE", "awake"), ("ASLEEP", "asleep"), ("RESTLESS", "restless")]),
-        other => return Err(MalformedItem(format!("field sleep.type has an unsupported value {other}"))),
-    };
     // Stages cover the whole session (spec §2.6); a session without them has no pattern to report.
     let stages = array(get(sleep, "stages"), "sleep.stages")?;
     if stages.is_empty() {
         return Err(missing("sleep.stages"));
     }
+    let (sleep_type, parts): (&str, &[(&str, &str)]) = match sleep_type(sleep, stages)? {
+        "STAGES" => ("stages", &[("DEEP", "deep"), ("LIGHT", "light"), ("REM", "rem"), ("AWAKE", "awake")]),
+        "CLASSIC" => ("classic", &[("AWAKE", "awake"), ("ASLEEP", "asleep"), ("RESTLESS", "restless")]),
+        other => return Err(MalformedItem(format!("field sleep.type has an unsupported value {other}"))),
+    };
     let data_set = stages
         .iter()
         .enumerate()
@@ -239,17 +241,29 @@ fn bucket_date(bucket: &Value) -> Result<NaiveDate, MalformedItem> {
 }
 
 /// A bucket's value as the string Fitbit's series carried.
+///
+/// A bucket exists only for a day the tracker was worn (spec §2.12), and proto3 JSON leaves zeros out (§1.2): inside
+/// a bucket, an absent or empty value object, an absent sum and an absent level all mean 0.
 fn bucket_value(bucket: &Value, log_type: LogType) -> Result<String, MalformedItem> {
     let key = rollup_key(log_type);
-    let value = object(get(bucket, key), key)?;
+    let empty = Value::Object(Map::new());
+    let value = match get(bucket, key) {
+        None => &empty,
+        Some(v) => object(Some(v), key)?,
+    };
     match log_type {
-        LogType::Steps => int64(get(value, "countSum"), "steps.countSum").map(|n| n.to_string()),
+        LogType::Steps => int64_or_zero(get(value, "countSum"), "steps.countSum").map(|n| n.to_string()),
         // Fitbit's calories were integers; `String(x)` of an integral double prints no fraction either.
-        LogType::Calories => double(get(value, "kcalSum"), "totalCalories.kcalSum").map(|x| js_number(x).to_string()),
+        LogType::Calories => {
+            double_or_zero(get(value, "kcalSum"), "totalCalories.kcalSum").map(|x| js_number(x).to_string())
+        }
         LogType::ActiveMinutes => level_minutes(value, &["MODERATE", "VIGOROUS"]),
         LogType::LightlyActiveMinutes => level_minutes(value, &["LIGHT"]),
         LogType::SedentaryMinutes => {
-            let total = duration(get(value, "durationSum"), "sedentaryPeriod.durationSum")?;
+            let total = match get(value, "durationSum") {
+                None => TimeDelta::zero(),
+                Some(sum) => duration(Some(sum), "sedentaryPeriod.durationSum")?,
+            };
             if total < TimeDelta::zero() {
                 return Err(MalformedItem("field sedentaryPeriod.durationSum is negative".into()));
             }
@@ -259,17 +273,64 @@ fn bucket_value(bucket: &Value, log_type: LogType) -> Result<String, MalformedIt
     }
 }
 
-/// The sum of `activeMinutesSum` over the given activity levels; a level absent from the list had no minutes.
+/// The sum of `activeMinutesSum` over the given activity levels; an absent list, a level absent from it, or a level
+/// without a sum had no minutes.
 fn level_minutes(value: &Value, levels: &[&str]) -> Result<String, MalformedItem> {
     const FIELD: &str = "activeMinutes.activeMinutesRollupByActivityLevel";
+    let entries = match get(value, "activeMinutesRollupByActivityLevel") {
+        None => &[][..],
+        Some(list) => array(Some(list), FIELD)?,
+    };
     let mut total = 0i64;
-    for (i, entry) in array(get(value, "activeMinutesRollupByActivityLevel"), FIELD)?.iter().enumerate() {
+    for (i, entry) in entries.iter().enumerate() {
         if get(entry, "activityLevel").and_then(Value::as_str).is_some_and(|level| levels.contains(&level)) {
-            let minutes = int64(get(entry, "activeMinutesSum"), &format!("{FIELD}[{i}].activeMinutesSum"))?;
+            let minutes = int64_or_zero(get(entry, "activeMinutesSum"), &format!("{FIELD}[{i}].activeMinutesSum"))?;
             total = total.checked_add(minutes).ok_or_else(|| MalformedItem(format!("field {FIELD} overflows")))?;
         }
     }
     Ok(total.to_string())
+}
+
+/// `sleep.type`, or when it is absent (it is optional, and `SLEEP_TYPE_UNSPECIFIED` is left out), the type the stages
+/// show: LIGHT, DEEP or REM only occur in STAGES sleep, ASLEEP and RESTLESS only in CLASSIC sleep.
+fn sleep_type<'a>(sleep: &'a Value, stages: &[Value]) -> Result<&'a str, MalformedItem> {
+    if let Some(declared) = get(sleep, "type") {
+        return string(Some(declared), "sleep.type");
+    }
+    let has = |types: &[&str]| {
+        stages.iter().any(|s| get(s, "type").and_then(Value::as_str).is_some_and(|t| types.contains(&t)))
+    };
+    match (has(&["LIGHT", "DEEP", "REM"]), has(&["ASLEEP", "RESTLESS"])) {
+        (true, false) => Ok("STAGES"),
+        (false, true) => Ok("CLASSIC"),
+        _ => Err(missing("sleep.type")),
+    }
+}
+
+/// How long after its end a night that Google still marks as processing is held back. Past it the night is taken as
+/// final: a source that never sets `processed` must not lose its nights once they leave the sync's 7-day overlap.
+pub const SLEEP_PROCESSING_GRACE: TimeDelta = TimeDelta::hours(72);
+
+/// Whether Google is still processing a sleep point (spec §2.6): `metadata.processed` is not `true` (proto3 JSON
+/// leaves a `false` out, so an absent flag means false), or `stagesStatus` names a pending state, and the night
+/// ended less than [`SLEEP_PROCESSING_GRACE`] before `now`. Such a night is published by a later sync, once final.
+pub fn sleep_unfinished(point: &Value, now: DateTime<Utc>) -> bool {
+    let Some(sleep) = point.get("sleep") else { return false };
+    let metadata = sleep.get("metadata");
+    let processed = metadata.and_then(|m| m.get("processed")).and_then(Value::as_bool) == Some(true);
+    let status = metadata.and_then(|m| m.get("stagesStatus")).and_then(Value::as_str).unwrap_or_default();
+    // The enum may grow (spec §1.2): a value that says processing is under way counts as pending.
+    let pending = (status.contains("PENDING") || status.contains("PROCESSING") || status.contains("IN_PROGRESS"))
+        && status != "PROCESSING_INTERNAL_ERROR";
+    if processed && !pending {
+        return false;
+    }
+    let ended = sleep.get("interval").and_then(|i| i.get("endTime")).and_then(Value::as_str);
+    match ended.and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
+        Some(end) => now - end.with_timezone(&Utc) < SLEEP_PROCESSING_GRACE,
+        // Without an end the transform rejects the point anyway.
+        None => false,
+    }
 }
 
 /// The payload of a data point (`exercise`, `sleep`, `weight`, `bodyFat`): one object under its camelCase key.
@@ -307,6 +368,16 @@ fn int64(v: Option<&Value>, name: &str) -> Result<i64, MalformedItem> {
         Some(_) => None,
     };
     parsed.ok_or_else(|| MalformedItem(format!("field {name} is not an integer")))
+}
+
+/// An optional int64 field, where proto3 JSON leaves a 0 out.
+fn int64_or_zero(v: Option<&Value>, name: &str) -> Result<i64, MalformedItem> {
+    v.map_or(Ok(0), |v| int64(Some(v), name))
+}
+
+/// An optional double field, where proto3 JSON leaves a 0 out.
+fn double_or_zero(v: Option<&Value>, name: &str) -> Result<f64, MalformedItem> {
+    v.map_or(Ok(0.0), |v| double(Some(v), name))
 }
 
 /// A double field: a JSON number or, as proto3 JSON also allows, a numeric string; never NaN or infinite.
@@ -492,7 +563,11 @@ fn exercise_name(exercise: &Value) -> Result<String, MalformedItem> {
             return Ok(name.to_owned());
         }
     }
-    let exercise_type = string(get(exercise, "exerciseType"), "exercise.displayName")?;
+    // `EXERCISE_TYPE_UNSPECIFIED` is the enum's zero value, which proto3 JSON leaves out.
+    let exercise_type = match get(exercise, "exerciseType") {
+        None => return Ok("Other".into()),
+        Some(v) => string(Some(v), "exercise.exerciseType")?,
+    };
     let words: Vec<String> = exercise_type
         .split('_')
         .filter(|word| !word.is_empty())
@@ -798,6 +873,9 @@ mod tests {
         assert_eq!(point_id(&json!({"name": 5})), None);
         assert_eq!(point_id(&json!({})), None);
         assert_eq!(point_id(&json!([])), None);
+        // A reconciled point names itself `dataPointName` (spec §1.5).
+        let reconciled = json!({"dataPointName": "users/1/dataTypes/exercise/dataPoints/889"});
+        assert_eq!(point_id(&reconciled).as_deref(), Some("889"));
     }
 
     #[test]
@@ -959,18 +1037,18 @@ mod tests {
         assert_eq!(name(&point).unwrap(), "Trail Run");
         point["exercise"]["exerciseType"] = json!("EXERCISE_TYPE_UNSPECIFIED");
         assert_eq!(name(&point).unwrap(), "Other");
+        // The enum's zero value is left out by proto3 JSON.
         remove(&mut point, "/exercise", "exerciseType");
-        assert_eq!(name(&point), Err(MalformedItem("missing field exercise.displayName".into())));
+        assert_eq!(name(&point).unwrap(), "Other");
     }
 
     #[test]
     fn malformed_exercises() {
         let mut point = run();
         remove(&mut point, "/exercise/metricsSummary", "caloriesKcal");
-        assert_eq!(
-            exercise(&point, CHILD),
-            Err(MalformedItem("missing field exercise.metricsSummary.caloriesKcal".into()))
-        );
+        let missing_calories = exercise(&point, CHILD).unwrap_err();
+        assert_eq!(missing_calories, MalformedItem("missing field exercise.metricsSummary.caloriesKcal".into()));
+        assert_eq!(missing_calories.reason(), "missing_field");
         let mut point = run();
         point["exercise"]["interval"]["endTime"] = json!("2026-11-20T15:00:00Z");
         assert_eq!(exercise(&point, CHILD), Err(MalformedItem("exercise.interval ends before it starts".into())));
@@ -1061,6 +1139,43 @@ mod tests {
                 r#""type":"classic"}"#
             )
         );
+    }
+
+    #[test]
+    fn a_sleep_without_type_takes_it_from_its_stages() {
+        let stages = sleep(&night(), CHILD).unwrap();
+        let mut point = night();
+        remove(&mut point, "/sleep", "type");
+        assert_eq!(sleep(&point, CHILD).unwrap(), stages);
+        // Only AWAKE stages say nothing about the type.
+        for stage in point["sleep"]["stages"].as_array_mut().unwrap() {
+            stage["type"] = json!("AWAKE");
+        }
+        assert_eq!(sleep(&point, CHILD), Err(MalformedItem("missing field sleep.type".into())));
+    }
+
+    #[test]
+    fn unfinished_sleep_is_held_back_for_a_while() {
+        let end: DateTime<Utc> = "2026-11-20T06:10:00Z".parse().unwrap();
+        let finished = night();
+        assert!(!sleep_unfinished(&finished, end));
+        let mut point = night();
+        point["sleep"]["metadata"] = json!({"processed": false});
+        assert!(sleep_unfinished(&point, end));
+        // proto3 JSON leaves `processed: false` out: an absent flag, or no metadata at all, is not finished either.
+        point["sleep"]["metadata"] = json!({"stagesStatus": "SUCCEEDED"});
+        assert!(sleep_unfinished(&point, end + TimeDelta::hours(1)));
+        remove(&mut point, "/sleep", "metadata");
+        assert!(sleep_unfinished(&point, end));
+        // A status the enum may grow to, naming pending work.
+        let mut pending = night();
+        pending["sleep"]["metadata"]["stagesStatus"] = json!("PROCESSING_PENDING");
+        assert!(sleep_unfinished(&pending, end));
+        pending["sleep"]["metadata"]["stagesStatus"] = json!("PROCESSING_INTERNAL_ERROR");
+        assert!(!sleep_unfinished(&pending, end));
+        // Past the grace period a night is taken as it is, so it is not lost.
+        assert!(!sleep_unfinished(&point, end + SLEEP_PROCESSING_GRACE));
+        assert!(!sleep_unfinished(&run(), end));
     }
 
     #[test]
@@ -1157,29 +1272,74 @@ mod tests {
             json!({"civilStartTime": {"date": {"year": 2026, "month": 2, "day": 30}}, "steps": {"countSum": "1"}}),
             bucket(2026, 1, 8, "distance", json!({"millimetersSum": "1"})),
             steps(9, json!("many")),
+            // A worn day with no steps, as proto3 JSON writes it: the sum, or the whole value, left out.
             bucket(2026, 1, 10, "steps", json!({})),
             json!("junk"),
             steps(11, json!("0")),
+            json!({"civilStartTime": {"date": {"year": 2026, "month": 1, "day": 12}, "time": {}}}),
+            bucket(2026, 1, 13, "steps", json!(null)),
+            bucket(2026, 1, 14, "steps", json!(7)),
         ];
         let (logs, malformed) = daily_logs(&buckets, LogType::Steps, CHILD);
         let got: Vec<_> = logs.iter().map(|l| (l["date"].as_str().unwrap(), l["value"].as_str().unwrap())).collect();
-        assert_eq!(got, [("2026-01-05", "50"), ("2026-01-07", "70"), ("2026-01-11", "0")]);
+        assert_eq!(
+            got,
+            [
+                ("2026-01-05", "50"),
+                ("2026-01-07", "70"),
+                ("2026-01-08", "0"),
+                ("2026-01-10", "0"),
+                ("2026-01-11", "0"),
+                ("2026-01-12", "0"),
+                ("2026-01-13", "0")
+            ]
+        );
         assert_eq!(
             malformed,
             [
                 MalformedItem("steps bucket 2: missing field civilStartTime".into()),
                 MalformedItem("steps bucket 3: field civilStartTime.date is not a valid date".into()),
-                MalformedItem("steps bucket 2026-01-08: missing field steps".into()),
                 MalformedItem("steps bucket 2026-01-09: field steps.countSum is not an integer".into()),
-                MalformedItem("steps bucket 2026-01-10: missing field steps.countSum".into()),
                 MalformedItem("steps bucket 7: missing field civilStartTime".into()),
+                MalformedItem("steps bucket 2026-01-14: field steps is not an object".into()),
             ]
         );
+        assert_eq!(malformed[0].reason(), "missing_field");
+        assert_eq!(malformed[2].reason(), "malformed");
+    }
+
+    #[test]
+    fn zero_sums_left_out_are_zero_for_every_log_type() {
+        let day = |key: &str, value: Value| bucket(2026, 3, 1, key, value);
+        for (log_type, key) in [
+            (LogType::Steps, "steps"),
+            (LogType::Calories, "totalCalories"),
+            (LogType::ActiveMinutes, "activeMinutes"),
+            (LogType::LightlyActiveMinutes, "activeMinutes"),
+            (LogType::SedentaryMinutes, "sedentaryPeriod"),
+        ] {
+            for value in [json!({}), json!(null)] {
+                let (logs, malformed) = daily_logs(&[day(key, value.clone())], log_type, CHILD);
+                assert!(malformed.is_empty(), "{log_type:?} {value}: {malformed:?}");
+                assert_eq!(logs[0]["value"], json!("0"), "{log_type:?} {value}");
+            }
+        }
+        // Levels present without their sums, as proto3 JSON writes a zero level.
+        let levels = day(
+            "activeMinutes",
+            json!({"activeMinutesRollupByActivityLevel": [
+                {"activityLevel": "LIGHT"}, {"activityLevel": "MODERATE", "activeMinutesSum": "4"}, {"activityLevel": "VIGOROUS"}
+            ]}),
+        );
+        assert_eq!(daily_logs(std::slice::from_ref(&levels), LogType::ActiveMinutes, CHILD).0[0]["value"], json!("4"));
+        assert_eq!(daily_logs(&[levels], LogType::LightlyActiveMinutes, CHILD).0[0]["value"], json!("0"));
+        // A day without a bucket still has no log.
+        assert!(daily_logs(&[], LogType::Steps, CHILD).0.is_empty());
     }
 
     #[test]
     fn daily_logs_edge_values() {
-        // A level missing from the list had no minutes; an absent list is malformed.
+        // A level missing from the list had no minutes; so does a bucket without the list.
         let active = bucket(
             2026,
             1,
@@ -1195,11 +1355,18 @@ mod tests {
         assert_eq!(daily_logs(&[none], LogType::LightlyActiveMinutes, CHILD).0[0]["value"], json!("0"));
         let (logs, malformed) =
             daily_logs(&[bucket(2026, 1, 5, "activeMinutes", json!({}))], LogType::ActiveMinutes, CHILD);
-        assert!(logs.is_empty());
+        assert!(malformed.is_empty());
+        assert_eq!(logs[0]["value"], json!("0"));
+        let (_, malformed) = daily_logs(
+            &[bucket(2026, 1, 5, "activeMinutes", json!({"activeMinutesRollupByActivityLevel": {}}))],
+            LogType::ActiveMinutes,
+            CHILD,
+        );
         assert_eq!(
             malformed,
             [MalformedItem(
-                "active_minutes bucket 2026-01-05: missing field activeMinutes.activeMinutesRollupByActivityLevel"
+                "active_minutes bucket 2026-01-05: field activeMinutes.activeMinutesRollupByActivityLevel is not an \
+                 array"
                     .into()
             )]
         );

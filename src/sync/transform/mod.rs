@@ -26,6 +26,20 @@ pub use weight::weight;
 #[error("{0}")]
 pub struct MalformedItem(pub String);
 
+impl MalformedItem {
+    /// The metrics label of the skip: `missing_field` when a field the OCARIoT object needs is absent (the message
+    /// [`missing`] words), `malformed` when something present is wrong.
+    pub fn reason(&self) -> &'static str {
+        if self.0.contains(MISSING_FIELD) {
+            "missing_field"
+        } else {
+            "malformed"
+        }
+    }
+}
+
+const MISSING_FIELD: &str = "missing field ";
+
 /// A number as `JSON.stringify` would print it: Node has no integer type, so `1500.0` must come out as `1500`.
 pub fn js_number(x: f64) -> Value {
     const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
@@ -91,7 +105,7 @@ fn truthy(v: Option<&Value>) -> bool {
 }
 
 fn missing(name: impl Display) -> MalformedItem {
-    MalformedItem(format!("missing field {name}"))
+    MalformedItem(format!("{MISSING_FIELD}{name}"))
 }
 
 /// A provider number passed through unchanged, except that an integral float prints as Node would print it.
