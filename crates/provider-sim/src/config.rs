@@ -1,5 +1,6 @@
-//! What a simulator starts with. The switches tests flip at run time (rate limits, latency, legacy gone, empty first
-//! pages) can be changed later through [`crate::Simulator`] or `/__admin`.
+//! What a simulator starts with. The switches tests flip at run time (rate limits, pacing, latency, legacy gone, empty
+//! first pages, the Google encoding, the phone source, unstable reconcile names, sleep processing) can be changed
+//! later through [`crate::Simulator`] or `PUT /__admin/config`.
 
 use std::time::Duration;
 
@@ -30,6 +31,24 @@ pub struct SimConfig {
     pub google_default_user: String,
     /// Every first page of a Health API `list` is empty but carries a `nextPageToken`, as Google sometimes answers.
     pub google_empty_first_page: bool,
+    /// Print every field of Health API data points and rollups, zeros and `false` included, and serve no phone
+    /// source: the simulator's old, kinder output. Off (the default): proto3 JSON as Google sends it, default values
+    /// left out (`"steps": {}` for a worn day without a step, no `processed` key on a night still being processed).
+    pub google_verbose: bool,
+    /// The user's phone is a second data source: on about one active day in four it recorded the day's first activity
+    /// too, and `list` of `exercise` returns that walk besides the tracker's ([`crate::phone_exercise_days`]);
+    /// `reconcile` merges it away. Ignored (off) when [`SimConfig::google_verbose`] is on.
+    pub google_phone_source: bool,
+    /// Every `reconcile` answer gives each point a `dataPointName` whose id changes from call to call (a per-call
+    /// counter appended: `…/dataPoints/<id>-<n>`), since Google does not document that reconciled names are stable.
+    pub google_unstable_reconcile_names: bool,
+    /// `Some(epoch secs)`: until then the user's newest night (the one that ended today) is served still processing,
+    /// without `processed` (or with `"processed": false` when verbose) and without `stagesStatus`.
+    pub google_sleep_processing_until: Option<i64>,
+    /// `Some(r)`: each user's Health API requests also go through a token bucket of capacity `2r` (at least 1)
+    /// refilled at `r` per second, as for an unverified app (2.5); a request without a token gets 429
+    /// `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` and no `Retry-After`. Besides the per-minute quota.
+    pub google_requests_per_second: Option<f64>,
 }
 
 impl Default for SimConfig {
@@ -48,6 +67,11 @@ impl Default for SimConfig {
             google_refresh_token_ttl_secs: None,
             google_default_user: "SIMUSR".to_string(),
             google_empty_first_page: false,
+            google_verbose: false,
+            google_phone_source: true,
+            google_unstable_reconcile_names: false,
+            google_sleep_processing_until: None,
+            google_requests_per_second: None,
         }
     }
 }

@@ -5,7 +5,9 @@
 //! `api.fitbit.com`, `oauth2.googleapis.com` and `health.googleapis.com`; developers run the `provider-sim` binary and
 //! steer it with curl through `/__admin`. It issues and checks OAuth tokens, serves deterministic synthetic data per
 //! user ([`dataset`], and the same person on Google's side, [`google_dataset`]), enforces Fitbit's hourly and Google's
-//! per-minute rate limits, and misbehaves on demand ([`Fault`], legacy-gone switch, latency).
+//! per-minute rate limits (and, on demand, Google's per-second pacing of unverified apps), answers as the real Google
+//! does even where that is less kind (proto3 JSON, a second data source; on demand, a night still processing and
+//! unstable reconciled names), and misbehaves on demand ([`Fault`], legacy-gone switch, latency).
 //!
 //! # Google routes (all at the base URL: it is both `GOOGLE_OAUTH_URL` and `GOOGLE_HEALTH_API_URL`)
 //!
@@ -26,26 +28,43 @@
 //!   are strings, as Google sends them), or 400 `invalid_token`.
 //! - `GET /v4/users/me/identity` → `{name, healthUserId, legacyUserId}` (the Fitbit user id), `GET
 //!   /v4/users/me/settings` → `{name, timeZone, utcOffset}`.
-//! - `GET /v4/users/me/dataTypes/{type}/dataPoints[:reconcile]?filter&pageSize&pageToken` →
-//!   `{dataPoints, nextPageToken}`, newest first; `exercise`, `sleep`, `weight` and `body-fat` have data.
+//! - `GET /v4/users/me/dataTypes/{type}/dataPoints[:reconcile]?filter&pageSize&pageToken&dataSourceFamily` →
+//!   `{dataPoints, nextPageToken}`, newest first; `exercise`, `sleep`, `weight` and `body-fat` have data. `list` is
+//!   the per-source view: on [`phone_exercise_days`] the user's phone (`HEALTH_CONNECT`, a Pixel 8) recorded the day's
+//!   first activity too, so `exercise` has a second point for it, a `WALKING` with its own id (none with
+//!   `dataSourceFamily=users/me/dataSourceFamilies/google-wearables`). `reconcile` is the merged stream: the tracker's
+//!   point only, `dataPointName` in place of `name` and no `dataSource`; with
+//!   [`SimConfig::google_unstable_reconcile_names`] the names change from call to call.
 //! - `POST /v4/users/me/dataTypes/{type}/dataPoints:dailyRollUp` with `{range:{start,end}, windowSizeDays}` →
 //!   `{rollupDataPoints:[{civilStartTime, civilEndTime, <key>}]}` for `steps`, `total-calories`, `active-minutes`,
-//!   `sedentary-period`, `active-zone-minutes`, `weight` and `body-fat`.
+//!   `sedentary-period`, `active-zone-minutes`, `weight` and `body-fat`. Days the tracker was not worn
+//!   ([`unworn_days`]) have no bucket; days it was worn without a step ([`still_days`]) have buckets with zero sums.
+//!
+//! Data points and rollups are proto3 JSON, as Google writes them (spec §1.2): default values are left out, so a still
+//! day's steps are `"steps": {}`, a zero `activeZoneMinutes` or sleep-stage count is absent and `false` flags
+//! (`nap`, `manuallyEdited`, `hasGps`, `processed`) never appear. [`SimConfig::google_verbose`] prints every field
+//! instead, zeros included, and serves no phone source. With [`SimConfig::google_sleep_processing_until`] in the
+//! future, the newest night is still processing: no `processed` and no `stagesStatus`. [`google_dataset`] is what the
+//! default configuration serves for the Fitbit devices and the rollups.
 //!
 //! Health API errors are `google.rpc.Status` JSON: 401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`
 //! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),
-//! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`), 404 `NOT_FOUND`, 429 `RESOURCE_EXHAUSTED` after
-//! [`SimConfig::google_rate_limit_per_minute`] requests of a user in a clock minute. The legacy-gone switch leaves
-//! Google routes alone.
+//! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`), 404 `NOT_FOUND`, 429 `RESOURCE_EXHAUSTED` /
+//! `RATE_LIMIT_EXCEEDED` after [`SimConfig::google_rate_limit_per_minute`] requests of a user in a clock minute or,
+//! with [`SimConfig::google_requests_per_second`], when the user's token bucket is empty (no `Retry-After` either
+//! way). The legacy-gone switch leaves Google routes alone.
 //!
 //! # Admin routes for Google
 //!
 //! - `POST /__admin/google/users/{user}/tokens` `{"scopes"?, "expires_in"?}` → `{access_token, refresh_token,
 //!   expires_at, user_id, health_user_id}` (default scopes: [`GOOGLE_HEALTH_SCOPES`]).
 //! - `GET /__admin/google/users/{user}/requests` → `{refresh, code_exchange, revoke, tokeninfo, consent, data,
-//!   requests}`.
+//!   rate_limited, requests}`.
 //! - `PUT /__admin/google/users/{user}/linked` `{"linked": bool}`.
-//! - `PUT /__admin/config` also takes `google_rate_limit_per_minute` and `google_empty_first_page`.
+//! - `PUT /__admin/config` also takes `google_rate_limit_per_minute` (number), `google_empty_first_page`,
+//!   `google_verbose`, `google_phone_source`, `google_unstable_reconcile_names` (booleans),
+//!   `google_sleep_processing_until` (epoch seconds or `null`) and `google_requests_per_second` (a positive number or
+//!   `null`), and answers with every switch in force.
 //! - `POST /__admin/faults` takes the routes `google_token`, `google_revoke`, `google_tokeninfo`, `google_consent`
 //!   and `google_data`.
 
@@ -66,9 +85,11 @@ mod tokens;
 mod usage;
 
 pub use config::SimConfig;
-pub use dataset::{dataset, Dataset, SERIES_RESOURCES};
+pub use dataset::{dataset, still_days, unworn_days, Dataset, SERIES_RESOURCES};
 pub use faults::{Fault, FaultKind, Route};
-pub use google::{google_dataset, health_user_id, GoogleDataset, GOOGLE_HEALTH_SCOPES};
+pub use google::{
+    google_dataset, google_dataset_verbose, health_user_id, phone_exercise_days, GoogleDataset, GOOGLE_HEALTH_SCOPES,
+};
 pub use simulator::Simulator;
 pub use tokens::TokenPair;
 pub use usage::{GoogleCounts, RequestCounts};

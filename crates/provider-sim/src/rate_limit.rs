@@ -1,7 +1,10 @@
 //! Fixed-window quotas per user: Fitbit's requests per clock hour (150 in real life), reported on every counted
-//! response so that clients can pace themselves, and Google's Health API requests per clock minute (300).
+//! response so that clients can pace themselves, and Google's Health API requests per clock minute (300). Besides,
+//! token buckets per user for Google's per-second pacing of unverified apps (2.5 requests per second), which a client
+//! that bursts meets long before the per-minute quota.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 pub(crate) struct RateLimiter {
     /// Length of a window in seconds; windows start at multiples of it since the epoch.
@@ -46,9 +49,54 @@ impl RateLimiter {
     }
 }
 
+/// Per user: the tokens left and when they were counted.
+#[derive(Default)]
+pub(crate) struct TokenBuckets {
+    buckets: HashMap<String, (f64, Instant)>,
+}
+
+impl TokenBuckets {
+    /// Takes one of `user`'s tokens at `now`, false when there is none. A bucket holds `2 * rate` tokens (at least
+    /// one), starts full and refills at `rate` per second.
+    pub(crate) fn take(&mut self, user: &str, rate: f64, now: Instant) -> bool {
+        let capacity = (2.0 * rate).max(1.0);
+        let (tokens, at) = self.buckets.entry(user.to_string()).or_insert((capacity, now));
+        let elapsed = now.saturating_duration_since(*at).as_secs_f64();
+        *tokens = (*tokens + elapsed * rate.max(0.0)).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Forgets every bucket, for a new rate: buckets start full again.
+    pub(crate) fn clear(&mut self) {
+        self.buckets.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_bucket_allows_a_burst_of_twice_the_rate_then_the_rate() {
+        let mut buckets = TokenBuckets::default();
+        let start = Instant::now();
+        assert_eq!((0..6).filter(|_| buckets.take("A", 2.5, start)).count(), 5, "a burst of 5");
+        assert!(buckets.take("B", 2.5, start), "per user");
+        assert!(!buckets.take("A", 2.5, start + Duration::from_millis(300)), "0.75 of a token");
+        assert!(buckets.take("A", 2.5, start + Duration::from_millis(500)), "a token once 0.4 s have passed");
+        let later = start + Duration::from_secs(60);
+        assert_eq!((0..9).filter(|_| buckets.take("A", 2.5, later)).count(), 5, "never more than the capacity");
+        assert!(buckets.take("C", 0.1, start) && !buckets.take("C", 0.1, start), "a bucket holds one token at least");
+        buckets.clear();
+        assert!(buckets.take("A", 2.5, later), "full again");
+    }
 
     #[test]
     fn the_quota_is_per_user_and_refills_at_the_top_of_the_hour() {

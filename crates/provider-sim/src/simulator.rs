@@ -109,6 +109,40 @@ impl Simulator {
         self.shared.lock().settings.google_empty_first_page = empty;
     }
 
+    /// `true`: Health API points and rollups print every field, zeros and `false` included, and the phone source is
+    /// off (the simulator's old output). `false`, the default: proto3 JSON as Google sends it, defaults left out.
+    pub fn set_google_verbose(&self, verbose: bool) {
+        self.shared.lock().settings.google_verbose = verbose;
+    }
+
+    /// Whether `list` of `exercise` also returns the phone's walks ([`crate::phone_exercise_days`]); on by default,
+    /// always off when verbose.
+    pub fn set_google_phone_source(&self, phone: bool) {
+        self.shared.lock().settings.google_phone_source = phone;
+    }
+
+    /// `true`: every `reconcile` answer gives each point a `dataPointName` whose id changes from call to call.
+    pub fn set_google_unstable_reconcile_names(&self, unstable: bool) {
+        self.shared.lock().settings.google_unstable_reconcile_names = unstable;
+    }
+
+    /// `Some(epoch secs)`: until then each user's newest night (the one that ended today) is served still processing
+    /// (no `processed` and no `stagesStatus`; `"processed": false` when verbose). `None`, the default: every night is
+    /// processed.
+    pub fn set_google_sleep_processing_until(&self, until: Option<i64>) {
+        self.shared.lock().settings.google_sleep_processing_until = until;
+    }
+
+    /// `Some(r)`: pace each user's Health API requests with a token bucket of capacity `2r` (at least one token)
+    /// refilled at `r` per second, answering 429 `RESOURCE_EXHAUSTED` without `Retry-After` when it is empty (counted
+    /// in [`GoogleCounts::rate_limited`]); `r <= 0` lets one request through, then none. Every bucket starts full
+    /// again. `None`, the default: only the per-minute quota applies.
+    pub fn set_google_requests_per_second(&self, per_second: Option<f64>) {
+        let mut state = self.shared.lock();
+        state.settings.google_requests_per_second = per_second;
+        state.google_pacing.clear();
+    }
+
     /// An unlinked user's Google account has no Google Health profile: every Health API request of theirs answers
     /// 400 `FAILED_PRECONDITION` / `ACCOUNT_NOT_LINKED`. Users are linked by default.
     pub fn set_google_account_linked(&self, fitbit_user_id: &str, linked: bool) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::SimConfig;
 use crate::faults::Faults;
 use crate::google::tokens::GoogleTokenStore;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, TokenBuckets};
 use crate::tokens::{TokenPair, TokenStore};
 use crate::usage::Usage;
 
@@ -39,6 +39,11 @@ pub(crate) struct Settings {
     pub legacy_gone: bool,
     pub google_rate_limit_per_minute: u32,
     pub google_empty_first_page: bool,
+    pub google_verbose: bool,
+    pub google_phone_source: bool,
+    pub google_unstable_reconcile_names: bool,
+    pub google_sleep_processing_until: Option<i64>,
+    pub google_requests_per_second: Option<f64>,
 }
 
 pub(crate) struct State {
@@ -49,6 +54,10 @@ pub(crate) struct State {
     pub usage: HashMap<String, Usage>,
     pub google_tokens: GoogleTokenStore,
     pub google_rate: RateLimiter,
+    /// Per-user pacing of Health API requests, when [`Settings::google_requests_per_second`] is set.
+    pub google_pacing: TokenBuckets,
+    /// `reconcile` answers served so far, for names that change from call to call.
+    pub google_reconcile_calls: u64,
     /// Users whose Google account has no Google Health profile (`ACCOUNT_NOT_LINKED`).
     pub google_unlinked: HashSet<String>,
 }
@@ -61,6 +70,11 @@ impl Shared {
             legacy_gone: config.legacy_gone,
             google_rate_limit_per_minute: config.google_rate_limit_per_minute,
             google_empty_first_page: config.google_empty_first_page,
+            google_verbose: config.google_verbose,
+            google_phone_source: config.google_phone_source,
+            google_unstable_reconcile_names: config.google_unstable_reconcile_names,
+            google_sleep_processing_until: config.google_sleep_processing_until,
+            google_requests_per_second: config.google_requests_per_second,
         };
         let state = State {
             settings,
@@ -70,6 +84,8 @@ impl Shared {
             usage: HashMap::new(),
             google_tokens: GoogleTokenStore::default(),
             google_rate: RateLimiter::per_minute(),
+            google_pacing: TokenBuckets::default(),
+            google_reconcile_calls: 0,
             google_unlinked: HashSet::new(),
         };
         Shared {

@@ -28,6 +28,9 @@ pub struct GoogleCounts {
     pub consent: u32,
     /// Health API requests under `/v4/`.
     pub data: u32,
+    /// Health API requests refused with 429 `RESOURCE_EXHAUSTED`, by the per-minute quota or the per-second pacing
+    /// (also counted in `data`).
+    pub rate_limited: u32,
 }
 
 #[derive(Clone, Default)]

@@ -122,9 +122,22 @@ async fn legacy_and_config_switches_take_effect() {
             "legacy_gone": false,
             "google_rate_limit_per_minute": 300,
             "google_empty_first_page": false,
+            "google_verbose": false,
+            "google_phone_source": true,
+            "google_unstable_reconcile_names": false,
+            "google_sleep_processing_until": null,
+            "google_requests_per_second": null,
         })
     );
     assert_eq!(get_data(&sim, &token, &path).await.status(), 429, "the earlier GET used the hour's only request");
+    for invalid in [
+        json!({"google_verbose": "yes"}),
+        json!({"google_sleep_processing_until": "soon"}),
+        json!({"google_requests_per_second": 0}),
+    ] {
+        let response = admin(&sim, reqwest::Method::PUT, "/config", Some(invalid.clone())).await;
+        assert_eq!(response.status(), 400, "{invalid}");
+    }
 
     assert_eq!(admin(&sim, reqwest::Method::GET, "/nothing", None).await.status(), 404);
 }

@@ -5,21 +5,18 @@ mod common;
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, NaiveDate, Timelike};
+use chrono::{Duration, NaiveDate, Timelike};
+use common::google::*;
 use common::*;
 use provider_sim::{
-    dataset, google_dataset, health_user_id, Fault, FaultKind, GoogleCounts, Route, SimConfig, Simulator,
-    GOOGLE_HEALTH_SCOPES,
+    dataset, google_dataset, health_user_id, phone_exercise_days, Fault, FaultKind, GoogleCounts, Route, SimConfig,
+    Simulator, GOOGLE_HEALTH_SCOPES,
 };
 use serde_json::{json, Value};
 
 const CLIENT_ID: &str = "sim-google-client.apps.googleusercontent.com";
 const CLIENT_SECRET: &str = "sim-google-secret";
 const REDIRECT: &str = "http://localhost:9/google/callback";
-
-fn scope(area: &str) -> String {
-    format!("https://www.googleapis.com/auth/googlehealth.{area}.readonly")
-}
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
@@ -73,73 +70,6 @@ async fn google_refresh(sim: &Simulator, refresh_token: &str) -> reqwest::Respon
         .unwrap()
 }
 
-async fn health_get(sim: &Simulator, token: &str, path: &str, query: &[(&str, &str)]) -> reqwest::Response {
-    client().get(format!("{}/v4/users/me/{path}", sim.base_url())).bearer_auth(token).query(query).send().await.unwrap()
-}
-
-async fn list(sim: &Simulator, token: &str, data_type: &str, query: &[(&str, &str)]) -> reqwest::Response {
-    health_get(sim, token, &format!("dataTypes/{data_type}/dataPoints"), query).await
-}
-
-fn civil_date(day: NaiveDate) -> Value {
-    json!({"date": {"year": day.year(), "month": day.month(), "day": day.day()}})
-}
-
-async fn daily_roll_up(
-    sim: &Simulator,
-    token: &str,
-    data_type: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> reqwest::Response {
-    client()
-        .post(format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:dailyRollUp", sim.base_url()))
-        .bearer_auth(token)
-        .json(&json!({"range": {"start": civil_date(from), "end": civil_date(to)}, "windowSizeDays": 1}))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// `(code, status, first ErrorInfo reason)` of a `google.rpc.Status` answer.
-async fn status(response: reqwest::Response) -> (u16, String, String) {
-    let code = response.status().as_u16();
-    let body = json(response).await;
-    let error = &body["error"];
-    assert_eq!(error["code"], code, "{body}");
-    assert!(error["message"].is_string(), "{body}");
-    let reason = error["details"][0]["reason"].as_str().unwrap_or_default().to_string();
-    (code, error["status"].as_str().unwrap().to_string(), reason)
-}
-
-/// Every point of a list, following `nextPageToken`; also the number of pages.
-async fn walk(sim: &Simulator, token: &str, data_type: &str, query: &[(&str, &str)]) -> (Vec<Value>, usize) {
-    let (mut points, mut pages, mut page_token) = (Vec::new(), 0, String::new());
-    loop {
-        let mut query = query.to_vec();
-        if !page_token.is_empty() {
-            query.push(("pageToken", &page_token));
-        }
-        let response = list(sim, token, data_type, &query).await;
-        assert_eq!(response.status(), 200);
-        let body = json(response).await;
-        pages += 1;
-        points.extend(body["dataPoints"].as_array().into_iter().flatten().cloned());
-        match body["nextPageToken"].as_str().filter(|t| !t.is_empty()) {
-            Some(next) => page_token = next.to_string(),
-            None => return (points, pages),
-        }
-    }
-}
-
-fn id_of(point: &Value) -> &str {
-    point["name"].as_str().unwrap().rsplit('/').next().unwrap()
-}
-
-fn between(field: &str, from: NaiveDate, to: NaiveDate) -> String {
-    format!("{field} >= \"{from}\" AND {field} < \"{to}\"")
-}
-
 #[tokio::test]
 async fn the_consent_page_redirects_with_a_code_that_works_once() {
     let sim = start().await;
@@ -171,7 +101,7 @@ async fn the_consent_page_redirects_with_a_code_that_works_once() {
     );
     assert_eq!(
         sim.google_counts(USER),
-        GoogleCounts { refresh: 0, code_exchange: 2, revoke: 0, tokeninfo: 0, consent: 1, data: 1 }
+        GoogleCounts { refresh: 0, code_exchange: 2, revoke: 0, tokeninfo: 0, consent: 1, data: 1, rate_limited: 0 }
     );
     assert_eq!(sim.google_data_requests(USER), vec!["GET /v4/users/me/identity".to_string()]);
 }
@@ -364,10 +294,14 @@ async fn exercise_pages_follow_page_tokens_newest_first() {
     let filter = between("exercise.interval.civil_start_time", from, to);
 
     let (points, pages) = walk(&sim, &token, "exercise", &[("filter", &filter), ("pageSize", "100")]).await;
-    let mut expected = google_dataset(USER, from, today()).points["exercise"].clone();
-    expected.reverse();
     assert!(points.len() > 25, "four months of activities: {}", points.len());
     assert_eq!(pages, points.len().div_ceil(25), "pages of at most 25 exercises");
+    // The phone's walks are another source, which google_dataset leaves out.
+    let (points, phone): (Vec<Value>, Vec<Value>) =
+        points.into_iter().partition(|point| point["dataSource"]["platform"] == "FITBIT");
+    assert_eq!(phone.len(), phone_exercise_days(USER, from, today()).len());
+    let mut expected = google_dataset(USER, from, today()).points["exercise"].clone();
+    expected.reverse();
     assert_eq!(points, expected);
 
     let activities = dataset(USER, from, today()).activities;
@@ -513,20 +447,23 @@ async fn daily_rollups_equal_the_fitbit_series() {
                 bucket["civilEndTime"],
                 json!({"date": civil_date(day + Duration::days(1))["date"], "time": {}})
             );
+            // Proto3 leaves zero sums out: an absent sum is a zero.
+            let int64 = |value: &Value| value.as_str().map_or(0, |n| n.parse::<i64>().unwrap());
             match data_type {
-                "steps" => assert_eq!(bucket["steps"]["countSum"], fitbit("steps", day).to_string()),
+                "steps" => assert_eq!(int64(&bucket["steps"]["countSum"]), fitbit("steps", day)),
                 "total-calories" => {
                     assert_eq!(bucket["totalCalories"]["kcalSum"].as_f64().unwrap(), fitbit("calories", day) as f64)
                 }
                 "active-minutes" => {
-                    let levels = bucket["activeMinutes"]["activeMinutesRollupByActivityLevel"].as_array().unwrap();
+                    let levels = bucket["activeMinutes"]["activeMinutesRollupByActivityLevel"].as_array();
                     for (level, resource) in [
                         ("LIGHT", "minutesLightlyActive"),
                         ("MODERATE", "minutesFairlyActive"),
                         ("VIGOROUS", "minutesVeryActive"),
                     ] {
-                        let entry = levels.iter().find(|l| l["activityLevel"] == level).unwrap();
-                        assert_eq!(entry["activeMinutesSum"], fitbit(resource, day).to_string());
+                        let entry = levels.into_iter().flatten().find(|l| l["activityLevel"] == level);
+                        let minutes = entry.map_or(0, |entry| int64(&entry["activeMinutesSum"]));
+                        assert_eq!(minutes, fitbit(resource, day), "{level} on {day}");
                     }
                 }
                 _ => assert_eq!(
@@ -540,7 +477,9 @@ async fn daily_rollups_equal_the_fitbit_series() {
     }
 
     let azm = json(daily_roll_up(&sim, &token, "active-zone-minutes", from, to).await).await;
-    assert!(azm["rollupDataPoints"][0]["activeZoneMinutes"]["sumInFatBurnHeartZone"].is_string());
+    let azm = azm["rollupDataPoints"].as_array().unwrap();
+    assert!(azm.iter().any(|bucket| bucket["activeZoneMinutes"]["sumInFatBurnHeartZone"].is_string()));
+    assert_eq!(azm, &google_dataset(USER, from, today()).daily_rollups["active-zone-minutes"]);
 
     let fifteen = daily_roll_up(&sim, &token, "total-calories", from - Duration::days(1), to).await;
     assert_eq!(status(fifteen).await, (400, "INVALID_ARGUMENT".to_string(), "INVALID_RANGE".to_string()));
@@ -696,6 +635,7 @@ async fn the_per_minute_quota_answers_429_resource_exhausted() {
     assert_eq!(details[0]["@type"], "type.googleapis.com/google.rpc.ErrorInfo");
     assert_eq!(details[0]["reason"], "RATE_LIMIT_EXCEEDED");
     assert_eq!(details[1]["@type"], "type.googleapis.com/google.rpc.QuotaFailure");
+    assert_eq!(sim.google_counts(USER).rate_limited, 1);
 
     let other = sim.issue_google_tokens("OTHER1", GOOGLE_HEALTH_SCOPES, 3599).access_token;
     assert_eq!(health_get(&sim, &other, "identity", &[]).await.status(), 200, "the quota is per user");

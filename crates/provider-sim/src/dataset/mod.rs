@@ -1,6 +1,7 @@
 //! Synthetic Fitbit data. Every user has a made-up but plausible child's history (weights, nights, activities and
 //! daily totals) from two years ago to today (UTC). Each day's items come from a hash of the user and the date alone,
-//! so the same user and day give the same items whenever and however often they are asked for.
+//! so the same user and day give the same items whenever and however often they are asked for. Some days the tracker
+//! was not worn ([`unworn_days`]), a few it was worn but the child did not move ([`still_days`]): no activity then.
 
 mod activity;
 mod profile;
@@ -29,7 +30,8 @@ pub struct Dataset {
     /// Activity logs, by the date of `startTime`.
     pub activities: Vec<Value>,
     /// Per resource of [`SERIES_RESOURCES`], one `{"dateTime","value"}` per day of the range, the value a string;
-    /// `"0"` outside the history, as Fitbit reports days before a user had a tracker.
+    /// `"0"` outside the history, as Fitbit reports days before a user had a tracker. Unworn days have 0 steps and 1440
+    /// sedentary minutes, still days 0 steps and 0 active minutes of each level.
     pub series: BTreeMap<String, Vec<Value>>,
 }
 
@@ -49,6 +51,19 @@ pub fn dataset(user: &str, from: NaiveDate, to: NaiveDate) -> Dataset {
     }
 }
 
+/// The days from `from` to `to` (both included, within the history) the tracker of `user` was not worn: Fitbit's
+/// series report 0 steps and 1440 sedentary minutes, Google's `dailyRollUp` has no bucket. About one day in 25.
+pub fn unworn_days(user: &str, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    History::new(user, today()).days_where(from, to, |totals| !series::worn(totals))
+}
+
+/// The days from `from` to `to` (both included, within the history) the tracker of `user` was worn but counted no
+/// step: 0 steps, 0 lightly, fairly and very active minutes, basal calories and 600 to 900 sedentary minutes, and no
+/// activity log. Google has buckets for them whose zero sums proto3 leaves out (`"steps": {}`). About one day in 30.
+pub fn still_days(user: &str, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    History::new(user, today()).days_where(from, to, series::still)
+}
+
 /// The simulator's today. Fitbit resolves dates in the user's time zone; all simulated users live in UTC.
 pub(crate) fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -66,6 +81,10 @@ impl<'a> History<'a> {
     pub(crate) fn new(user: &'a str, today: NaiveDate) -> History<'a> {
         let first = today.checked_sub_months(Months::new(24)).unwrap_or(NaiveDate::MIN);
         History { user, profile: Profile::of(user), first, last: today }
+    }
+
+    pub(crate) fn user(&self) -> &str {
+        self.user
     }
 
     pub(crate) fn first(&self) -> NaiveDate {
@@ -89,8 +108,9 @@ impl<'a> History<'a> {
         self.contains(day).then(|| sleep::night(self.user, &self.profile, day))
     }
 
+    /// None on a still day: the child did not move.
     pub(crate) fn activities_on(&self, day: NaiveDate) -> Vec<Value> {
-        if self.contains(day) {
+        if self.day_totals(day).is_some_and(|totals| !series::still(&totals)) {
             activity::on(self.user, &self.profile, day)
         } else {
             Vec::new()
@@ -100,6 +120,14 @@ impl<'a> History<'a> {
     /// The day's tracker totals in the order of [`SERIES_RESOURCES`]; `None` outside the history.
     pub(crate) fn day_totals(&self, day: NaiveDate) -> Option<[i64; 6]> {
         self.contains(day).then(|| series::day(self.user, &self.profile, day))
+    }
+
+    /// The days from `from` to `to` within the history whose totals pass `test`, oldest first.
+    fn days_where(&self, from: NaiveDate, to: NaiveDate, test: impl Fn(&[i64; 6]) -> bool) -> Vec<NaiveDate> {
+        from.iter_days()
+            .take_while(|day| *day <= to)
+            .filter(|day| self.day_totals(*day).is_some_and(|totals| test(&totals)))
+            .collect()
     }
 
     /// `{"dateTime","value"}` per day for the resource at `index` in [`SERIES_RESOURCES`].
@@ -149,6 +177,23 @@ mod tests {
         assert!((200..290).contains(&weights), "{weights} weights");
         assert!((200..290).contains(&active_days), "{active_days} active days");
         assert!((110..190).contains(&classic), "{classic} classic nights");
+    }
+
+    #[test]
+    fn still_days_are_worn_without_a_step_or_an_activity() {
+        let history = History::new("still", day("2026-01-01"));
+        let days: Vec<_> = history.first().iter_days().take(730).collect();
+        let totals = |d: NaiveDate| history.day_totals(d).unwrap();
+        let still: Vec<_> = days.iter().copied().filter(|d| series::still(&totals(*d))).collect();
+        let unworn = days.iter().filter(|d| !series::worn(&totals(**d))).count();
+        assert!((10..45).contains(&still.len()), "{} still days", still.len());
+        assert!((12..50).contains(&unworn), "{unworn} unworn days");
+        for d in still {
+            let [steps, calories, sedentary, lightly, fairly, very] = totals(d);
+            assert_eq!((steps, lightly, fairly, very), (0, 0, 0, 0), "{d}");
+            assert!(calories > 1000 && (600..=900).contains(&sedentary), "{d}");
+            assert!(history.activities_on(d).is_empty(), "{d}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Daily totals from the tracker, one value per resource per day. A few days the tracker was not worn: zero steps,
-//! a whole sedentary day and basal calories only, as Fitbit reports them.
+//! a whole sedentary day and basal calories only, as Fitbit reports them. A few others it was worn but the child did
+//! not move (a sick day): zero steps and active minutes, basal calories, 10 to 15 sedentary hours. Google tells the two
+//! apart (no bucket for the first, zero sums for the second, spec §2.12); Fitbit's zeros do not.
 
 use chrono::NaiveDate;
 
@@ -15,10 +17,21 @@ pub(crate) fn worn(totals: &[i64; 6]) -> bool {
     !(totals[0] == 0 && totals[2] == 1440)
 }
 
+/// Whether the tracker was worn on a day with these totals but counted no step.
+pub(super) fn still(totals: &[i64; 6]) -> bool {
+    worn(totals) && totals[0] == 0
+}
+
 pub(super) fn day(user: &str, profile: &Profile, day: NaiveDate) -> [i64; 6] {
-    let mut dice = Dice::new(&[user, "series", &day.to_string()]);
+    let date = day.to_string();
+    let mut dice = Dice::new(&[user, "series", &date]);
     if dice.one_in(25) {
         return [0, profile.basal_calories, 1440, 0, 0, 0];
+    }
+    // A dice of its own, so that the other days keep the totals they had before still days existed.
+    let mut still = Dice::new(&[user, "still", &date]);
+    if still.one_in(30) {
+        return [0, profile.basal_calories, still.between(600, 900), 0, 0, 0];
     }
     let very = dice.between(0, 60);
     let fairly = dice.between(0, 45);

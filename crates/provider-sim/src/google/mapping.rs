@@ -1,9 +1,11 @@
 //! The same synthetic person on Google's side: each Fitbit weight, sleep and activity log becomes the Google data
 //! point(s) a Fitbit device syncing to Google Health would produce (spec §2.4–2.7), with ids derived from the Fitbit
-//! `logId` so they are stable. Metric base units: grams, millimetres, kcal, seconds.
+//! `logId` so they are stable. Metric base units: grams, millimetres, kcal, seconds. Zero metrics and `false` flags
+//! are printed or left out as the [`Encoding`] says.
 
 use serde_json::{json, Map, Value};
 
+use super::encoding::Encoding;
 use super::time::{self, LocalTime};
 use crate::seed::fnv1a;
 
@@ -27,7 +29,7 @@ pub(crate) fn google_account_id(user: &str) -> String {
     format!("1{:020}", fnv1a(&[user, "googleAccountId"]))
 }
 
-fn name(health_user: &str, data_type: &str, id: &str) -> String {
+pub(crate) fn name(health_user: &str, data_type: &str, id: &str) -> String {
     format!("users/{health_user}/dataTypes/{data_type}/dataPoints/{id}")
 }
 
@@ -70,31 +72,58 @@ fn exercise_type(activity_name: &str) -> &'static str {
     }
 }
 
+/// An `exercise` point of any source. `details` are the fields between `displayName` and `exerciseEvents`
+/// (`activeDuration`, `metricsSummary`, `exerciseMetadata`); the events are the session's start and stop.
+pub(crate) fn session(
+    name: String,
+    data_source: Value,
+    (exercise_type, display_name): (&str, &str),
+    start: LocalTime,
+    end: LocalTime,
+    details: Map<String, Value>,
+) -> Point {
+    let event = |at: LocalTime, kind: &str| {
+        let mut event = Map::new();
+        at.insert(&mut event, "eventTime", "eventUtcOffset");
+        event.insert("exerciseEventType".into(), json!(kind));
+        Value::Object(event)
+    };
+    let mut payload = Map::new();
+    payload.insert("interval".into(), time::interval(start, end));
+    payload.insert("exerciseType".into(), json!(exercise_type));
+    payload.insert("displayName".into(), json!(display_name));
+    payload.extend(details);
+    payload.insert("exerciseEvents".into(), json!([event(start, "START"), event(end, "STOP")]));
+    payload.insert("updateTime".into(), json!(time::timestamp(end.physical())));
+    point(name, data_source, "exercise", Value::Object(payload), start, end)
+}
+
 /// An activity log as an `exercise` point, id = `logId`. Fitbit's heart-rate zones (Out of Range, Fat Burn, Cardio,
 /// Peak) become the light, moderate, vigorous and peak durations, and Active Zone Minutes count fat burn once and
-/// cardio and peak twice; Google documents no such mapping (gap G6), so this is the simulator's choice.
-pub(crate) fn exercise(health_user: &str, log: &Value) -> Option<Point> {
+/// cardio and peak twice; Google documents no such mapping (gap G6), so this is the simulator's choice. The zone
+/// durations are `Duration` messages, which proto3 prints even at `"0s"`.
+pub(crate) fn exercise(health_user: &str, log: &Value, encoding: Encoding) -> Option<Point> {
     let log_id = log["logId"].as_i64()?;
     let start = LocalTime::parse_fitbit(log["startTime"].as_str()?)?;
     let end = start.plus(log["duration"].as_i64()? / 1000);
 
     let mut summary = Map::new();
-    summary.insert("caloriesKcal".into(), json!(log["calories"].as_f64()?));
+    encoding.double(&mut summary, "caloriesKcal", log["calories"].as_f64()?);
     if let Some(km) = log["distance"].as_f64() {
-        summary.insert("distanceMillimeters".into(), json!((km * 1_000_000.0).round()));
+        encoding.double(&mut summary, "distanceMillimeters", (km * 1_000_000.0).round());
     }
     if let Some(steps) = log["steps"].as_i64() {
-        summary.insert("steps".into(), json!(steps.to_string()));
+        encoding.int64(&mut summary, "steps", steps);
     }
     if let Some(average) = log["averageHeartRate"].as_i64() {
-        summary.insert("averageHeartRateBeatsPerMinute".into(), json!(average.to_string()));
+        encoding.int64(&mut summary, "averageHeartRateBeatsPerMinute", average);
     }
     if let Some(zones) = log["heartRateZones"].as_array() {
         let minutes =
             |zone: &str| zones.iter().find(|z| z["name"] == zone).and_then(|z| z["minutes"].as_i64()).unwrap_or(0);
         let (out_of_range, fat_burn, cardio, peak) =
             (minutes("Out of Range"), minutes("Fat Burn"), minutes("Cardio"), minutes("Peak"));
-        summary.insert("activeZoneMinutes".into(), json!((fat_burn + 2 * (cardio + peak)).to_string()));
+        encoding.int64(&mut summary, "activeZoneMinutes", fat_burn + 2 * (cardio + peak));
         summary.insert(
             "heartRateZoneDurations".into(),
             json!({
@@ -105,25 +134,15 @@ pub(crate) fn exercise(health_user: &str, log: &Value) -> Option<Point> {
             }),
         );
     }
-    let event = |at: LocalTime, kind: &str| {
-        let mut event = Map::new();
-        at.insert(&mut event, "eventTime", "eventUtcOffset");
-        event.insert("exerciseEventType".into(), json!(kind));
-        Value::Object(event)
-    };
+    let mut exercise_metadata = Map::new();
+    encoding.boolean(&mut exercise_metadata, "hasGps", false);
+    let mut details = Map::new();
+    details.insert("activeDuration".into(), json!(time::duration(log["activeDuration"].as_i64()? / 1000)));
+    details.insert("metricsSummary".into(), Value::Object(summary));
+    details.insert("exerciseMetadata".into(), Value::Object(exercise_metadata));
     let activity_name = log["activityName"].as_str()?;
-    let payload = json!({
-        "interval": time::interval(start, end),
-        "exerciseType": exercise_type(activity_name),
-        "displayName": activity_name,
-        "activeDuration": time::duration(log["activeDuration"].as_i64()? / 1000),
-        "metricsSummary": summary,
-        "exerciseMetadata": {"hasGps": false},
-        "exerciseEvents": [event(start, "START"), event(end, "STOP")],
-        "updateTime": time::timestamp(end.physical()),
-    });
     let name = name(health_user, "exercise", &log_id.to_string());
-    Some(point(name, tracker(), "exercise", payload, start, end))
+    Some(session(name, tracker(), (exercise_type(activity_name), activity_name), start, end, details))
 }
 
 /// Fitbit's sleep levels as Google's stage types.
@@ -151,8 +170,9 @@ fn stage(entry: &Value) -> Option<Value> {
 
 /// A sleep log as a `sleep` point: its `levels.data` as `stages`, its `shortData` as `shortAwakenings` (v4beta), its
 /// summary minutes as `summary`. Stages nights succeed; classic ones carry `REJECTED_COVERAGE`, as when stages could
-/// not be computed. Google has no efficiency or time in bed.
-pub(crate) fn sleep(health_user: &str, log: &Value) -> Option<Point> {
+/// not be computed. Google has no efficiency or time in bed. A night not yet `processed` has no stages status
+/// (`STAGES_STATE_UNSPECIFIED`), though its stages and summary are already there.
+pub(crate) fn sleep(health_user: &str, log: &Value, encoding: Encoding, processed: bool) -> Option<Point> {
     let log_id = log["logId"].as_i64()?;
     let start = LocalTime::parse_fitbit(log["startTime"].as_str()?)?;
     let end = LocalTime::parse_fitbit(log["endTime"].as_str()?)?;
@@ -165,14 +185,13 @@ pub(crate) fn sleep(health_user: &str, log: &Value) -> Option<Point> {
         .iter()
         .filter_map(|level| {
             let entry = &levels["summary"][level];
-            Some(json!({
-                "type": stage_type(level),
-                "minutes": entry["minutes"].as_i64()?.to_string(),
-                "count": entry["count"].as_i64()?.to_string(),
-            }))
+            let mut stage = Map::new();
+            stage.insert("type".into(), json!(stage_type(level)));
+            encoding.int64(&mut stage, "minutes", entry["minutes"].as_i64()?);
+            encoding.int64(&mut stage, "count", entry["count"].as_i64()?);
+            Some(Value::Object(stage))
         })
         .collect();
-    let minutes = |key: &str| log[key].as_i64().unwrap_or(0).to_string();
 
     let mut payload = Map::new();
     payload.insert("interval".into(), time::interval(start, end));
@@ -181,27 +200,30 @@ pub(crate) fn sleep(health_user: &str, log: &Value) -> Option<Point> {
     if let Some(short) = levels["shortData"].as_array().filter(|short| !short.is_empty()) {
         payload.insert("shortAwakenings".into(), json!(short.iter().filter_map(stage).collect::<Vec<_>>()));
     }
-    payload.insert(
-        "summary".into(),
-        json!({
-            "minutesAsleep": minutes("minutesAsleep"),
-            "minutesAwake": minutes("minutesAwake"),
-            "minutesInSleepPeriod": minutes("timeInBed"),
-            "minutesToFallAsleep": minutes("minutesToFallAsleep"),
-            "minutesAfterWakeUp": minutes("minutesAfterWakeup"),
-            "stagesSummary": stages_summary,
-        }),
-    );
-    payload.insert(
-        "metadata".into(),
-        json!({
-            "processed": true,
-            "nap": false,
-            "manuallyEdited": false,
-            "stagesStatus": if stages_night { "SUCCEEDED" } else { "REJECTED_COVERAGE" },
-            "mainSleep": log["isMainSleep"].as_bool().unwrap_or(true),
-        }),
-    );
+    let mut summary = Map::new();
+    for (key, fitbit_key) in [
+        ("minutesAsleep", "minutesAsleep"),
+        ("minutesAwake", "minutesAwake"),
+        ("minutesInSleepPeriod", "timeInBed"),
+        ("minutesToFallAsleep", "minutesToFallAsleep"),
+        ("minutesAfterWakeUp", "minutesAfterWakeup"),
+    ] {
+        encoding.int64(&mut summary, key, log[fitbit_key].as_i64().unwrap_or(0));
+    }
+    summary.insert("stagesSummary".into(), json!(stages_summary));
+    payload.insert("summary".into(), Value::Object(summary));
+    let stages_status = match (processed, stages_night) {
+        (false, _) => "STAGES_STATE_UNSPECIFIED",
+        (true, true) => "SUCCEEDED",
+        (true, false) => "REJECTED_COVERAGE",
+    };
+    let mut metadata = Map::new();
+    encoding.boolean(&mut metadata, "processed", processed);
+    encoding.boolean(&mut metadata, "nap", false);
+    encoding.boolean(&mut metadata, "manuallyEdited", false);
+    encoding.enumeration(&mut metadata, "stagesStatus", stages_status);
+    encoding.boolean(&mut metadata, "mainSleep", log["isMainSleep"].as_bool().unwrap_or(true));
+    payload.insert("metadata".into(), Value::Object(metadata));
     payload.insert("updateTime".into(), json!(time::timestamp(end.physical())));
     let name = name(health_user, "sleep", &sleep_id(health_user, log_id));
     Some(point(name, tracker(), "sleep", Value::Object(payload), start, end))

@@ -3,9 +3,11 @@
 //! so a client syncing one user from both providers gets equivalent records.
 
 pub(crate) mod data_types;
+pub(crate) mod encoding;
 pub(crate) mod filter;
 pub(crate) mod mapping;
 pub(crate) mod paging;
+pub(crate) mod phone;
 pub(crate) mod rollup;
 pub(crate) mod scopes;
 pub(crate) mod status;
@@ -19,6 +21,7 @@ use serde_json::Value;
 
 use crate::dataset::{today, History};
 use data_types::DataType;
+use encoding::Encoding;
 use mapping::Point;
 
 pub use mapping::health_user_id;
@@ -29,7 +32,8 @@ const LIST_TYPES: [&str; 4] = ["exercise", "sleep", "weight", "body-fat"];
 const ROLLUP_TYPES: [&str; 7] =
     ["steps", "total-calories", "active-minutes", "sedentary-period", "active-zone-minutes", "weight", "body-fat"];
 
-/// A user's Google data between two dates (both included), exactly what the Health API serves for them today.
+/// A user's Google data between two dates (both included), as the Health API serves it for the Fitbit tracker and
+/// scale: see [`google_dataset`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct GoogleDataset {
     /// `list` points per data type (`exercise`, `sleep`, `weight`, `body-fat`), oldest first.
@@ -39,15 +43,36 @@ pub struct GoogleDataset {
     pub daily_rollups: BTreeMap<String, Vec<Value>>,
 }
 
-/// The Google data of `user` dated from `from` to `to` (civil dates: exercise by start, sleep by end, samples by time).
+/// The Google data of `user` dated from `from` to `to` (civil dates: exercise by start, sleep by end, samples by time),
+/// exactly as a simulator with the default configuration serves the Fitbit devices' points and the daily rollups
+/// today: proto3 JSON (zero sums, zero metrics and `false` flags left out) and every night processed. The phone's
+/// walks, a second source that `list` also returns, are not in it: [`phone_exercise_days`] tells their days.
 pub fn google_dataset(user: &str, from: NaiveDate, to: NaiveDate) -> GoogleDataset {
+    dataset_as(user, from, to, Encoding::Proto3)
+}
+
+/// [`google_dataset`] as a simulator with `google_verbose` on serves it: every field printed, zeros and `false`
+/// included.
+pub fn google_dataset_verbose(user: &str, from: NaiveDate, to: NaiveDate) -> GoogleDataset {
+    dataset_as(user, from, to, Encoding::Verbose)
+}
+
+/// The days from `from` to `to` (both included) on which the phone of `user` recorded the day's first activity too:
+/// `list` of `exercise` then has a second point for it (a `WALKING` from `HEALTH_CONNECT`, one minute inside the
+/// tracker's interval at each end), which `reconcile` merges away. About one day in four of those with an activity.
+pub fn phone_exercise_days(user: &str, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    phone::days(&History::new(user, today()), from, to)
+}
+
+fn dataset_as(user: &str, from: NaiveDate, to: NaiveDate, encoding: Encoding) -> GoogleDataset {
     let history = History::new(user, today());
     let health_user = health_user_id(user);
     let find = |path: &str| data_types::find(path).expect("a known data type");
+    let serving = Serving { encoding, phone: false, sleep_processing: false };
     let points = LIST_TYPES
         .iter()
         .map(|path| {
-            let mut points = points(&history, &health_user, find(path), from, to);
+            let mut points = points(&history, &health_user, find(path), from, to, serving);
             points.sort_by_key(|p| p.start.physical());
             (path.to_string(), points.into_iter().map(|p| p.value).collect())
         })
@@ -55,9 +80,19 @@ pub fn google_dataset(user: &str, from: NaiveDate, to: NaiveDate) -> GoogleDatas
     let end = to.succ_opt().unwrap_or(to);
     let daily_rollups = ROLLUP_TYPES
         .iter()
-        .map(|path| (path.to_string(), rollup::buckets(&history, find(path), from, end, 1)))
+        .map(|path| (path.to_string(), rollup::buckets(&history, find(path), from, end, 1, encoding)))
         .collect();
     GoogleDataset { points, daily_rollups }
+}
+
+/// What shapes the points of an answer besides the request: the run-time switches in force.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Serving {
+    pub encoding: Encoding,
+    /// The phone's walks are served besides the tracker's points.
+    pub phone: bool,
+    /// The newest night (the one that ended today) is still being processed.
+    pub sleep_processing: bool,
 }
 
 /// The points of a data type for the Fitbit items dated `from` to `to`, in no particular order.
@@ -67,16 +102,26 @@ pub(crate) fn points(
     data_type: &DataType,
     from: NaiveDate,
     to: NaiveDate,
+    serving: Serving,
 ) -> Vec<Point> {
+    let encoding = serving.encoding;
     let days = from.iter_days().take_while(|day| *day <= to);
     match data_type.path {
         "exercise" => days
-            .flat_map(|day| history.activities_on(day))
-            .filter_map(|log| mapping::exercise(health_user, &log))
+            .flat_map(|day| {
+                let logs = history.activities_on(day);
+                let phone = serving.phone.then(|| phone::walk(history, health_user, day, &logs, encoding));
+                let tracker: Vec<Point> =
+                    logs.iter().filter_map(|log| mapping::exercise(health_user, log, encoding)).collect();
+                tracker.into_iter().chain(phone.flatten())
+            })
             .collect(),
-        "sleep" => {
-            days.filter_map(|day| history.sleep_on(day)).filter_map(|log| mapping::sleep(health_user, &log)).collect()
-        }
+        "sleep" => days
+            .filter_map(|day| {
+                let processed = !(serving.sleep_processing && day == history.last());
+                history.sleep_on(day).and_then(|log| mapping::sleep(health_user, &log, encoding, processed))
+            })
+            .collect(),
         "weight" => {
             days.filter_map(|day| history.weight_on(day)).filter_map(|log| mapping::weight(health_user, &log)).collect()
         }

@@ -2,13 +2,15 @@
 //! tracker totals Fitbit's series report. Steps → `steps.countSum`, calories → `totalCalories.kcalSum`, lightly /
 //! fairly / very active minutes → `activeMinutes` LIGHT / MODERATE / VIGOROUS, sedentary minutes →
 //! `sedentaryPeriod.durationSum`; weigh-ins → `weight.weightGramsAvg` and `bodyFat.bodyFatPercentageAvg`. Days the
-//! tracker was not worn, and days outside the history, have no bucket.
+//! tracker was not worn, and days outside the history, have no bucket. A worn day without movement has buckets whose
+//! zero sums proto3 leaves out (`"steps": {}`, spec §2.12), unless the encoding is verbose.
 
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::data_types::DataType;
+use super::encoding::Encoding;
 use super::mapping;
 use super::status::{self, GoogleError};
 use super::time;
@@ -114,14 +116,15 @@ pub(crate) fn buckets(
     start: NaiveDate,
     end: NaiveDate,
     window: i64,
+    encoding: Encoding,
 ) -> Vec<Value> {
     let mut buckets = Vec::new();
     let mut from = start;
     while from < end {
         let to = (from + Duration::days(window)).min(end);
         let days: Vec<NaiveDate> = from.iter_days().take_while(|day| *day < to).collect();
-        if let Some(value) = value(history, data_type, &days) {
-            let mut bucket = serde_json::Map::new();
+        if let Some(value) = value(history, data_type, &days, encoding) {
+            let mut bucket = Map::new();
             bucket.insert("civilStartTime".into(), time::civil(from.and_time(Default::default())));
             bucket.insert("civilEndTime".into(), time::civil(to.and_time(Default::default())));
             bucket.insert(data_type.key.into(), value);
@@ -133,7 +136,7 @@ pub(crate) fn buckets(
 }
 
 /// The rollup value of a window, `None` when nothing was recorded in it.
-fn value(history: &History, data_type: &DataType, days: &[NaiveDate]) -> Option<Value> {
+fn value(history: &History, data_type: &DataType, days: &[NaiveDate], encoding: Encoding) -> Option<Value> {
     match data_type.path {
         "weight" | "body-fat" => weigh_ins(history, data_type.path, days),
         _ => {
@@ -142,37 +145,43 @@ fn value(history: &History, data_type: &DataType, days: &[NaiveDate]) -> Option<
                 return None;
             }
             let sum = |index: usize| worn.iter().map(|totals| totals[index]).sum::<i64>();
-            activity(data_type.path, sum)
+            activity(data_type.path, sum, encoding)
         }
     }
 }
 
-/// Rollups of the tracker totals; `sum(i)` adds resource `i` of [`crate::SERIES_RESOURCES`] over the worn days.
-fn activity(path: &str, sum: impl Fn(usize) -> i64) -> Option<Value> {
+/// Rollups of the tracker totals; `sum(i)` adds resource `i` of [`crate::SERIES_RESOURCES`] over the worn days. A level
+/// of active minutes without minutes keeps its `activityLevel`; with none at all the list is left out too.
+fn activity(path: &str, sum: impl Fn(usize) -> i64, encoding: Encoding) -> Option<Value> {
     let (steps, calories, sedentary, lightly, fairly, very) = (sum(0), sum(1), sum(2), sum(3), sum(4), sum(5));
-    Some(match path {
-        "steps" => json!({"countSum": steps.to_string()}),
-        "total-calories" => json!({"kcalSum": calories as f64}),
+    let mut value = Map::new();
+    match path {
+        "steps" => encoding.int64(&mut value, "countSum", steps),
+        "total-calories" => encoding.double(&mut value, "kcalSum", calories as f64),
         "active-minutes" => {
-            let level =
-                |level: &str, minutes: i64| json!({"activityLevel": level, "activeMinutesSum": minutes.to_string()});
-            json!({"activeMinutesRollupByActivityLevel": [
-                level("LIGHT", lightly), level("MODERATE", fairly), level("VIGOROUS", very)
-            ]})
+            let level = |level: &str, minutes: i64| {
+                let mut entry = Map::new();
+                entry.insert("activityLevel".into(), json!(level));
+                encoding.int64(&mut entry, "activeMinutesSum", minutes);
+                Value::Object(entry)
+            };
+            if encoding == Encoding::Verbose || lightly + fairly + very > 0 {
+                let levels = [level("LIGHT", lightly), level("MODERATE", fairly), level("VIGOROUS", very)];
+                value.insert("activeMinutesRollupByActivityLevel".into(), json!(levels));
+            }
         }
-        "sedentary-period" => json!({"durationSum": time::duration(sedentary * 60)}),
+        "sedentary-period" => encoding.duration(&mut value, "durationSum", sedentary * 60),
         "active-zone-minutes" => {
             // Fairly active minutes in fat burn; very active ones split 3:1 between cardio and peak, which count
             // double.
             let peak = very / 4;
-            json!({
-                "sumInFatBurnHeartZone": fairly.to_string(),
-                "sumInCardioHeartZone": (2 * (very - peak)).to_string(),
-                "sumInPeakHeartZone": (2 * peak).to_string(),
-            })
+            encoding.int64(&mut value, "sumInFatBurnHeartZone", fairly);
+            encoding.int64(&mut value, "sumInCardioHeartZone", 2 * (very - peak));
+            encoding.int64(&mut value, "sumInPeakHeartZone", 2 * peak);
         }
         _ => return None,
-    })
+    }
+    Some(Value::Object(value))
 }
 
 fn weigh_ins(history: &History, path: &str, days: &[NaiveDate]) -> Option<Value> {

@@ -132,3 +132,20 @@ pub(crate) fn rate_limited(limit: u32) -> GoogleError {
         "violations": [{"subject": "user", "description": format!("Limit of {limit} requests per minute per user.")}],
     }))
 }
+
+/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` for a user sending faster than `per_second` allows, as an
+/// unverified app meets it. Google documents no `Retry-After`, so there is none.
+pub(crate) fn paced(per_second: f64) -> GoogleError {
+    let message = format!(
+        "Quota exceeded for quota metric 'Requests' and limit 'Requests per second per user' of service \
+         '{SERVICE}' (limit {per_second})."
+    );
+    let mut error = GoogleError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", message)
+        .reason("RATE_LIMIT_EXCEEDED", None);
+    if let Some(metadata) = error.details[0].get_mut("metadata") {
+        metadata["quota_metric"] = json!("health.googleapis.com/default_requests");
+        metadata["quota_limit"] = json!("DefaultRequestsPerSecondPerUser");
+        metadata["quota_limit_value"] = json!(per_second.to_string());
+    }
+    error
+}

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use crate::faults::{Fault, FaultKind, Route};
@@ -106,6 +106,7 @@ async fn google_requests(State(shared): State<Arc<Shared>>, Path(user): Path<Str
         "tokeninfo": counts.tokeninfo,
         "consent": counts.consent,
         "data": counts.data,
+        "rate_limited": counts.rate_limited,
         "requests": usage.google_requests,
     }))
     .into_response()
@@ -184,6 +185,11 @@ async fn set_legacy(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     settings(&shared)
 }
 
+/// A key that may be a number or `null`: `None` when absent, `Some(None)` for `null`.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigRequest {
@@ -191,6 +197,13 @@ struct ConfigRequest {
     latency_ms: Option<u64>,
     google_rate_limit_per_minute: Option<u32>,
     google_empty_first_page: Option<bool>,
+    google_verbose: Option<bool>,
+    google_phone_source: Option<bool>,
+    google_unstable_reconcile_names: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    google_sleep_processing_until: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    google_requests_per_second: Option<Option<f64>>,
 }
 
 async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -198,6 +211,9 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         Ok(request) => request,
         Err(error) => return bad_request(error),
     };
+    if request.google_requests_per_second.flatten().is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
+        return bad_request("google_requests_per_second must be a positive number or null");
+    }
     {
         let mut state = shared.lock();
         if let Some(limit) = request.rate_limit_per_hour {
@@ -212,6 +228,22 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         if let Some(empty) = request.google_empty_first_page {
             state.settings.google_empty_first_page = empty;
         }
+        if let Some(verbose) = request.google_verbose {
+            state.settings.google_verbose = verbose;
+        }
+        if let Some(phone) = request.google_phone_source {
+            state.settings.google_phone_source = phone;
+        }
+        if let Some(unstable) = request.google_unstable_reconcile_names {
+            state.settings.google_unstable_reconcile_names = unstable;
+        }
+        if let Some(until) = request.google_sleep_processing_until {
+            state.settings.google_sleep_processing_until = until;
+        }
+        if let Some(rate) = request.google_requests_per_second {
+            state.settings.google_requests_per_second = rate;
+            state.google_pacing.clear();
+        }
     }
     settings(&shared)
 }
@@ -225,6 +257,11 @@ fn settings(shared: &Shared) -> Response {
         "legacy_gone": settings.legacy_gone,
         "google_rate_limit_per_minute": settings.google_rate_limit_per_minute,
         "google_empty_first_page": settings.google_empty_first_page,
+        "google_verbose": settings.google_verbose,
+        "google_phone_source": settings.google_phone_source,
+        "google_unstable_reconcile_names": settings.google_unstable_reconcile_names,
+        "google_sleep_processing_until": settings.google_sleep_processing_until,
+        "google_requests_per_second": settings.google_requests_per_second,
     }))
     .into_response()
 }

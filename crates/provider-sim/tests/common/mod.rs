@@ -1,4 +1,5 @@
-//! Shared helpers of the simulator's HTTP tests: a running simulator, a client, and Fitbit-shaped requests.
+//! Shared helpers of the simulator's HTTP tests: a running simulator, a client, and Fitbit-shaped requests (Google's
+//! are in [`google`]).
 #![allow(dead_code)] // each test binary uses its own subset
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -6,6 +7,8 @@ use base64::Engine;
 use chrono::{Months, NaiveDate, Utc};
 use provider_sim::{SimConfig, Simulator};
 use serde_json::Value;
+
+pub mod google;
 
 pub const USER: &str = "ABC123";
 pub const ALL_SCOPES: &str = "rwei ract rsle";

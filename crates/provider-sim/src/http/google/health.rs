@@ -1,9 +1,12 @@
 //! The Google Health API v4 under `/v4/` (spec §1): identity and settings, `list` and `reconcile` of data points with
 //! filters and page tokens, and `dailyRollUp`. Every request is authenticated, counted against the per-user
-//! per-minute quota, then routed; errors are `google.rpc.Status` JSON.
+//! per-minute quota and, when pacing is on, the per-second token bucket, then routed; errors are `google.rpc.Status`
+//! JSON. The run-time settings decide the encoding (proto3 or verbose), the phone source, whether the newest night is
+//! still processing and whether reconciled names are stable.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,12 +22,13 @@ use super::super::preflight::preflight;
 use crate::dataset::{today, History};
 use crate::faults::Route;
 use crate::google::data_types::{self, DataType};
+use crate::google::encoding::Encoding;
 use crate::google::filter::Filter;
 use crate::google::mapping::health_user_id;
 use crate::google::rollup::{self, DailyRollUpRequest};
 use crate::google::status::{self, GoogleError};
 use crate::google::tokens::GoogleAccess;
-use crate::google::{paging, points, scopes};
+use crate::google::{paging, points, scopes, Serving};
 use crate::redact::redact_query;
 use crate::state::{now, Shared};
 
@@ -90,14 +94,26 @@ pub(crate) async fn serve(
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
-    let (exceeded, limit, linked) = {
+    let (refusal, linked) = {
         let mut state = shared.lock();
-        let limit = state.settings.google_rate_limit_per_minute;
-        let quota = state.google_rate.consume(&caller.user, limit, now());
-        (quota.exceeded, limit, !state.google_unlinked.contains(&caller.user))
+        let settings = state.settings;
+        let limit = settings.google_rate_limit_per_minute;
+        let refusal = if state.google_rate.consume(&caller.user, limit, now()).exceeded {
+            Some(status::rate_limited(limit))
+        } else {
+            let pacing = &mut state.google_pacing;
+            settings
+                .google_requests_per_second
+                .filter(|rate| !pacing.take(&caller.user, *rate, Instant::now()))
+                .map(status::paced)
+        };
+        if refusal.is_some() {
+            state.usage.entry(caller.user.clone()).or_default().google.rate_limited += 1;
+        }
+        (refusal, !state.google_unlinked.contains(&caller.user))
     };
-    if exceeded {
-        return status::rate_limited(limit).into_response();
+    if let Some(refusal) = refusal {
+        return refusal.into_response();
     }
     if !linked {
         return status::account_not_linked().into_response();
@@ -151,7 +167,10 @@ fn route(
             }
             let history = History::new(&caller.user, today());
             match rpc {
-                "DailyRollUpDataPoints" => daily_roll_up(&history, data_type, body),
+                "DailyRollUpDataPoints" => {
+                    let encoding = Encoding::of(shared.lock().settings.google_verbose);
+                    daily_roll_up(&history, data_type, body, encoding)
+                }
                 _ => list(shared, &history, &health_user, data_type, query, rpc == "ReconcileDataPoints"),
             }
         }
@@ -168,21 +187,24 @@ fn check_user(user: &str, health_user: &str) -> Result<(), GoogleError> {
     }
 }
 
-fn check_family(family: Option<&str>) -> Result<(), GoogleError> {
+/// A `dataSourceFamily`, when valid: `Some("google-wearables")`… or `None` without one (all sources).
+fn check_family(family: Option<&str>) -> Result<Option<&str>, GoogleError> {
     let known = ["all-sources", "google-wearables", "google-sources", "self-sources"];
     match family.filter(|f| !f.is_empty()) {
-        None => Ok(()),
-        Some(family) if family.strip_prefix("users/me/dataSourceFamilies/").is_some_and(|f| known.contains(&f)) => {
-            Ok(())
-        }
-        Some(family) => Err(status::invalid_argument(
-            format!("Invalid data source family: {family}"),
-            Some("INVALID_DATA_POINT_DATA_SOURCE_FAMILY"),
-        )),
+        None => Ok(None),
+        Some(family) => match family.strip_prefix("users/me/dataSourceFamilies/") {
+            Some(name) if known.contains(&name) => Ok(Some(name)),
+            _ => Err(status::invalid_argument(
+                format!("Invalid data source family: {family}"),
+                Some("INVALID_DATA_POINT_DATA_SOURCE_FAMILY"),
+            )),
+        },
     }
 }
 
-/// `list` (and `reconcile`, whose points have `dataPointName` instead of `name` and no `dataSource`).
+/// `list` (and `reconcile`, whose points have `dataPointName` instead of `name` and no `dataSource`). `list` returns
+/// each source's points, the phone's walks too (but not for `google-wearables`, trackers and watches only);
+/// `reconcile` merges the phone's walk into the tracker's activity, so only the tracker's is left.
 fn list(
     shared: &Shared,
     history: &History,
@@ -200,7 +222,7 @@ fn list(
         ));
     }
     let get = |key: &str| query.get(key).map(String::as_str);
-    check_family(get("dataSourceFamily"))?;
+    let family = check_family(get("dataSourceFamily"))?;
     let size = paging::page_size(get("pageSize"), data_type)?;
     let filter = Filter::parse(get("filter"), data_type)?;
     let print = paging::fingerprint(&[
@@ -210,17 +232,35 @@ fn list(
         get("dataSourceFamily").unwrap_or_default(),
         if reconcile { "reconcile" } else { "list" },
     ]);
+    let settings = shared.lock().settings;
     let offset = match get("pageToken").filter(|token| !token.is_empty()) {
         Some(token) => paging::offset(token, print)?,
-        None if shared.lock().settings.google_empty_first_page => {
+        None if settings.google_empty_first_page => {
             return Ok(Json(json!({"nextPageToken": paging::token(0, print)})).into_response());
         }
         None => 0,
     };
 
+    let serving = Serving {
+        encoding: Encoding::of(settings.google_verbose),
+        phone: settings.google_phone_source
+            && !settings.google_verbose
+            && !reconcile
+            && family != Some("google-wearables"),
+        sleep_processing: settings.google_sleep_processing_until.is_some_and(|until| now() < until),
+    };
+    // Reconciled names change with every answer when they are unstable.
+    let call = (reconcile && settings.google_unstable_reconcile_names).then(|| {
+        let mut state = shared.lock();
+        state.google_reconcile_calls += 1;
+        state.google_reconcile_calls
+    });
+
     let (from, to) = filter.days(history.first(), history.last());
-    let mut matching: Vec<_> =
-        points(history, health_user, data_type, from, to).into_iter().filter(|point| filter.matches(point)).collect();
+    let mut matching: Vec<_> = points(history, health_user, data_type, from, to, serving)
+        .into_iter()
+        .filter(|point| filter.matches(point))
+        .collect();
     // Newest first.
     matching.sort_by(|a, b| {
         b.start
@@ -232,7 +272,7 @@ fn list(
         .iter()
         .skip(offset)
         .take(size)
-        .map(|point| if reconcile { reconciled(&point.value) } else { point.value.clone() })
+        .map(|point| if reconcile { reconciled(&point.value, call) } else { point.value.clone() })
         .collect();
 
     let mut body = Map::new();
@@ -245,14 +285,18 @@ fn list(
     Ok(Json(body).into_response())
 }
 
-fn reconciled(point: &Value) -> Value {
+/// A point as `reconcile` gives it; `call` is appended to its id when names are unstable.
+fn reconciled(point: &Value, call: Option<u64>) -> Value {
     let mut out = Map::new();
     for (key, value) in point.as_object().into_iter().flatten() {
-        match key.as_str() {
-            "name" => {
+        match (key.as_str(), call) {
+            ("name", None) => {
                 out.insert("dataPointName".into(), value.clone());
             }
-            "dataSource" => {}
+            ("name", Some(call)) => {
+                out.insert("dataPointName".into(), json!(format!("{}-{call}", value.as_str().unwrap_or_default())));
+            }
+            ("dataSource", _) => {}
             _ => {
                 out.insert(key.clone(), value.clone());
             }
@@ -261,7 +305,7 @@ fn reconciled(point: &Value) -> Value {
     Value::Object(out)
 }
 
-fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8]) -> Answer {
+fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8], encoding: Encoding) -> Answer {
     if !data_type.daily_roll_up {
         return Err(status::invalid_argument(
             format!("DailyRollup is not supported for data type {}", data_type.path),
@@ -276,7 +320,7 @@ fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8]) -> Answer
     };
     check_family(request.data_source_family.as_deref())?;
     let (start, end, window) = rollup::days(&request, data_type)?;
-    let buckets = rollup::buckets(history, data_type, start, end, window);
+    let buckets = rollup::buckets(history, data_type, start, end, window, encoding);
     let mut response = Map::new();
     if !buckets.is_empty() {
         response.insert("rollupDataPoints".into(), json!(buckets));

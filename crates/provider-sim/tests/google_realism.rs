@@ -1,0 +1,450 @@
+//! The Google side answers as unkindly as the real Health API: proto3 JSON leaves default values out, still days have
+//! buckets with no sums in them, a phone is a second source that `list` returns and `reconcile` merges, reconciled
+//! names may change from call to call, the newest night may still be processing, and an unverified app is paced per
+//! second.
+
+mod common;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate};
+use common::google::*;
+use common::*;
+use provider_sim::{
+    dataset, google_dataset, google_dataset_verbose, phone_exercise_days, still_days, unworn_days, SimConfig,
+    Simulator, GOOGLE_HEALTH_SCOPES,
+};
+use serde_json::{json, Value};
+
+/// The first synthetic user with a day in the last 60 that `pick` returns, and that day: whether a given user has one
+/// in the window depends on today's date.
+fn user_and_day(pick: impl Fn(&str, NaiveDate, NaiveDate) -> Vec<NaiveDate>) -> (String, NaiveDate) {
+    let from = today() - Duration::days(59);
+    (0..500)
+        .map(|i| format!("REAL{i}"))
+        .find_map(|user| pick(&user, from, today()).first().map(|day| (user.clone(), *day)))
+        .expect("some user has such a day")
+}
+
+fn is_default(value: &Value) -> bool {
+    matches!(value, Value::Bool(false) | Value::Null)
+        || value.as_f64() == Some(0.0)
+        || value == "0"
+        || value.as_str().is_some_and(|s| s.ends_with("_UNSPECIFIED"))
+}
+
+/// Whether a proto3 default (`"0"`, `0`, `false`, an `*_UNSPECIFIED` enum) is printed anywhere in `value`.
+fn holds_default(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(holds_default),
+        Value::Object(fields) => fields.values().any(holds_default),
+        scalar => is_default(scalar),
+    }
+}
+
+/// `value` without the fields that hold a default.
+fn strip_defaults(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(strip_defaults).collect()),
+        Value::Object(fields) => Value::Object(
+            fields.iter().filter(|(_, v)| !is_default(v)).map(|(k, v)| (k.clone(), strip_defaults(v))).collect(),
+        ),
+        scalar => scalar.clone(),
+    }
+}
+
+async fn bucket(sim: &Simulator, token: &str, data_type: &str, day: NaiveDate) -> Value {
+    let response = daily_roll_up(sim, token, data_type, day, day + Duration::days(1)).await;
+    assert_eq!(response.status(), 200, "{data_type}");
+    let body = json(response).await;
+    assert_eq!(body["rollupDataPoints"].as_array().map(Vec::len), Some(1), "{data_type}: {body}");
+    body["rollupDataPoints"][0].clone()
+}
+
+async fn config(sim: &Simulator, body: Value) -> reqwest::Response {
+    client().put(format!("{}/__admin/config", sim.base_url())).body(body.to_string()).send().await.unwrap()
+}
+
+fn points(body: &Value) -> Vec<Value> {
+    body["dataPoints"].as_array().cloned().unwrap_or_default()
+}
+
+fn at(value: &Value) -> DateTime<chrono::FixedOffset> {
+    DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn still_days_have_buckets_whose_zero_sums_are_left_out_unless_verbose() {
+    let (user, day) = user_and_day(still_days);
+    assert!(unworn_days(&user, day, day).is_empty(), "a still day is worn");
+    let fitbit = dataset(&user, day, day);
+    let value = |resource: &str| fitbit.series[resource][0]["value"].as_str().unwrap().parse::<i64>().unwrap();
+    for resource in ["steps", "minutesLightlyActive", "minutesFairlyActive", "minutesVeryActive"] {
+        assert_eq!(value(resource), 0, "{resource} on {day}");
+    }
+    let sedentary = value("minutesSedentary");
+    assert!((600..=900).contains(&sedentary), "{sedentary}");
+    assert!(value("calories") > 0 && fitbit.activities.is_empty(), "basal calories and no activity");
+
+    let sim = start().await;
+    let fitbit_token = sim.issue_fitbit_tokens(&user, ALL_SCOPES, 3600).access_token;
+    let path = format!("/activities/tracker/steps/date/{day}/{day}.json");
+    let steps = json(get_data(&sim, &fitbit_token, &path).await).await;
+    assert_eq!(steps["activities-tracker-steps"], json!([{"dateTime": day.to_string(), "value": "0"}]));
+
+    let token = sim.issue_google_tokens(&user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let steps = bucket(&sim, &token, "steps", day).await;
+    assert_eq!(steps["civilStartTime"], json!({"date": civil_date(day)["date"], "time": {}}));
+    assert_eq!(steps["steps"], json!({}), "a worn day's zero steps are left out");
+    assert_eq!(bucket(&sim, &token, "active-minutes", day).await["activeMinutes"], json!({}));
+    assert_eq!(bucket(&sim, &token, "active-zone-minutes", day).await["activeZoneMinutes"], json!({}));
+    assert_eq!(
+        bucket(&sim, &token, "sedentary-period", day).await["sedentaryPeriod"],
+        json!({"durationSum": format!("{}s", sedentary * 60)})
+    );
+    let calories = bucket(&sim, &token, "total-calories", day).await;
+    assert_eq!(calories["totalCalories"]["kcalSum"].as_f64(), Some(value("calories") as f64));
+
+    sim.set_google_verbose(true);
+    assert_eq!(bucket(&sim, &token, "steps", day).await["steps"], json!({"countSum": "0"}));
+    assert_eq!(
+        bucket(&sim, &token, "active-minutes", day).await["activeMinutes"],
+        json!({"activeMinutesRollupByActivityLevel": [
+            {"activityLevel": "LIGHT", "activeMinutesSum": "0"},
+            {"activityLevel": "MODERATE", "activeMinutesSum": "0"},
+            {"activityLevel": "VIGOROUS", "activeMinutesSum": "0"},
+        ]})
+    );
+    assert_eq!(
+        bucket(&sim, &token, "active-zone-minutes", day).await["activeZoneMinutes"],
+        json!({"sumInFatBurnHeartZone": "0", "sumInCardioHeartZone": "0", "sumInPeakHeartZone": "0"})
+    );
+
+    // Both encodings, over two weeks around the day, are what google_dataset and google_dataset_verbose say.
+    let (from, to) = (day - Duration::days(6), (day + Duration::days(7)).min(today()));
+    for (verbose, expected) in
+        [(false, google_dataset(&user, from, to)), (true, google_dataset_verbose(&user, from, to))]
+    {
+        sim.set_google_verbose(verbose);
+        for data_type in ["steps", "total-calories", "active-minutes", "sedentary-period", "active-zone-minutes"] {
+            let body = json(daily_roll_up(&sim, &token, data_type, from, to + Duration::days(1)).await).await;
+            assert_eq!(body["rollupDataPoints"], json!(expected.daily_rollups[data_type]), "{data_type} {verbose}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_activity_level_without_minutes_keeps_its_level_only() {
+    let idle_but_for_light = |user: &str, from: NaiveDate, to: NaiveDate| {
+        let series = dataset(user, from, to).series;
+        let value = |resource: &str, i: usize| series[resource][i]["value"].as_str().unwrap().to_string();
+        (0..series["steps"].len())
+            .filter(|i| value("minutesVeryActive", *i) == "0" && value("minutesLightlyActive", *i) != "0")
+            .map(|i| from + Duration::days(i as i64))
+            .collect()
+    };
+    let (user, day) = user_and_day(idle_but_for_light);
+    let sim = start().await;
+    let token = sim.issue_google_tokens(&user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let levels = bucket(&sim, &token, "active-minutes", day).await["activeMinutes"]
+        ["activeMinutesRollupByActivityLevel"]
+        .clone();
+    assert_eq!(levels[2], json!({"activityLevel": "VIGOROUS"}), "{levels}");
+    assert!(levels[0]["activeMinutesSum"].is_string());
+}
+
+#[tokio::test]
+async fn data_points_leave_zero_metrics_and_false_flags_out_unless_verbose() {
+    let sim = start().await;
+    let token = sim.issue_google_tokens(USER, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let (from, to) = (today() - Duration::days(59), today() + Duration::days(1));
+    for (data_type, field) in [
+        ("exercise", "exercise.interval.civil_start_time"),
+        ("sleep", "sleep.interval.civil_end_time"),
+        ("weight", "weight.sample_time.civil_time"),
+    ] {
+        let query = [("filter", between(field, from, to))];
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        sim.set_google_verbose(false);
+        let (proto3, _) = walk(&sim, &token, data_type, &query).await;
+        assert!(!proto3.is_empty(), "{data_type}");
+        assert!(!proto3.iter().any(holds_default), "{data_type}: a default value is printed");
+        let tracker: Vec<Value> =
+            proto3.iter().filter(|point| point["dataSource"]["platform"] != "HEALTH_CONNECT").cloned().collect();
+        let mut expected = google_dataset(USER, from, today()).points[data_type].clone();
+        expected.reverse();
+        assert_eq!(tracker, expected, "{data_type}: google_dataset is the default output");
+
+        sim.set_google_verbose(true);
+        let (verbose, _) = walk(&sim, &token, data_type, &query).await;
+        let mut expected = google_dataset_verbose(USER, from, today()).points[data_type].clone();
+        expected.reverse();
+        assert_eq!(verbose, expected, "{data_type}: verbose has no phone source");
+        assert_eq!(verbose.iter().map(strip_defaults).collect::<Vec<_>>(), tracker, "{data_type}");
+    }
+
+    sim.set_google_verbose(false);
+    let filter = between("sleep.interval.civil_end_time", from, to);
+    let night = points(&json(list(&sim, &token, "sleep", &[("filter", &filter)]).await).await)[0].clone();
+    let metadata = &night["sleep"]["metadata"];
+    assert!(metadata.get("nap").is_none() && metadata.get("manuallyEdited").is_none(), "{metadata}");
+    assert_eq!((metadata["processed"].as_bool(), metadata["mainSleep"].as_bool()), (Some(true), Some(true)));
+    let summary = &night["sleep"]["summary"];
+    for stage in summary["stagesSummary"].as_array().unwrap() {
+        assert!(stage["type"].is_string() && stage.get("minutes") != Some(&json!("0")), "{stage}");
+    }
+    let config = json(config(&sim, json!({"google_verbose": true})).await).await;
+    assert_eq!(config["google_verbose"], true);
+    let night = points(&json(list(&sim, &token, "sleep", &[("filter", &filter)]).await).await)[0].clone();
+    assert_eq!(night["sleep"]["metadata"]["nap"], false, "verbose prints false flags");
+}
+
+#[tokio::test]
+async fn the_phone_is_a_second_source_that_list_returns_and_reconcile_merges() {
+    let (user, day) = user_and_day(phone_exercise_days);
+    let sim = start().await;
+    let token = sim.issue_google_tokens(&user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let filter = between("exercise.interval.civil_start_time", day, day + Duration::days(1));
+    let tracker = google_dataset(&user, day, day).points["exercise"].clone();
+    assert!(!tracker.is_empty());
+
+    let listed = points(&json(list(&sim, &token, "exercise", &[("filter", &filter)]).await).await);
+    assert_eq!(listed.len(), tracker.len() + 1, "the tracker's activities and the phone's walk");
+    let phone = listed.iter().find(|p| p["dataSource"]["platform"] == "HEALTH_CONNECT").unwrap();
+    assert_eq!(
+        phone["dataSource"],
+        json!({"recordingMethod": "PASSIVELY_MEASURED", "platform": "HEALTH_CONNECT",
+               "device": {"formFactor": "PHONE", "manufacturer": "Google", "displayName": "Pixel 8"}})
+    );
+    let (phone_walk, first) = (&phone["exercise"], &tracker[0]["exercise"]);
+    assert_eq!(
+        (phone_walk["exerciseType"].as_str(), phone_walk["displayName"].as_str()),
+        (Some("WALKING"), Some("Walk"))
+    );
+    let minute = Duration::minutes(1);
+    assert_eq!(at(&phone_walk["interval"]["startTime"]), at(&first["interval"]["startTime"]) + minute);
+    assert_eq!(at(&phone_walk["interval"]["endTime"]), at(&first["interval"]["endTime"]) - minute);
+    let (metrics, tracker_metrics) = (&phone_walk["metricsSummary"], &first["metricsSummary"]);
+    assert!(metrics["caloriesKcal"].as_f64().unwrap() > 0.0);
+    assert_ne!(metrics["caloriesKcal"], tracker_metrics["caloriesKcal"]);
+    assert!(metrics["steps"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+    assert_ne!(metrics["steps"], tracker_metrics["steps"]);
+    let id = id_of(phone);
+    assert!(id.len() == 19 && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    assert!(tracker.iter().all(|point| id_of(point) != id));
+    let again = points(&json(list(&sim, &token, "exercise", &[("filter", &filter)]).await).await);
+    assert_eq!(again, listed, "the phone's point is stable");
+    let starts: Vec<_> = listed.iter().map(|p| at(&p["exercise"]["interval"]["startTime"])).collect();
+    assert!(starts.windows(2).all(|pair| pair[0] >= pair[1]), "newest first");
+
+    let reconciled = points(&json(reconcile(&sim, &token, "exercise", &[("filter", &filter)]).await).await);
+    let mut newest_first = tracker.clone();
+    newest_first.reverse();
+    assert_eq!(reconciled.len(), tracker.len(), "one point for the walk");
+    for (merged, point) in reconciled.iter().zip(&newest_first) {
+        assert_eq!(merged["dataPointName"], point["name"]);
+        assert!(merged.get("dataSource").is_none() && merged.get("name").is_none());
+        assert_eq!(merged["exercise"], point["exercise"], "the tracker's point");
+    }
+
+    let wearables = [("filter", filter.as_str()), ("dataSourceFamily", "users/me/dataSourceFamilies/google-wearables")];
+    assert_eq!(points(&json(list(&sim, &token, "exercise", &wearables).await).await), newest_first);
+    let all = [("filter", filter.as_str()), ("dataSourceFamily", "users/me/dataSourceFamilies/all-sources")];
+    assert_eq!(points(&json(list(&sim, &token, "exercise", &all).await).await), listed);
+    sim.set_google_phone_source(false);
+    assert_eq!(points(&json(list(&sim, &token, "exercise", &[("filter", &filter)]).await).await), newest_first);
+    assert_eq!(json(config(&sim, json!({"google_phone_source": true})).await).await["google_phone_source"], true);
+    sim.set_google_verbose(true);
+    assert_eq!(points(&json(list(&sim, &token, "exercise", &[("filter", &filter)]).await).await).len(), tracker.len());
+    sim.set_google_verbose(false);
+
+    // The phone's days in a listing are phone_exercise_days.
+    let (from, to) = (today() - Duration::days(59), today() + Duration::days(1));
+    let window = [("filter", between("exercise.interval.civil_start_time", from, to))];
+    let window: Vec<(&str, &str)> = window.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (all, _) = walk(&sim, &token, "exercise", &window).await;
+    let mut days: Vec<NaiveDate> = all
+        .iter()
+        .filter(|p| p["dataSource"]["platform"] == "HEALTH_CONNECT")
+        .map(|p| at(&p["exercise"]["interval"]["startTime"]).date_naive())
+        .collect();
+    days.reverse();
+    assert_eq!(days, phone_exercise_days(&user, from, today()));
+}
+
+#[test]
+fn the_phone_records_about_one_active_day_in_four() {
+    let (from, to) = (first_day(), today());
+    let mut active: Vec<String> = dataset(USER, from, to)
+        .activities
+        .iter()
+        .map(|log| log["startTime"].as_str().unwrap()[..10].to_string())
+        .collect();
+    active.dedup();
+    let phone = phone_exercise_days(USER, from, to);
+    assert!(phone.iter().all(|day| active.contains(&day.to_string())), "only days with an activity");
+    let share = phone.len() as f64 / active.len() as f64;
+    assert!((0.15..0.35).contains(&share), "{} of {} active days", phone.len(), active.len());
+}
+
+#[tokio::test]
+async fn reconciled_names_may_change_from_call_to_call_and_reconcile_pages_like_list() {
+    let sim = start_with(SimConfig { google_unstable_reconcile_names: true, ..SimConfig::default() }).await;
+    let token = sim.issue_google_tokens(USER, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let (from, to) = (today() - Duration::days(59), today() + Duration::days(1));
+    let filter = between("weight.sample_time.civil_time", from, to);
+    let listed = points(&json(list(&sim, &token, "weight", &[("filter", &filter)]).await).await);
+    let first = points(&json(reconcile(&sim, &token, "weight", &[("filter", &filter)]).await).await);
+    let second = points(&json(reconcile(&sim, &token, "weight", &[("filter", &filter)]).await).await);
+    assert!(!listed.is_empty() && first.len() == listed.len() && second.len() == listed.len());
+    let natural_key = |point: &Value| point["weight"]["sampleTime"]["physicalTime"].clone();
+    for ((one, two), point) in first.iter().zip(&second).zip(&listed) {
+        assert_ne!(one["dataPointName"], two["dataPointName"], "a new name in every answer");
+        assert_ne!(one["dataPointName"], point["name"]);
+        assert!(one["dataPointName"].as_str().unwrap().starts_with(point["name"].as_str().unwrap()));
+        assert_eq!((natural_key(one), natural_key(two)), (natural_key(point), natural_key(point)));
+        assert_eq!(one["weight"], point["weight"]);
+    }
+
+    // Pages follow the same tokens as list, and the family is checked as for list.
+    let filter = between("exercise.interval.civil_start_time", from, to);
+    let mut query = vec![("filter", filter.clone()), ("pageSize", "10".to_string())];
+    let mut merged = Vec::new();
+    loop {
+        let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let body = json(reconcile(&sim, &token, "exercise", &pairs).await).await;
+        let page = points(&body);
+        assert!(page.len() <= 10);
+        merged.extend(page);
+        match body["nextPageToken"].as_str() {
+            Some(next) => query = vec![query[0].clone(), query[1].clone(), ("pageToken", next.to_string())],
+            None => break,
+        }
+    }
+    assert_eq!(merged.len(), google_dataset(USER, from, today()).points["exercise"].len(), "no phone duplicate");
+    let family = |family: &str| {
+        [("filter", filter.clone()), ("dataSourceFamily", format!("users/me/dataSourceFamilies/{family}"))]
+    };
+    let wearables = family("google-wearables");
+    let pairs: Vec<(&str, &str)> = wearables.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(reconcile(&sim, &token, "exercise", &pairs).await.status(), 200);
+    let unknown = family("fitbit");
+    let pairs: Vec<(&str, &str)> = unknown.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, _, reason) = status(reconcile(&sim, &token, "exercise", &pairs).await).await;
+    assert_eq!((code, reason.as_str()), (400, "INVALID_DATA_POINT_DATA_SOURCE_FAMILY"));
+
+    let answer = json(config(&sim, json!({"google_unstable_reconcile_names": false})).await).await;
+    assert_eq!(answer["google_unstable_reconcile_names"], false);
+    let filter = between("weight.sample_time.civil_time", from, to);
+    let stable = points(&json(reconcile(&sim, &token, "weight", &[("filter", &filter)]).await).await);
+    let names = |points: &[Value], key: &str| points.iter().map(|p| p[key].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&stable, "dataPointName"), names(&listed, "name"));
+    sim.set_google_unstable_reconcile_names(true);
+    let unstable = points(&json(reconcile(&sim, &token, "weight", &[("filter", &filter)]).await).await);
+    assert_ne!(names(&unstable, "dataPointName"), names(&listed, "name"));
+}
+
+#[tokio::test]
+async fn the_newest_night_may_still_be_processing() {
+    let sim = start().await;
+    let token = sim.issue_google_tokens(USER, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let from = today() - Duration::days(2);
+    let filter = between("sleep.interval.civil_end_time", from, today() + Duration::days(1));
+    let query = [("filter", filter.as_str())];
+    let expected = google_dataset(USER, from, today()).points["sleep"].clone();
+    let now = chrono::Utc::now().timestamp();
+
+    sim.set_google_sleep_processing_until(Some(now + 3600));
+    for method in ["list", "reconcile"] {
+        let response = if method == "list" {
+            list(&sim, &token, "sleep", &query).await
+        } else {
+            reconcile(&sim, &token, "sleep", &query).await
+        };
+        let nights = points(&json(response).await);
+        assert_eq!(nights.len(), 3, "{method}");
+        let newest = nights.iter().max_by_key(|night| at(&night["sleep"]["interval"]["endTime"])).unwrap();
+        assert_eq!(newest, &nights[0], "{method}: newest first");
+        assert_eq!(newest["sleep"]["metadata"], json!({"mainSleep": true}), "{method}: no processed, no stagesStatus");
+        let served = expected.last().unwrap();
+        for key in ["stages", "summary", "interval", "type"] {
+            assert_eq!(newest["sleep"][key], served["sleep"][key], "{method}: {key} as they are");
+        }
+        for older in &nights[1..] {
+            assert_eq!(older["sleep"]["metadata"]["processed"], true, "{method}");
+            assert!(older["sleep"]["metadata"]["stagesStatus"].is_string());
+        }
+    }
+    sim.set_google_verbose(true);
+    let nights = points(&json(list(&sim, &token, "sleep", &query).await).await);
+    assert_eq!(nights[0]["sleep"]["metadata"]["processed"], false);
+    assert_eq!(nights[1]["sleep"]["metadata"]["processed"], true);
+    sim.set_google_verbose(false);
+
+    sim.set_google_sleep_processing_until(Some(now - 1));
+    let nights = points(&json(list(&sim, &token, "sleep", &query).await).await);
+    let mut expected_newest_first = expected.clone();
+    expected_newest_first.reverse();
+    assert_eq!(nights, expected_newest_first, "processed once the time has come");
+
+    let answer = json(config(&sim, json!({"google_sleep_processing_until": now + 3600})).await).await;
+    assert_eq!(answer["google_sleep_processing_until"], now + 3600);
+    let nights = points(&json(list(&sim, &token, "sleep", &query).await).await);
+    assert!(nights[0]["sleep"]["metadata"].get("processed").is_none());
+    let answer = json(config(&sim, json!({"google_sleep_processing_until": null})).await).await;
+    assert_eq!(answer["google_sleep_processing_until"], Value::Null);
+    assert_eq!(points(&json(list(&sim, &token, "sleep", &query).await).await), expected_newest_first);
+}
+
+#[tokio::test]
+async fn an_unverified_app_is_paced_per_second_without_retry_after() {
+    let sim = start_with(SimConfig { google_requests_per_second: Some(1.0), ..SimConfig::default() }).await;
+    let token = sim.issue_google_tokens(USER, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let started = Instant::now();
+    for _ in 0..2 {
+        assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 200, "a burst of two");
+    }
+    let response = health_get(&sim, &token, "identity", &[]).await;
+    assert!(started.elapsed().as_secs_f64() < 1.0, "three requests in well under a second");
+    assert!(response.headers().get("retry-after").is_none());
+    let body = json(response).await;
+    assert_eq!(
+        (body["error"]["code"].as_u64(), body["error"]["status"].as_str()),
+        (Some(429), Some("RESOURCE_EXHAUSTED"))
+    );
+    assert_eq!(body["error"]["details"][0]["reason"], "RATE_LIMIT_EXCEEDED");
+    let counts = sim.google_counts(USER);
+    assert_eq!((counts.data, counts.rate_limited), (3, 1));
+    let requests = client().get(format!("{}/__admin/google/users/{USER}/requests", sim.base_url())).send().await;
+    assert_eq!(json(requests.unwrap()).await["rate_limited"], 1);
+    let other = sim.issue_google_tokens("PACED2", GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    assert_eq!(health_get(&sim, &other, "identity", &[]).await.status(), 200, "per user");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 200, "a token a second");
+
+    // 2.5 per second, as for an unverified app: a burst of 5, then 2.5 a second.
+    assert_eq!(
+        json(config(&sim, json!({"google_requests_per_second": 2.5})).await).await["google_requests_per_second"],
+        2.5
+    );
+    let started = Instant::now();
+    let mut passed = 0;
+    for _ in 0..8 {
+        passed += usize::from(health_get(&sim, &token, "identity", &[]).await.status() == 200);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(passed >= 5 && passed <= 5 + (2.5 * elapsed) as usize, "{passed} in {elapsed} s");
+    if elapsed < 1.2 {
+        assert!(passed < 8, "{passed} in {elapsed} s");
+    }
+
+    assert_eq!(config(&sim, json!({"google_requests_per_second": -1})).await.status(), 400);
+    let answer = json(config(&sim, json!({"google_requests_per_second": null})).await).await;
+    assert_eq!(answer["google_requests_per_second"], Value::Null);
+    for _ in 0..8 {
+        assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 200, "no pacing");
+    }
+    sim.set_google_requests_per_second(Some(0.1));
+    assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 200, "buckets start full");
+    assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 429);
+}
