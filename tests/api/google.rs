@@ -7,6 +7,8 @@ use ds_agent::domain::ChildId;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use provider_sim::{Fault, FaultKind, Route};
+
 use crate::bus_probe::BusProbe;
 use crate::helpers::{http_client, spawn_app, unique_name, TestApp};
 use crate::sync::messages_for;
@@ -139,9 +141,10 @@ async fn the_connect_flow_stores_tokens_after_consent_and_refuses_a_bad_state() 
 }
 
 #[tokio::test]
-async fn google_rate_limits_and_dead_tokens_map_to_1429_and_1012() {
+async fn google_rate_limits_and_dead_tokens_map_to_1429_1012_and_1021() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
+    let user = unique_name("G");
+    let (child, _) = app.connect_google_user(&user, 3600).await;
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
 
     app.sim.set_google_rate_limit(0);
@@ -149,25 +152,41 @@ async fn google_rate_limits_and_dead_tokens_map_to_1429_and_1012() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 1429);
-    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("1429 event");
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("1429 event");
     assert_eq!(event.body["fitbit"]["error"]["code"], 1429);
-
     app.sim.set_google_rate_limit(300);
+
+    // A 401 is refreshed once (Google's client policy); still refused with the new token, the token is invalid.
+    let refused =
+        Fault { user: Some(user.clone()), route: Some(Route::GoogleData), kind: FaultKind::Status(401), times: 1000 };
+    app.sim.add_fault(refused);
+    let response = app.sync(child).await;
+    app.sim.clear_faults();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 1012, "{body}");
+    assert_eq!(app.sim.google_counts(&user).refresh, 1, "one refresh, then the verdict");
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("1012 event");
+    assert_eq!(event.body["fitbit"]["error"]["code"], 1012);
+    assert_eq!(stored_fitbit(&app, child).await.get_str("status").unwrap(), "invalid_token");
+
+    // A consent revoked at Google: the refresh after the 401 is refused too, and the child must reconnect.
+    let (other, tokens_of_other) = app.connect_google_user(&user, 3600).await;
     let revoke = app
         .client
         .post(format!("{}/revoke", app.sim.base_url()))
-        .form(&[("token", tokens.refresh_token.as_str())])
+        .form(&[("token", tokens_of_other.refresh_token.as_str())])
         .send()
         .await
         .unwrap();
     assert!(revoke.status().is_success());
-    let response = app.sync(child).await;
+    let response = app.sync(other).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], 1012, "{body}");
-    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("1012 event");
-    assert_eq!(event.body["fitbit"]["error"]["code"], 1012);
-    assert_eq!(stored_fitbit(&app, child).await.get_str("status").unwrap(), "invalid_token");
+    assert_eq!(body["code"], 1021, "{body}");
+    let event = probe.next_for(&other.to_string(), Duration::from_secs(60)).await.expect("1021 event");
+    assert_eq!(event.body["fitbit"]["error"]["code"], 1021);
+    assert_eq!(app.get(&format!("/v1/users/{other}/fitbit/auth")).await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -182,7 +201,7 @@ async fn a_retired_legacy_api_is_1410_on_post_auth_and_sync_and_the_cron_skips_t
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert_eq!(response.json::<Value>().await.unwrap(), expected);
-    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("1410 event");
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("1410 event");
     assert_eq!(event.body["fitbit"]["error"], expected);
     assert_eq!(stored_fitbit(&app, child).await.get_str("status").unwrap(), "invalid_token");
     assert_eq!(
@@ -196,7 +215,7 @@ async fn a_retired_legacy_api_is_1410_on_post_auth_and_sync_and_the_cron_skips_t
     let response = app.post_auth(newcomer, &tokens).await;
     assert_eq!(response.status(), StatusCode::GONE);
     assert_eq!(response.json::<Value>().await.unwrap(), expected);
-    assert!(probe.next_for(&newcomer.to_string(), Duration::from_secs(10)).await.is_some(), "1410 event on POST auth");
+    assert!(probe.next_for(&newcomer.to_string(), Duration::from_secs(60)).await.is_some(), "1410 event on POST auth");
 }
 
 /// The same synthetic person through both providers: the events carry the same objects, field by field, except
@@ -213,8 +232,8 @@ async fn fitbit_and_google_publish_the_same_objects_for_the_same_person() {
     let (google_child, _) = app.connect_google_user(&user, 3600).await;
     assert_eq!(app.sync(fitbit_child).await.status(), StatusCode::OK);
     assert_eq!(app.sync(google_child).await.status(), StatusCode::OK);
-    let from_fitbit = messages_for(&mut probe, fitbit_child, 4, Duration::from_secs(10)).await;
-    let from_google = messages_for(&mut probe, google_child, 4, Duration::from_secs(10)).await;
+    let from_fitbit = messages_for(&mut probe, fitbit_child, 4, Duration::from_secs(60)).await;
+    let from_google = messages_for(&mut probe, google_child, 4, Duration::from_secs(60)).await;
 
     let items = |messages: &HashMap<String, Vec<crate::bus_probe::Received>>, key: &str, payload: &str| -> Vec<Value> {
         let mut items = messages[key][0].body[payload].as_array().unwrap().clone();

@@ -7,6 +7,7 @@ mod bus_probe;
 mod encryption;
 mod error_events;
 mod google;
+mod google_responses;
 mod health;
 mod helpers;
 mod http_layer;
