@@ -7,7 +7,8 @@
 //! user ([`dataset`], and the same person on Google's side, [`google_dataset`]), enforces Fitbit's hourly and Google's
 //! per-minute rate limits (and, on demand, Google's per-second pacing of unverified apps), answers as the real Google
 //! does even where that is less kind (proto3 JSON, a second data source; on demand, a night still processing and
-//! unstable reconciled names), and misbehaves on demand ([`Fault`], legacy-gone switch, latency).
+//! unstable reconciled names), and misbehaves on demand ([`Fault`], legacy-gone switch, latency, a user's newest
+//! Google items served defective).
 //!
 //! # Google routes (all at the base URL: it is both `GOOGLE_OAUTH_URL` and `GOOGLE_HEALTH_API_URL`)
 //!
@@ -61,6 +62,10 @@
 //! - `GET /__admin/google/users/{user}/requests` → `{refresh, code_exchange, revoke, tokeninfo, consent, data,
 //!   rate_limited, requests}`.
 //! - `PUT /__admin/google/users/{user}/linked` `{"linked": bool}`.
+//! - `PUT /__admin/google/users/{user}/defects` `{"defects": bool}` → `{user_id, defects}`: the user's newest
+//!   exercise without `metricsSummary.caloriesKcal`, newest night with a first stage `SLEEP_STAGE_TYPE_UNSPECIFIED`,
+//!   newest weight without `name` / `dataPointName` and newest steps bucket `{"countSum": "many"}`, in `list`,
+//!   `reconcile` and `dailyRollUp` ([`Simulator::set_google_defects`]). Off by default.
 //! - `PUT /__admin/config` also takes `google_rate_limit_per_minute` (number), `google_empty_first_page`,
 //!   `google_verbose`, `google_phone_source`, `google_unstable_reconcile_names` (booleans),
 //!   `google_sleep_processing_until` (epoch seconds or `null`) and `google_requests_per_second` (a positive number or

@@ -154,6 +154,27 @@ impl Simulator {
         }
     }
 
+    /// `true`: the Health API serves a few defective items of `fitbit_user_id`, the newest of each kind, in every
+    /// answer that holds them (`list` and `reconcile`, any page, source family, encoding or filter; `dailyRollUp` of
+    /// `steps`, any window). With `d = google_dataset(fitbit_user_id, from, today)` ([`crate::google_dataset`], any
+    /// `from` early enough to hold the item):
+    /// - `exercise`: the last of `d.points["exercise"]` (the tracker's latest start; the phone's walks are never
+    ///   broken) has no `metricsSummary.caloriesKcal`;
+    /// - `sleep`: the last of `d.points["sleep"]` has its first stage's `type` set to `"SLEEP_STAGE_TYPE_UNSPECIFIED"`;
+    /// - `weight`: the last of `d.points["weight"]` has no `name` (`list`), no `dataPointName` (`reconcile`);
+    /// - `steps`: the bucket of the day of the last of `d.daily_rollups["steps"]` (the latest worn day) is
+    ///   `"steps": {"countSum": "many"}`; it is the last bucket of any `dailyRollUp` whose range holds that day.
+    ///
+    /// Everything else is served unchanged. Off by default.
+    pub fn set_google_defects(&self, fitbit_user_id: &str, on: bool) {
+        let defective = &mut self.shared.lock().google_defects;
+        if on {
+            defective.insert(fitbit_user_id.to_string());
+        } else {
+            defective.remove(fitbit_user_id);
+        }
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().settings.latency = latency;
     }

@@ -60,6 +60,8 @@ pub(crate) struct State {
     pub google_reconcile_calls: u64,
     /// Users whose Google account has no Google Health profile (`ACCOUNT_NOT_LINKED`).
     pub google_unlinked: HashSet<String>,
+    /// Users whose newest items are served defective ([`crate::Simulator::set_google_defects`]).
+    pub google_defects: HashSet<String>,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Shared {
             google_pacing: TokenBuckets::default(),
             google_reconcile_calls: 0,
             google_unlinked: HashSet::new(),
+            google_defects: HashSet::new(),
         };
         Shared {
             base_url,

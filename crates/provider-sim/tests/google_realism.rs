@@ -1,7 +1,7 @@
 //! The Google side answers as unkindly as the real Health API: proto3 JSON leaves default values out, still days have
 //! buckets with no sums in them, a phone is a second source that `list` returns and `reconcile` merges, reconciled
-//! names may change from call to call, the newest night may still be processing, and an unverified app is paced per
-//! second.
+//! names may change from call to call, the newest night may still be processing, an unverified app is paced per
+//! second, and on demand a user's newest items are defective.
 
 mod common;
 
@@ -447,4 +447,89 @@ async fn an_unverified_app_is_paced_per_second_without_retry_after() {
     sim.set_google_requests_per_second(Some(0.1));
     assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 200, "buckets start full");
     assert_eq!(health_get(&sim, &token, "identity", &[]).await.status(), 429);
+}
+
+/// What `token`'s user is served over the last 60 days, per answer: `list` (every page) and `reconcile` (the first
+/// page, the newest points) of each type with a defect, then the `steps` and `weight` rollups.
+async fn served(sim: &Simulator, token: &str) -> Vec<(String, Vec<Value>)> {
+    let (from, to) = (today() - Duration::days(59), today() + Duration::days(1));
+    let mut answers = Vec::new();
+    for (data_type, field) in [
+        ("exercise", "exercise.interval.civil_start_time"),
+        ("sleep", "sleep.interval.civil_end_time"),
+        ("weight", "weight.sample_time.civil_time"),
+    ] {
+        let filter = between(field, from, to);
+        let query = [("filter", filter.as_str())];
+        answers.push((format!("list {data_type}"), walk(sim, token, data_type, &query).await.0));
+        let reconciled = points(&json(reconcile(sim, token, data_type, &query).await).await);
+        answers.push((format!("reconcile {data_type}"), reconciled));
+    }
+    for data_type in ["steps", "weight"] {
+        let body = json(daily_roll_up(sim, token, data_type, from, to).await).await;
+        answers.push((format!("dailyRollUp {data_type}"), body["rollupDataPoints"].as_array().unwrap().clone()));
+    }
+    answers
+}
+
+/// `item` with the defect of its data type, as `set_google_defects` documents it.
+fn with_defect(data_type: &str, item: &Value) -> Value {
+    let mut item = item.clone();
+    match data_type {
+        "exercise" => {
+            item["exercise"]["metricsSummary"].as_object_mut().unwrap().remove("caloriesKcal");
+        }
+        "sleep" => item["sleep"]["stages"][0]["type"] = json!("SLEEP_STAGE_TYPE_UNSPECIFIED"),
+        "weight" => {
+            let fields = item.as_object_mut().unwrap();
+            fields.remove("name");
+            fields.remove("dataPointName");
+        }
+        _ => item["steps"] = json!({"countSum": "many"}),
+    }
+    item
+}
+
+#[tokio::test]
+async fn defects_on_demand_break_the_newest_item_of_each_kind_for_that_user_only() {
+    let sim = start().await;
+    let token = sim.issue_google_tokens(USER, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let other = sim.issue_google_tokens("DEFECTS2", GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let (sound, other_sound) = (served(&sim, &token).await, served(&sim, &other).await);
+    let newest = google_dataset(USER, today() - Duration::days(59), today());
+
+    sim.set_google_defects(USER, true);
+    let broken = served(&sim, &token).await;
+    for ((answer, was), (_, is)) in sound.iter().zip(&broken) {
+        let (method, data_type) = answer.split_once(' ').unwrap();
+        let at = match (method, data_type) {
+            ("dailyRollUp", "weight") => None,
+            ("dailyRollUp", _) => {
+                assert_eq!(was.last(), newest.daily_rollups[data_type].last(), "{answer}");
+                Some(was.len() - 1)
+            }
+            ("reconcile", _) => {
+                assert_eq!(was[0]["dataPointName"], newest.points[data_type].last().unwrap()["name"], "{answer}");
+                Some(0)
+            }
+            _ => Some(was.iter().position(|point| point == newest.points[data_type].last().unwrap()).unwrap()),
+        };
+        assert_eq!(was.len(), is.len(), "{answer}");
+        let changed: Vec<usize> = (0..was.len()).filter(|&i| was[i] != is[i]).collect();
+        assert_eq!(changed, Vec::from_iter(at), "{answer}: only the newest item");
+        if let Some(at) = at {
+            assert_eq!(is[at], with_defect(data_type, &was[at]), "{answer}");
+        }
+    }
+    assert_eq!(served(&sim, &other).await, other_sound, "only for that user");
+
+    let admin = |user: &str| format!("{}/__admin/google/users/{user}/defects", sim.base_url());
+    let off = client().put(admin(USER)).body(json!({"defects": false}).to_string()).send().await.unwrap();
+    assert_eq!(json(off).await, json!({"user_id": USER, "defects": false}));
+    assert_eq!(served(&sim, &token).await, sound);
+    let on = client().put(admin("DEFECTS2")).body(json!({"defects": true}).to_string()).send().await.unwrap();
+    assert_eq!(on.status(), 200);
+    assert_ne!(served(&sim, &other).await, other_sound);
+    assert_eq!(served(&sim, &token).await, sound);
+    assert_eq!(client().put(admin(USER)).body("{}").send().await.unwrap().status(), 400);
 }

@@ -3,6 +3,7 @@
 //! so a client syncing one user from both providers gets equivalent records.
 
 pub(crate) mod data_types;
+pub(crate) mod defects;
 pub(crate) mod encoding;
 pub(crate) mod filter;
 pub(crate) mod mapping;

@@ -26,6 +26,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/google/users/{user}/tokens", post(issue_google_tokens))
         .route("/google/users/{user}/requests", get(google_requests))
         .route("/google/users/{user}/linked", put(set_linked))
+        .route("/google/users/{user}/defects", put(set_defects))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/legacy", put(set_legacy))
         .route("/config", put(set_config))
@@ -131,6 +132,27 @@ async fn set_linked(State(shared): State<Arc<Shared>>, Path(user): Path<String>,
         state.google_unlinked.insert(user.clone());
     }
     Json(json!({"user_id": user, "linked": linked})).into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefectsRequest {
+    defects: Option<bool>,
+}
+
+async fn set_defects(State(shared): State<Arc<Shared>>, Path(user): Path<String>, body: Bytes) -> Response {
+    let defects = match parse::<DefectsRequest>(&body) {
+        Ok(DefectsRequest { defects: Some(defects) }) => defects,
+        Ok(_) => return bad_request("expected {\"defects\": true|false}"),
+        Err(error) => return bad_request(error),
+    };
+    let mut state = shared.lock();
+    if defects {
+        state.google_defects.insert(user.clone());
+    } else {
+        state.google_defects.remove(&user);
+    }
+    Json(json!({"user_id": user, "defects": defects})).into_response()
 }
 
 #[derive(Default, Deserialize)]

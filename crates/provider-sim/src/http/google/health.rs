@@ -2,7 +2,7 @@
 //! filters and page tokens, and `dailyRollUp`. Every request is authenticated, counted against the per-user
 //! per-minute quota and, when pacing is on, the per-second token bucket, then routed; errors are `google.rpc.Status`
 //! JSON. The run-time settings decide the encoding (proto3 or verbose), the phone source, whether the newest night is
-//! still processing and whether reconciled names are stable.
+//! still processing and whether reconciled names are stable; a per-user switch breaks the user's newest items.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::google::mapping::health_user_id;
 use crate::google::rollup::{self, DailyRollUpRequest};
 use crate::google::status::{self, GoogleError};
 use crate::google::tokens::GoogleAccess;
-use crate::google::{paging, points, scopes, Serving};
+use crate::google::{defects, paging, points, scopes, Serving};
 use crate::redact::redact_query;
 use crate::state::{now, Shared};
 
@@ -166,12 +166,13 @@ fn route(
                 return Err(status::scope_insufficient(&format!("DataPointsService.{rpc}")));
             }
             let history = History::new(&caller.user, today());
+            let defective = shared.lock().google_defects.contains(&caller.user);
             match rpc {
                 "DailyRollUpDataPoints" => {
                     let encoding = Encoding::of(shared.lock().settings.google_verbose);
-                    daily_roll_up(&history, data_type, body, encoding)
+                    daily_roll_up(&history, data_type, body, encoding, defective)
                 }
-                _ => list(shared, &history, &health_user, data_type, query, rpc == "ReconcileDataPoints"),
+                _ => list(shared, &history, &health_user, data_type, query, rpc == "ReconcileDataPoints", defective),
             }
         }
         _ => Err(not_found()),
@@ -204,7 +205,8 @@ fn check_family(family: Option<&str>) -> Result<Option<&str>, GoogleError> {
 
 /// `list` (and `reconcile`, whose points have `dataPointName` instead of `name` and no `dataSource`). `list` returns
 /// each source's points, the phone's walks too (but not for `google-wearables`, trackers and watches only);
-/// `reconcile` merges the phone's walk into the tracker's activity, so only the tracker's is left.
+/// `reconcile` merges the phone's walk into the tracker's activity, so only the tracker's is left. `defective`: the
+/// user's newest point is broken (see [`defects`]).
 fn list(
     shared: &Shared,
     history: &History,
@@ -212,6 +214,7 @@ fn list(
     data_type: &DataType,
     query: &HashMap<String, String>,
     reconcile: bool,
+    defective: bool,
 ) -> Answer {
     let supported = if reconcile { data_type.reconcile } else { data_type.list };
     if !supported {
@@ -268,6 +271,9 @@ fn list(
             .cmp(&a.start.physical())
             .then_with(|| b.value["name"].as_str().cmp(&a.value["name"].as_str()))
     });
+    if defective {
+        defects::break_newest_point(history, health_user, data_type, &mut matching);
+    }
     let page: Vec<Value> = matching
         .iter()
         .skip(offset)
@@ -305,7 +311,8 @@ fn reconciled(point: &Value, call: Option<u64>) -> Value {
     Value::Object(out)
 }
 
-fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8], encoding: Encoding) -> Answer {
+/// `defective`: the user's newest steps bucket is broken (see [`defects`]).
+fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8], encoding: Encoding, defective: bool) -> Answer {
     if !data_type.daily_roll_up {
         return Err(status::invalid_argument(
             format!("DailyRollup is not supported for data type {}", data_type.path),
@@ -320,7 +327,10 @@ fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8], encoding:
     };
     check_family(request.data_source_family.as_deref())?;
     let (start, end, window) = rollup::days(&request, data_type)?;
-    let buckets = rollup::buckets(history, data_type, start, end, window, encoding);
+    let mut buckets = rollup::buckets(history, data_type, start, end, window, encoding);
+    if defective {
+        defects::break_newest_bucket(history, data_type, (start, end), &mut buckets);
+    }
     let mut response = Map::new();
     if !buckets.is_empty() {
         response.insert("rollupDataPoints".into(), json!(buckets));
