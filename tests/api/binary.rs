@@ -5,22 +5,26 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{eventually, http_client, test_environment};
+use crate::helpers::{eventually, http_client, test_environment, Teardown};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn agent(overrides: &[(&str, &str)], logs: &std::path::Path) -> Command {
+/// The binary with a test environment, and what it leaves behind to remove when the test ends.
+fn agent(overrides: &[(&str, &str)], logs: &std::path::Path) -> (Command, Teardown) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ds-agent"));
     // An empty working directory, so no .env of the developer's leaks in.
     command.current_dir(logs).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in test_environment(overrides) {
+    let mut vars = test_environment(overrides);
+    // Outside NODE_ENV=test the binary reads MONGODB_URI: the test database, never the developer's.
+    vars.insert("MONGODB_URI".into(), vars["MONGODB_URI_TEST"].clone());
+    for (k, v) in &vars {
         command.env(k, v);
     }
     command.env("LOG_DIR", logs.join("logs"));
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
+    (command, Teardown::for_environment(&vars))
 }
 
 #[test]
@@ -34,7 +38,8 @@ fn invalid_configuration_stops_the_process_with_one_clear_line() {
         (&[("TOKEN_ENCRYPTION_KEY", "c2hvcnQ=")], "TOKEN_ENCRYPTION_KEY"),
     ];
     for (overrides, expected) in cases {
-        let output = agent(overrides, logs.path()).output().unwrap();
+        let (mut command, _teardown) = agent(overrides, logs.path());
+        let output = command.output().unwrap();
         assert!(!output.status.success(), "{expected}: must exit non-zero");
         let stderr = String::from_utf8_lossy(&output.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
@@ -48,7 +53,8 @@ fn a_port_in_use_is_a_startup_error() {
     let logs = tempfile::tempdir().unwrap();
     let busy = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
-    let output = agent(&[("PORT_HTTPS", &port)], logs.path()).output().unwrap();
+    let (mut command, _teardown) = agent(&[("PORT_HTTPS", &port)], logs.path());
+    let output = command.output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("PORT_HTTPS={port}")));
 }
@@ -57,15 +63,14 @@ fn a_port_in_use_is_a_startup_error() {
 async fn sigterm_stops_the_service_gracefully_with_exit_code_0() {
     let logs = tempfile::tempdir().unwrap();
     let (https, http) = (free_port(), free_port());
-    let mut child = agent(
+    let (mut command, _teardown) = agent(
         &[("NODE_ENV", "development"), ("PORT_HTTPS", &https.to_string()), ("PORT_HTTP", &http.to_string())],
         logs.path(),
-    )
-    .spawn()
-    .unwrap();
+    );
+    let mut child = command.spawn().unwrap();
     let client = http_client();
     let url = format!("https://127.0.0.1:{https}/health/live");
-    let up = eventually(Duration::from_secs(20), || async {
+    let up = eventually(Duration::from_secs(60), || async {
         client.get(&url).send().await.map(|r| r.status() == StatusCode::OK).unwrap_or(false)
     })
     .await;
@@ -73,12 +78,12 @@ async fn sigterm_stops_the_service_gracefully_with_exit_code_0() {
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let exited = eventually(Duration::from_secs(15), || {
+    let exited = eventually(Duration::from_secs(60), || {
         let done = matches!(child.try_wait(), Ok(Some(_)));
         async move { done }
     })
     .await;
-    assert!(exited, "still running 15 s after SIGTERM");
+    assert!(exited, "still running a minute after SIGTERM");
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -17,7 +17,7 @@ const WEIGHTS: &str = "/body/log/weight/date/2026-11-01/2026-11-20.json";
 async fn report_and_read(app: &TestApp, child: ChildId, error: &ProviderError, secrets: &[&str]) -> Value {
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
     app.state.failures.report(child, error).await;
-    let message = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("error event");
+    let message = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("error event");
     assert_eq!(message.routing_key, "fitbit.auth.error");
     assert_eq!(message.body["event_name"], "FitbitAuthErrorEvent");
     let raw = String::from_utf8(message.raw).unwrap();

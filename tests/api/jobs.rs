@@ -46,7 +46,7 @@ async fn two_instances_and_one_tick_sync_every_child_exactly_once() {
     assert!(all_synced, "every child synced");
 
     let mut syncs: HashMap<String, usize> = HashMap::new();
-    while let Some(message) = probe.next(Duration::from_secs(3)).await {
+    while let Some(message) = probe.next(Duration::from_secs(10)).await {
         let child = message.body["fitbit"]["child_id"].as_str().unwrap_or_default().to_string();
         *syncs.entry(child).or_default() += 1;
     }
@@ -75,15 +75,15 @@ async fn a_job_whose_worker_died_is_reclaimed_and_finished() {
     assert_eq!(taken[0].child, child);
 
     let survivor = app.spawn_peer(&[("SYNC_RECLAIM_AFTER_SECS", "1")]).await;
-    let synced = eventually(Duration::from_secs(30), || async { last_sync(&survivor, child).await.is_some() }).await;
+    let synced = eventually(Duration::from_secs(60), || async { last_sync(&survivor, child).await.is_some() }).await;
     assert!(synced, "the job was taken over and finished");
-    assert!(eventually(Duration::from_secs(5), || async { queue.depth().await.unwrap() == 0 }).await);
+    assert!(eventually(Duration::from_secs(60), || async { queue.depth().await.unwrap() == 0 }).await);
 }
 
 #[tokio::test]
 async fn the_cron_expression_starts_ticks_that_sync_children() {
     let app = crate::helpers::spawn_app_with(&[("EXPRESSION_AUTO_SYNC", "*/2 * * * * *")]).await;
     let (child, _) = app.connect_child("rwei ract rsle").await;
-    let synced = eventually(Duration::from_secs(30), || async { last_sync(&app, child).await.is_some() }).await;
+    let synced = eventually(Duration::from_secs(60), || async { last_sync(&app, child).await.is_some() }).await;
     assert!(synced, "a tick enqueued the child and a worker synced it");
 }

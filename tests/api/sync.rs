@@ -91,7 +91,7 @@ async fn a_first_sync_publishes_the_simulators_data_in_the_original_shapes() {
         .to_string()
     );
 
-    let messages = messages_for(&mut probe, child, 5, Duration::from_secs(10)).await;
+    let messages = messages_for(&mut probe, child, 5, Duration::from_secs(60)).await;
     assert_payload(
         &messages["physicalactivities.sync"][0],
         "PhysicalActivitySyncEvent",
@@ -192,7 +192,7 @@ async fn a_rate_limited_sync_is_a_429_with_the_error_event() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 1429);
-    let event = probe.next_for(&child.to_string(), Duration::from_secs(10)).await.expect("error event");
+    let event = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("error event");
     assert_eq!(event.body["fitbit"]["error"], body);
     let stored = app.userauth_document(child).await.unwrap();
     assert!(stored.get_document("fitbit").unwrap().get("last_sync").is_none(), "nothing counts as synced");
@@ -300,7 +300,7 @@ async fn a_spent_refresh_token_is_1021_and_the_tokens_are_removed() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 1021);
-    assert!(probe.next_for(&child.to_string(), Duration::from_secs(10)).await.is_some(), "1021 event");
+    assert!(probe.next_for(&child.to_string(), Duration::from_secs(60)).await.is_some(), "1021 event");
     assert!(app.userauth_document(child).await.unwrap().get("fitbit").is_none(), "tokens removed");
 }
 

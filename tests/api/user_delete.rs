@@ -22,7 +22,7 @@ async fn a_user_delete_event_removes_the_child_and_is_acknowledged() {
 
     let connection = Connection::connect(BROKER, ConnectionProperties::default()).await.unwrap();
     let queue = app.state.settings.user_delete_queue.clone();
-    let subscribed = eventually(Duration::from_secs(15), || async {
+    let subscribed = eventually(Duration::from_secs(60), || async {
         let channel = connection.create_channel().await.unwrap();
         let passive = QueueDeclareOptions { passive: true, ..Default::default() };
         channel.queue_declare(&queue, passive, FieldTable::default()).await.is_ok_and(|q| q.consumer_count() == 1)
@@ -49,11 +49,11 @@ async fn a_user_delete_event_removes_the_child_and_is_acknowledged() {
     ))
     .await;
 
-    let deleted = eventually(Duration::from_secs(15), || async { app.userauth_document(child).await.is_none() }).await;
+    let deleted = eventually(Duration::from_secs(60), || async { app.userauth_document(child).await.is_none() }).await;
     assert!(deleted, "the userauths record is gone");
     assert_eq!(resources.count_documents(doc! {"user_id": child.to_string()}).await.unwrap(), 0);
     assert!(
-        eventually(Duration::from_secs(10), || async { !app.sim.is_refresh_token_valid(&tokens.refresh_token) }).await,
+        eventually(Duration::from_secs(60), || async { !app.sim.is_refresh_token_valid(&tokens.refresh_token) }).await,
         "the grant was revoked at the provider"
     );
     let passive = QueueDeclareOptions { passive: true, ..Default::default() };
