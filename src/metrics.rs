@@ -12,6 +12,10 @@ const HELP: &[(&str, &str)] = &[
     ("ds_agent_syncs_total", "Child syncs by outcome (success, partial, failed, busy)."),
     ("ds_agent_sync_parts_failed_total", "Parts of a sync (weights, sleep, activities, a log type) that failed."),
     (
+        "ds_agent_sync_items_unrecorded_total",
+        "Items published but not recorded because MongoDB failed; the next sync sends them again.",
+    ),
+    (
         "ds_agent_sync_items_skipped_total",
         "Provider items not published, by provider, kind and reason (malformed, missing_field, unfinished, no_id).",
     ),

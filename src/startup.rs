@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::UserDeletion;
 use crate::bus::{self, Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
+use crate::http::shedding::{Limits, SheddingAcceptor};
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
 use crate::provider::fitbit::FitbitClient;
@@ -102,6 +104,7 @@ impl Application {
         let publisher = Publisher::new(bus.clone(), Outbox::new(store.clone()));
         let tokens = TokenService::new(userauths.clone(), providers.clone(), coordination.clone());
         let failures = FailureReporter::new(userauths.clone(), publisher.clone());
+        let shutdown = CancellationToken::new();
         let sync = SyncService::new(
             userauths.clone(),
             Resources::new(store.clone()),
@@ -110,7 +113,8 @@ impl Application {
             publisher.clone(),
             coordination.clone(),
             failures.clone(),
-        );
+        )
+        .stopping_with(shutdown.clone());
         let job_settings = JobSettings {
             concurrency: settings.sync_concurrency,
             reclaim_after: settings.sync_reclaim_after,
@@ -139,16 +143,7 @@ impl Application {
             providers,
             publisher,
         };
-        Ok(Application {
-            state,
-            https,
-            http,
-            https_port,
-            http_port,
-            tls,
-            shutdown: CancellationToken::new(),
-            mongodb_ready,
-        })
+        Ok(Application { state, https, http, https_port, http_port, tls, shutdown, mongodb_ready })
     }
 
     pub fn https_port(&self) -> u16 {
@@ -203,10 +198,21 @@ impl Application {
 
         let handle = axum_server::Handle::new();
         let api = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let https_server = axum_server::from_tcp_rustls(https, tls).handle(handle.clone()).serve(api);
-        let http_server = axum_server::from_tcp(http)
-            .handle(handle.clone())
-            .serve(http::redirect::router(https_port).into_make_service());
+        // One connection budget for both servers; see `http::shedding`.
+        let slots = Arc::new(Semaphore::new(state.settings.http_max_connections));
+        let limits = Limits::default();
+        let mut https_server = axum_server::from_tcp_rustls(https, tls)
+            .map(|tls| SheddingAcceptor::new(tls, slots.clone(), limits))
+            .handle(handle.clone());
+        let mut http_server = axum_server::from_tcp(http)
+            .map(|plain| SheddingAcceptor::new(plain, slots.clone(), limits))
+            .handle(handle.clone());
+        for builder in [https_server.http_builder(), http_server.http_builder()] {
+            // Above the shedding limits, so that those answer first, with a JSON body.
+            builder.http1().max_headers(2 * limits.header_lines);
+        }
+        let https_server = https_server.serve(api);
+        let http_server = http_server.serve(http::redirect::router(https_port).into_make_service());
         tracing::debug!("Server HTTPS running on port {https_port}");
         tracing::debug!("Background services successfully initialized...");
 
@@ -220,6 +226,8 @@ impl Application {
         let (https_result, http_result) = tokio::join!(https_server, http_server);
         shutdown.cancel();
         let _ = drain.await;
+        // Syncs started for requests outlive their requests; they stop at their next safe point.
+        state.sync.wait_for_running(DRAIN_TIMEOUT).await;
         for task in background {
             let _ = task.await;
         }

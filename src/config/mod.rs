@@ -45,6 +45,11 @@ pub struct Settings {
     /// First retry delay of a sync job that failed for a passing reason, doubled per attempt
     /// (`SYNC_RETRY_BASE_SECS`).
     pub sync_retry_base: Duration,
+    /// How long `POST …/fitbit/sync` waits for a first sync before it answers 202 and lets it go on
+    /// (`SYNC_ROUTE_WAIT_SECS`): below the OCARIoT gateway's 10 s proxy timeout.
+    pub sync_route_wait: Duration,
+    /// Connections both servers hold at most (`HTTP_MAX_CONNECTIONS`); more are refused at once.
+    pub http_max_connections: usize,
     /// The queue of the `UserDeleteEvent` subscription; `data.sync.agent.app` (§12.4). Not a variable: only tests,
     /// which share one broker, change it.
     pub user_delete_queue: String,
@@ -83,6 +88,9 @@ impl ConfigError {
 }
 
 pub const DEFAULT_EXPRESSION_AUTO_SYNC: &str = "0 0 * * 0";
+/// Half of the usual 1,024 descriptors a process gets, leaving the rest to MongoDB, Redis, RabbitMQ and the
+/// provider connections.
+const DEFAULT_HTTP_MAX_CONNECTIONS: &str = "512";
 /// Below the 2.5 requests per second per user that Google allows an app it has not verified (spec §5.1).
 const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: &str = "2";
 
@@ -165,6 +173,14 @@ impl Settings {
                 "SYNC_RETRY_BASE_SECS",
                 &or("SYNC_RETRY_BASE_SECS", "60"),
             )? as u64),
+            sync_route_wait: Duration::from_secs(parse_positive(
+                "SYNC_ROUTE_WAIT_SECS",
+                &or("SYNC_ROUTE_WAIT_SECS", "8"),
+            )? as u64),
+            http_max_connections: parse_positive(
+                "HTTP_MAX_CONNECTIONS",
+                &or("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS),
+            )?,
             user_delete_queue: crate::bus::APP_NAME.to_string(),
             log_dir: or("LOG_DIR", "logs").into(),
             mongodb_timeout: Duration::from_millis(parse_positive(

@@ -10,8 +10,8 @@ use super::{Coordination, CoordinationError};
 /// Proof of holding a lock. Release it with [`Coordination::unlock`]; if dropped, the TTL frees it.
 #[derive(Debug)]
 pub struct LockGuard {
-    key: String,
-    token: String,
+    pub(super) key: String,
+    pub(super) token: String,
 }
 
 const UNLOCK: &str =

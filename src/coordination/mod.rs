@@ -2,6 +2,7 @@
 //! (password, db, `rediss://`; decisions #23). The connection is made on first use, so the API answers while Redis is
 //! down (decisions #24).
 
+mod lease;
 mod lock;
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Mutex;
 
+pub use lease::Lease;
 pub use lock::LockGuard;
 
 #[derive(Debug, thiserror::Error)]

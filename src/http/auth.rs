@@ -1,6 +1,6 @@
 //! A child's provider authorization (§5.3 to §5.5): hand tokens over, read them back, revoke them.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::response::json;
+use super::user_id::UserId;
 use super::{AppState, ParsedBody};
 use crate::bus::Event;
 use crate::domain::{has_synced_scope, mask_token, ChildId, ProviderAuth, ProviderKind, TokenStatus};
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
 /// Fitbit's and anything else Google's.
 async fn save_authorization(
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    UserId(user_id): UserId,
     ParsedBody(body): ParsedBody,
 ) -> Result<Response, ApiError> {
     let access_token = token_field(&body, "access_token");
@@ -171,7 +172,7 @@ fn provider_unreachable(child: ChildId, error: &crate::provider::ProviderError) 
 }
 
 /// §5.4; a revoked child answers 404 (decisions #28).
-async fn read_authorization(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Response, ApiError> {
+async fn read_authorization(State(state): State<AppState>, UserId(user_id): UserId) -> Result<Response, ApiError> {
     let child = ChildId::parse(&user_id)?;
     let Some(stored) = state.userauths.find(child).await? else {
         return Err(ApiError::NotFound {
@@ -190,10 +191,7 @@ async fn read_authorization(State(state): State<AppState>, Path(user_id): Path<S
 
 /// §5.5 with decisions #29: the local tokens always go; a remote revoke that failed is retried in the background;
 /// the revoke event is published now or, if RabbitMQ is down, from the outbox once it is back.
-async fn revoke_authorization(
-    State(state): State<AppState>,
-    Path(user_id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn revoke_authorization(State(state): State<AppState>, UserId(user_id): UserId) -> Result<Response, ApiError> {
     let child = ChildId::parse(&user_id)?;
     let Some(stored) = state.userauths.find(child).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());

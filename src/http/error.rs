@@ -54,6 +54,8 @@ pub enum ApiError {
     DependencyDown(Dependency),
     #[error("An internal error has occurred in the database!")]
     Database,
+    #[error("The service is shutting down.")]
+    ShuttingDown,
     #[error("{0}")]
     Internal(String),
 }
@@ -79,7 +81,9 @@ impl ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::DependencyDown(_) | ApiError::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DependencyDown(_) | ApiError::ProviderUnavailable { .. } | ApiError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Provider(e) => e.http_status(),
             ApiError::Database | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,7 +98,9 @@ impl ApiError {
             | ApiError::NotFound { description, .. }
             | ApiError::Conflict { description, .. }
             | ApiError::ProviderUnavailable { description, .. } => description.clone(),
-            ApiError::DependencyDown(_) | ApiError::Database => Some("Please try again later...".into()),
+            ApiError::DependencyDown(_) | ApiError::Database | ApiError::ShuttingDown => {
+                Some("Please try again later...".into())
+            }
             _ => None,
         }
     }
@@ -167,6 +173,7 @@ impl From<SyncError> for ApiError {
                 tracing::warn!("Sync not finished, nothing recorded as synced: {reason}");
                 ApiError::DependencyDown(Dependency::RabbitMq)
             }
+            SyncError::Interrupted => ApiError::ShuttingDown,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{HOST, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +13,7 @@ use axum::Router;
 
 use super::auth::store_google_tokens;
 use super::error::ApiError;
+use super::user_id::UserId;
 use super::AppState;
 use crate::domain::{ChildId, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
 
@@ -24,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 async fn authorize(
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    UserId(user_id): UserId,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

@@ -11,7 +11,9 @@ mod middleware;
 pub mod redirect;
 mod reference;
 mod response;
+pub mod shedding;
 mod sync;
+mod user_id;
 
 use std::sync::Arc;
 

@@ -24,10 +24,7 @@ pub fn router() -> Router<AppState> {
             "/v1/reference/swagger-ui-bundle.js",
             get(|| async { asset("application/javascript; charset=utf-8", BUNDLE) }),
         )
-        .route(
-            "/v1/reference/openapi.yaml",
-            get(|| async { asset("application/yaml; charset=utf-8", SPEC.as_bytes()) }),
-        )
+        .route("/v1/reference/openapi.yaml", get(|| async { asset("text/yaml; charset=utf-8", SPEC.as_bytes()) }))
 }
 
 fn asset(content_type: &'static str, body: &'static [u8]) -> Response {

@@ -101,6 +101,12 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             _ = heartbeat => unreachable!("the heartbeat never ends"),
         }
     };
+    if let Err(Some(SyncError::Interrupted)) = result {
+        // Stopped by the shutdown at a safe point: left pending, another worker (or this one after a restart)
+        // reclaims it.
+        tracing::info!("Fitbit data sync job for child {} interrupted by the shutdown; it stays queued", job.child);
+        return;
+    }
     let now_ms = Utc::now().timestamp_millis();
     let (again, outcome) = match &result {
         Ok(_) => {

@@ -6,7 +6,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use std::time::Duration;
+
 use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use chrono::Utc;
 use futures::future::join_all;
@@ -20,7 +24,7 @@ use super::source::{LogRead, Source, SourceItem};
 use super::transform::LogType;
 use super::window::SyncWindow;
 use super::SyncError;
-use crate::bus::{BusError, Event, Publisher};
+use crate::bus::{Event, Publisher};
 use crate::coordination::Coordination;
 use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ProviderKind, TokenStatus};
 use crate::metrics;
@@ -28,8 +32,11 @@ use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{id_key, NewRecord, Resources, StoredAuth, UserAuths};
 use crate::tokens::{FailureReporter, TokenService};
 
-/// Longer than the slowest first sync (12 months of lists page by page, with retries).
-const SYNC_LOCK_TTL: Duration = Duration::from_secs(15 * 60);
+/// The sync lock's lifetime, renewed while the sync runs: a crashed instance frees its children within it.
+const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
+/// Attempts to record confirmed items, waiting 0.5 s, then 1 s, between them.
+const RECORD_ATTEMPTS: u32 = 3;
+const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
 /// First syncs running at once per instance (each holds 12 months of raw provider items); later syncs are not
 /// limited beyond `SYNC_CONCURRENCY`.
 const FIRST_SYNCS_AT_ONCE: usize = 2;
@@ -74,6 +81,16 @@ pub struct SyncService {
     coordination: Arc<Coordination>,
     failures: FailureReporter,
     first_syncs: Arc<Semaphore>,
+    /// The service's shutdown: running syncs stop at their next safe point.
+    stop: CancellationToken,
+    /// Syncs started for requests ([`SyncService::spawn`]), which the shutdown waits for.
+    running: TaskTracker,
+}
+
+/// A sync started by [`SyncService::spawn`]: whether it is the child's first, and its outcome.
+pub struct RunningSync {
+    pub first_sync: bool,
+    pub outcome: JoinHandle<Result<SyncCounts, SyncError>>,
 }
 
 /// New items of one kind: the raw provider items (recorded, with their natural keys where de-duplication uses them)
@@ -96,18 +113,58 @@ impl SyncService {
         failures: FailureReporter,
     ) -> Self {
         let first_syncs = Arc::new(Semaphore::new(FIRST_SYNCS_AT_ONCE));
-        SyncService { userauths, resources, tokens, providers, publisher, coordination, failures, first_syncs }
+        let running = TaskTracker::new();
+        SyncService {
+            userauths,
+            resources,
+            tokens,
+            providers,
+            publisher,
+            coordination,
+            failures,
+            first_syncs,
+            stop: CancellationToken::new(),
+            running,
+        }
+    }
+
+    /// Makes running syncs stop at their next safe point once `shutdown` is cancelled.
+    pub fn stopping_with(mut self, shutdown: CancellationToken) -> Self {
+        self.stop = shutdown;
+        self
+    }
+
+    /// Starts a sync in a task of the service's own, so that a client that goes away (a timeout, the gateway's
+    /// proxy timeout) never cuts it short between a confirm and its record; the shutdown waits for it
+    /// ([`SyncService::wait_for_running`]).
+    pub async fn spawn(&self, child: ChildId) -> Result<RunningSync, SyncError> {
+        let first_sync = self.userauths.find(child).await?.is_some_and(|stored| stored.auth.last_sync.is_none());
+        let service = self.clone();
+        let outcome = self.running.spawn(async move { service.sync(child).await });
+        Ok(RunningSync { first_sync, outcome })
+    }
+
+    /// At shutdown: waits up to `bound` for the syncs started for requests, which stop at their next safe point.
+    pub async fn wait_for_running(&self, bound: Duration) {
+        self.running.close();
+        if tokio::time::timeout(bound, self.running.wait()).await.is_err() {
+            tracing::warn!(
+                "{} syncs still running at shutdown; their children sync again next time",
+                self.running.len()
+            );
+        }
     }
 
     /// Syncs the child, or says why not. Token and provider failures are announced on the bus (§8.6).
     pub async fn sync(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
         let key = format!("ds-agent:lock:sync:{child}");
-        let Some(guard) = self.coordination.try_lock(&key, SYNC_LOCK_TTL).await? else {
+        // Released when the sync ends, however it ends: returned, failed, panicked or dropped.
+        let Some(lease) = self.coordination.try_lease(&key, SYNC_LEASE_TTL).await? else {
             metrics::increment("ds_agent_syncs_total", r#"outcome="busy""#);
             return Err(SyncError::Busy);
         };
         let result = self.sync_locked(child).await;
-        if let Err(e) = self.coordination.unlock(guard).await {
+        if let Err(e) = lease.release().await {
             tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}");
         }
         match &result {
@@ -141,7 +198,11 @@ impl SyncService {
                 window.logs_from
             );
             let resource_reads = ResourceKind::ALL.map(|kind| read_resource(&source, &scopes, kind));
-            futures::join!(join_all(resource_reads), read_logs(&source, &scopes))
+            // Reads change nothing: at shutdown they are simply dropped.
+            tokio::select! {
+                reads = async { futures::join!(join_all(resource_reads), read_logs(&source, &scopes)) } => reads,
+                _ = self.stop.cancelled() => return Err(SyncError::Interrupted),
+            }
         };
 
         // The provider refused a token whose stored expiry says it is still good (clock skew, an early expiry): one
@@ -303,26 +364,64 @@ impl SyncService {
         new_items: &[NewItems],
         logs: &[Value],
         confirmed: &mut Vec<ResourceKind>,
-    ) -> Result<(), BusError> {
+    ) -> Result<(), SyncError> {
         let child_id = child.to_string();
         for items in new_items.iter().filter(|items| !items.objects.is_empty()) {
+            // A safe point: what was confirmed so far is recorded.
+            if self.stop.is_cancelled() {
+                return Err(SyncError::Interrupted);
+            }
             self.publisher.publish_now(&items.kind.event(&items.objects), &child_id).await?;
             confirmed.push(items.kind);
-            let records: Vec<NewRecord> = items
-                .raw
-                .iter()
-                .zip(&items.natural_keys)
-                .map(|(resource, key)| NewRecord { resource, natural_key: key.as_deref() })
-                .collect();
-            if let Err(e) = self.resources.record(child, items.kind.record_type(), provider, &records).await {
-                tracing::error!("Error at save {} logs: {e}", items.kind.record_type());
-            }
+            self.record(child, provider, items).await?;
         }
         if !logs.is_empty() {
+            if self.stop.is_cancelled() {
+                return Err(SyncError::Interrupted);
+            }
             let event = Event::items("LogSyncEvent", "logs.sync", "log", logs);
             self.publisher.publish_now(&event, &child_id).await?;
         }
         Ok(())
+    }
+
+    /// Records confirmed items, retrying a failing MongoDB a few times. If it still fails the sync fails (503, no
+    /// `last_sync`): the items go out again with the next sync (at least once; the consumers de-duplicate), and are
+    /// counted meanwhile.
+    async fn record(&self, child: ChildId, provider: &str, items: &NewItems) -> Result<(), SyncError> {
+        let records: Vec<NewRecord> = items
+            .raw
+            .iter()
+            .zip(&items.natural_keys)
+            .map(|(resource, key)| NewRecord { resource, natural_key: key.as_deref() })
+            .collect();
+        let kind = items.kind.record_type();
+        let mut delay = RECORD_FIRST_DELAY;
+        let mut attempt = 1;
+        loop {
+            match self.resources.record(child, kind, provider, &records).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < RECORD_ATTEMPTS => {
+                    tracing::warn!("Error at save {kind} logs of child {child} (attempt {attempt}), retrying: {e}");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    metrics::add(
+                        "ds_agent_sync_items_unrecorded_total",
+                        &format!(r#"kind="{kind}""#),
+                        records.len() as u64,
+                    );
+                    tracing::error!(
+                        "Error at save {kind} logs: {e}. {} published items of child {child} are not recorded; the \
+                         next sync sends them again",
+                        records.len()
+                    );
+                    return Err(e.into());
+                }
+            }
+        }
     }
 
     /// Stores and announces the time of this sync (§9.2 step 9).

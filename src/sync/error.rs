@@ -26,6 +26,9 @@ pub enum SyncError {
     /// Some items were fetched but the broker did not confirm them; they were not recorded and go out next time.
     #[error(transparent)]
     Bus(#[from] BusError),
+    /// The service is shutting down: the sync stopped at a safe point; what was confirmed is recorded.
+    #[error("the service is shutting down")]
+    Interrupted,
 }
 
 impl SyncError {
@@ -33,7 +36,11 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Provider(e) => e.is_transient(),
-            SyncError::Busy | SyncError::Store(_) | SyncError::Coordination(_) | SyncError::Bus(_) => true,
+            SyncError::Busy
+            | SyncError::Store(_)
+            | SyncError::Coordination(_)
+            | SyncError::Bus(_)
+            | SyncError::Interrupted => true,
             SyncError::NoAuthorization | SyncError::Scope(_) => false,
         }
     }

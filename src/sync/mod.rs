@@ -9,7 +9,7 @@ mod source;
 pub mod transform;
 mod window;
 
-pub use engine::{SyncCounts, SyncService};
+pub use engine::{RunningSync, SyncCounts, SyncService};
 pub use error::SyncError;
 pub use resource::ResourceKind;
 pub use window::SyncWindow;

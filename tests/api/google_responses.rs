@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::bus_probe::{BusProbe, Received};
-use crate::helpers::{spawn_app, spawn_app_with, unique_name, TestApp};
+use crate::helpers::{metric, spawn_app, spawn_app_with, unique_name, TestApp};
 use crate::sync::messages_for;
 
 const SYNC_KEYS: [&str; 4] = ["physicalactivities.sync", "sleep.sync", "weights.sync", "logs.sync"];
@@ -30,12 +30,6 @@ async fn sync_ok(app: &TestApp, child: ChildId) -> Value {
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
-}
-
-/// The value of one `/metrics` line (0 when absent).
-async fn metric(app: &TestApp, line_start: &str) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines().find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok()).unwrap_or(0)
 }
 
 #[tokio::test]
@@ -212,4 +206,33 @@ async fn fitbit_early_expiry_with_a_spent_refresh_token_is_1021_and_disconnects(
     assert_eq!(event.body["fitbit"]["error"]["code"], 1021);
     assert_eq!(app.get(&format!("/v1/users/{child}/fitbit/auth")).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.sim.counts(&user).refresh, 2, "ours was the only one after the other party's");
+}
+
+#[tokio::test]
+async fn every_item_left_out_is_counted_by_provider_kind_and_reason() {
+    let app = spawn_app().await;
+    let user = unique_name("DEFECT");
+    app.sim.set_google_defects(&user, true);
+    let (child, _) = app.connect_google_user(&user, 3600).await;
+    let reasons =
+        [("activities", "missing_field"), ("sleep", "malformed"), ("weights", "no_id"), ("steps", "malformed")];
+    let line = |kind: &str, reason: &str| {
+        format!(r#"ds_agent_sync_items_skipped_total{{provider="google",kind="{kind}",reason="{reason}"}}"#)
+    };
+    let mut before = Vec::new();
+    for (kind, reason) in reasons {
+        before.push(metric(&app, &line(kind, reason)).await);
+    }
+
+    let body = sync_ok(&app, child).await;
+    let today = Utc::now().date_naive();
+    let year = provider_sim::dataset(&user, year_ago(), today);
+    assert_eq!(body["activities"].as_u64().unwrap() as usize, year.activities.len() - 1, "one exercise left out");
+    for ((kind, reason), before) in reasons.into_iter().zip(before) {
+        assert!(metric(&app, &line(kind, reason)).await > before, "{kind} {reason} counted");
+    }
+    // What was left out is not recorded: fixed, it would go out with a later sync.
+    let resources = app.store.collection("resources");
+    let recorded = resources.count_documents(doc! {"user_id": child.to_string(), "type": "activities"}).await.unwrap();
+    assert_eq!(recorded as usize, year.activities.len() - 1);
 }

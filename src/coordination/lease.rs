@@ -1,0 +1,84 @@
+//! A lock held for as long as its holder lives: a short TTL, renewed in the background while the work runs, and
+//! released when the lease ends, however it ends (returned, failed, panicked, cancelled). A crashed instance's
+//! leases expire within one TTL instead of holding a child for the length of the longest job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::lock::LockGuard;
+use super::{Coordination, CoordinationError};
+
+const RENEW: &str =
+    r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end"#;
+
+/// Proof of holding a renewed lock. Dropping it releases the lock (from a task of its own); [`Lease::release`] does
+/// it in place.
+pub struct Lease {
+    coordination: Arc<Coordination>,
+    guard: Option<LockGuard>,
+    renewer: JoinHandle<()>,
+}
+
+impl Coordination {
+    /// Takes `key` for `ttl` and keeps it while the returned lease lives, renewing every third of `ttl`; `None` when
+    /// someone else holds it.
+    pub async fn try_lease(self: &Arc<Self>, key: &str, ttl: Duration) -> Result<Option<Lease>, CoordinationError> {
+        let Some(guard) = self.try_lock(key, ttl).await? else { return Ok(None) };
+        let renewer = tokio::spawn(renew(self.clone(), guard.key.clone(), guard.token.clone(), ttl));
+        Ok(Some(Lease { coordination: self.clone(), guard: Some(guard), renewer }))
+    }
+}
+
+impl Lease {
+    /// Releases the lock now; false when it had expired and someone else holds it.
+    pub async fn release(mut self) -> Result<bool, CoordinationError> {
+        self.renewer.abort();
+        let guard = self.guard.take().expect("a lease holds its guard until released");
+        self.coordination.unlock(guard).await
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewer.abort();
+        let Some(guard) = self.guard.take() else { return };
+        // Dropped without `release` (a panic, a cancelled future): release it from a task, if a runtime is left to
+        // run one; otherwise the TTL frees it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let coordination = self.coordination.clone();
+            runtime.spawn(async move {
+                if let Err(e) = coordination.unlock(guard).await {
+                    tracing::warn!("A lock was not released, it expires by itself: {e}");
+                }
+            });
+        }
+    }
+}
+
+async fn renew(coordination: Arc<Coordination>, key: String, token: String, ttl: Duration) {
+    let every = ttl / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = async {
+            let mut conn = coordination.connection().await?;
+            let kept: i64 = redis::Script::new(RENEW)
+                .key(&key)
+                .arg(&token)
+                .arg(ttl.as_millis() as u64)
+                .invoke_async(&mut conn)
+                .await?;
+            Ok::<_, CoordinationError>(kept == 1)
+        };
+        match renewed.await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("Lock {key} expired before it was renewed; another holder may have it now");
+                return;
+            }
+            // Redis is down: the next round tries again, the TTL still covers a third of the way.
+            Err(e) => tracing::warn!("Lock {key} not renewed: {e}"),
+        }
+    }
+}
