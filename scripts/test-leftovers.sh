@@ -6,7 +6,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 before=${1:-$(date +%s)}
 
+mkdir -p .cache
+# pymongo: the MongoDB stand-in's venv has it; otherwise a small venv of its own (PyPI), made once.
 python=.cache/venv/bin/python
+if ! { [ -x "$python" ] && "$python" -c 'import pymongo' 2>/dev/null; }; then
+  python=.cache/tools-venv/bin/python
+  if ! { [ -x "$python" ] && "$python" -c 'import pymongo' 2>/dev/null; }; then
+    python3 -m venv .cache/tools-venv && .cache/tools-venv/bin/pip install -q pymongo >/dev/null 2>&1
+  fi
+fi
 if [ -x "$python" ] && "$python" -c 'import pymongo' 2>/dev/null; then
   "$python" - "$before" <<'PY'
 import re, sys
@@ -22,8 +30,8 @@ with open(".cache/old-test-databases", "w") as out:
     out.write("\n".join(old))
 PY
 else
-  echo "test-leftovers: no pymongo here (MongoDB not the stand-in); old test databases left as they are"
-  : >.cache/old-test-databases 2>/dev/null || true
+  echo "test-leftovers: pymongo could not be installed; old test databases left as they are"
+  : >.cache/old-test-databases
 fi
 
 if command -v redis-cli >/dev/null; then
