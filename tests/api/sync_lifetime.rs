@@ -135,3 +135,24 @@ async fn mongodb_failing_right_after_a_confirm_is_503_and_the_next_sync_records_
     let stored = stored.find_one(doc! {"user_id": child.object_id()}).await.unwrap().unwrap();
     assert!(stored.get_document("fitbit").unwrap().get("last_sync").is_some());
 }
+
+#[tokio::test]
+async fn a_first_sync_longer_than_the_route_waits_is_202_and_goes_on() {
+    let app = spawn_app_with(&[("SYNC_ROUTE_WAIT_SECS", "1")]).await;
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let mut probe = BusProbe::bind(&["physicalactivities.sync"]).await;
+    app.sim.set_latency(Duration::from_millis(500));
+
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.text().await.unwrap(), r#"{"message":"Synchronization in progress."}"#);
+    let busy = app.sync(child).await;
+    assert_eq!(busy.status(), StatusCode::CONFLICT, "still running");
+
+    let published = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("its events follow");
+    assert!(!published.body["physicalactivity"].as_array().unwrap().is_empty());
+    assert!(eventually(Duration::from_secs(60), || async { last_sync(&app, child).await.is_some() }).await);
+    // A later sync is no first sync: it is waited for, whatever its length.
+    let later = app.sync(child).await;
+    assert_eq!(later.status(), StatusCode::OK);
+}
