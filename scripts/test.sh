@@ -31,7 +31,7 @@ step "running the tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --locked --workspace --all-targets "$@" 2>&1 | tee "$log" | grep --line-buffered -E '^(\s+Running |test result:|failures:|---- |thread .* panicked|error)'
+cargo test --locked --workspace --all-targets --no-fail-fast "$@" 2>&1 | tee "$log" | grep --line-buffered -E '^(\s+Running |test result:|failures:|---- |thread .* panicked|error)'
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

@@ -233,6 +233,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedIo<S> {
     }
 }
 
+impl<S> GuardedIo<S> {
+    /// A write went out (or is stuck): the connection is active, or timed out.
+    fn after_write(&mut self, cx: &mut Context<'_>, written: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(Ok(n)) => {
+                self.last_activity = Instant::now();
+                // A response is going out: the next bytes read begin the next request, whose head timer starts with
+                // its first byte.
+                if let Phase::Message = self.phase {
+                    self.phase = Phase::Idle { since: None };
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+            other => other,
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
@@ -284,19 +303,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write(cx, data) {
-            Poll::Ready(Ok(n)) => {
-                this.last_activity = Instant::now();
-                // A response is going out: the next bytes read begin the next request, whose head timer starts with
-                // its first byte.
-                if let Phase::Message = this.phase {
-                    this.phase = Phase::Idle { since: None };
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Pending if this.timed_out(cx) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
-            other => other,
-        }
+        let written = Pin::new(&mut this.inner).poll_write(cx, data);
+        this.after_write(cx, written)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -313,17 +321,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                this.last_activity = Instant::now();
-                if let Phase::Message = this.phase {
-                    this.phase = Phase::Idle { since: None };
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Pending if this.timed_out(cx) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
-            other => other,
-        }
+        let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.after_write(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

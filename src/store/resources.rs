@@ -16,6 +16,7 @@ use crate::domain::ChildId;
 pub const NATURAL_KEY: &str = "natural_key";
 
 /// One confirmed item to record: the raw provider item, and its natural key if de-duplication uses one.
+#[derive(Clone, Copy)]
 pub struct NewRecord<'a> {
     pub resource: &'a Value,
     pub natural_key: Option<&'a str>,

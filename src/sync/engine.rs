@@ -97,6 +97,7 @@ pub struct RunningSync {
 /// and their OCARIoT objects (published).
 struct NewItems {
     kind: ResourceKind,
+    ids: Vec<Bson>,
     raw: Vec<Value>,
     natural_keys: Vec<Option<String>>,
     objects: Vec<Value>,
@@ -330,7 +331,8 @@ impl SyncService {
         let recorded_keys = self.resources.recorded_keys(child, kind.record_type(), &keys).await?;
         let mut seen_keys = HashSet::new();
         let label = provider.label();
-        let mut new_items = NewItems { kind, raw: Vec::new(), natural_keys: Vec::new(), objects: Vec::new() };
+        let mut new_items =
+            NewItems { kind, ids: Vec::new(), raw: Vec::new(), natural_keys: Vec::new(), objects: Vec::new() };
         for item in fresh {
             match item.object {
                 Ok(object) => {
@@ -345,6 +347,7 @@ impl SyncService {
                             continue;
                         }
                     }
+                    new_items.ids.push(item.id);
                     new_items.raw.push(item.raw);
                     new_items.natural_keys.push(key);
                     new_items.objects.push(object);
@@ -389,16 +392,18 @@ impl SyncService {
     /// `last_sync`): the items go out again with the next sync (at least once; the consumers de-duplicate), and are
     /// counted meanwhile.
     async fn record(&self, child: ChildId, provider: &str, items: &NewItems) -> Result<(), SyncError> {
-        let records: Vec<NewRecord> = items
+        let mut pending: Vec<(NewRecord, &Bson)> = items
             .raw
             .iter()
             .zip(&items.natural_keys)
-            .map(|(resource, key)| NewRecord { resource, natural_key: key.as_deref() })
+            .zip(&items.ids)
+            .map(|((resource, key), id)| (NewRecord { resource, natural_key: key.as_deref() }, id))
             .collect();
         let kind = items.kind.record_type();
         let mut delay = RECORD_FIRST_DELAY;
         let mut attempt = 1;
         loop {
+            let records: Vec<NewRecord> = pending.iter().map(|(record, _)| *record).collect();
             match self.resources.record(child, kind, provider, &records).await {
                 Ok(()) => return Ok(()),
                 Err(e) if attempt < RECORD_ATTEMPTS => {
@@ -406,17 +411,25 @@ impl SyncService {
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                     attempt += 1;
+                    // A write that timed out may have landed all the same: only what is missing is written again.
+                    let ids: Vec<Bson> = pending.iter().map(|(_, id)| (*id).clone()).collect();
+                    if let Ok(recorded) = self.resources.recorded(child, kind, &ids).await {
+                        pending.retain(|(_, id)| !recorded.contains(&id_key(id)));
+                    }
+                    if pending.is_empty() {
+                        return Ok(());
+                    }
                 }
                 Err(e) => {
                     metrics::add(
                         "ds_agent_sync_items_unrecorded_total",
                         &format!(r#"kind="{kind}""#),
-                        records.len() as u64,
+                        pending.len() as u64,
                     );
                     tracing::error!(
                         "Error at save {kind} logs: {e}. {} published items of child {child} are not recorded; the \
                          next sync sends them again",
-                        records.len()
+                        pending.len()
                     );
                     return Err(e.into());
                 }

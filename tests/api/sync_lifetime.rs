@@ -99,7 +99,8 @@ async fn mongodb_failing_right_after_a_confirm_is_503_and_the_next_sync_records_
     // A direct connection: the stand-in may describe itself as a replica set member at 27017, and the driver would
     // then go around the proxy.
     let uri = format!("mongodb://127.0.0.1:{}/{database}?directConnection=true", proxy.port);
-    let app = spawn_app_with(&[("MONGODB_URI_TEST", &uri)]).await;
+    // MongoDB stays away for the rest of this sync: each retry waits one timeout for it.
+    let app = spawn_app_with(&[("MONGODB_URI_TEST", &uri), ("MONGODB_TIMEOUT_MS", "2000")]).await;
     let direct = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await.unwrap().database(&database);
     let resources = direct.collection::<mongodb::bson::Document>("resources");
     let (child, _) = app.connect_child("rwei ract rsle").await;

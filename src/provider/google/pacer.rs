@@ -19,7 +19,7 @@ pub struct Pacer {
 }
 
 struct Bucket {
-    /// Requests that may start now; negative when callers are already waiting for their turn.
+    /// Requests that may start now.
     tokens: f64,
     at: Instant,
 }
@@ -30,16 +30,16 @@ impl Pacer {
         Pacer { rate: per_second, burst: (2.0 * per_second).max(1.0), buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Waits until `key` may send its next request, and takes that request from its budget.
+    /// Waits until `key` may send its next request, and takes that request from its budget. A request is taken only
+    /// when it goes out: callers that wake late (a busy machine) never go out together beyond the burst.
     pub async fn wait_turn(&self, key: &str) {
-        let wait = self.reserve(key, Instant::now());
-        if !wait.is_zero() {
+        while let Some(wait) = self.try_take(key, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// Takes one request from `key`'s budget at `now` and says how long the caller must wait before sending it.
-    fn reserve(&self, key: &str, now: Instant) -> Duration {
+    /// Takes one request from `key`'s budget at `now`; or, when there is none, says how long until there is one.
+    fn try_take(&self, key: &str, now: Instant) -> Option<Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > FORGET_ABOVE && !buckets.contains_key(key) {
             let (rate, burst) = (self.rate, self.burst);
@@ -48,11 +48,11 @@ impl Pacer {
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: self.burst, at: now });
         bucket.tokens = (bucket.tokens + (now - bucket.at).as_secs_f64() * self.rate).min(self.burst);
         bucket.at = now;
-        bucket.tokens -= 1.0;
-        if bucket.tokens >= 0.0 {
-            Duration::ZERO
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            None
         } else {
-            Duration::from_secs_f64(-bucket.tokens / self.rate)
+            Some(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
         }
     }
 }
@@ -65,25 +65,35 @@ mod tests {
     fn a_burst_goes_at_once_then_requests_are_spaced_by_the_rate() {
         let pacer = Pacer::new(2.0);
         let start = Instant::now();
-        let waits: Vec<Duration> = (0..7).map(|_| pacer.reserve("child", start)).collect();
-        assert!(waits[..4].iter().all(Duration::is_zero), "{waits:?}");
-        assert_eq!(waits[4..], [Duration::from_millis(500), Duration::from_millis(1000), Duration::from_millis(1500)]);
+        let waits: Vec<Option<Duration>> = (0..5).map(|_| pacer.try_take("child", start)).collect();
+        assert!(waits[..4].iter().all(Option::is_none), "{waits:?}");
+        assert_eq!(waits[4], Some(Duration::from_millis(500)));
         // Another child has its own budget.
-        assert!(pacer.reserve("other", start).is_zero());
-        // After the queue drained and one more second, two requests are free again.
-        let later = start + Duration::from_millis(1500 + 1000);
-        assert!(pacer.reserve("child", later).is_zero());
-        assert!(pacer.reserve("child", later).is_zero());
-        assert!(!pacer.reserve("child", later).is_zero());
+        assert!(pacer.try_take("other", start).is_none());
+        // Half a second later one request may go, and the next waits again.
+        let later = start + Duration::from_millis(500);
+        assert!(pacer.try_take("child", later).is_none());
+        assert_eq!(pacer.try_take("child", later), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn callers_that_wake_late_never_go_out_beyond_the_burst() {
+        let pacer = Pacer::new(2.0);
+        let start = Instant::now();
+        while pacer.try_take("child", start).is_none() {}
+        // Eight callers were waiting; the machine stalled for ten seconds before any of them woke.
+        let late = start + Duration::from_secs(10);
+        let gone = (0..8).filter(|_| pacer.try_take("child", late).is_none()).count();
+        assert_eq!(gone, 4);
     }
 
     #[test]
     fn the_budget_never_grows_beyond_the_burst() {
         let pacer = Pacer::new(2.0);
         let start = Instant::now();
-        pacer.reserve("child", start);
+        pacer.try_take("child", start);
         let much_later = start + Duration::from_secs(3600);
-        let free = (0..10).take_while(|_| pacer.reserve("child", much_later).is_zero()).count();
+        let free = (0..10).take_while(|_| pacer.try_take("child", much_later).is_none()).count();
         assert_eq!(free, 4);
     }
 
@@ -92,9 +102,9 @@ mod tests {
         let pacer = Pacer::new(2.0);
         let start = Instant::now();
         for i in 0..=FORGET_ABOVE {
-            pacer.reserve(&format!("child-{i}"), start);
+            pacer.try_take(&format!("child-{i}"), start);
         }
-        pacer.reserve("newcomer", start + Duration::from_secs(10));
+        pacer.try_take("newcomer", start + Duration::from_secs(10));
         assert_eq!(pacer.buckets.lock().unwrap().len(), 1);
     }
 }
