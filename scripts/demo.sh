@@ -17,7 +17,20 @@ curl -sk -o /dev/null -w '%{http_code}\n' -X POST "$api/v1/users/$child/fitbit/a
   -d "{\"access_token\":\"$access\",\"refresh_token\":\"$refresh\",\"provider\":\"google\"}"
 
 echo "== POST $api/v1/users/$child/fitbit/sync"
-curl -sk -w '\n%{http_code}\n' -X POST "$api/v1/users/$child/fitbit/sync"
+answer=$(curl -sk -w '\n%{http_code}' -X POST "$api/v1/users/$child/fitbit/sync")
+printf '%s\n' "$answer"
+if [ "$(printf '%s' "$answer" | tail -1)" = 202 ]; then
+  # A first sync paced as Google paces an unverified app (2 requests a second) takes about a minute and goes on in
+  # the service; a sync of the child answers 409 until it has finished, then 200 (an incremental one).
+  printf '== the first sync goes on in the service; waiting for it to finish'
+  for _ in $(seq 1 60); do
+    sleep 3
+    code=$(curl -sk -o /tmp/ds-agent-demo-sync.json -w '%{http_code}' -X POST "$api/v1/users/$child/fitbit/sync")
+    [ "$code" != 409 ] && break
+    printf '.'
+  done
+  printf '\n== done; the next sync answered %s: %s\n' "$code" "$(cat /tmp/ds-agent-demo-sync.json)"
+fi
 
 echo "== the events went to exchange data.sync (vhost ocariot); the metrics say how many were confirmed:"
 curl -sk "$api/metrics" | grep -E '^ds_agent_(publish_confirms_total|syncs_total)'
