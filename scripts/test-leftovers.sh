@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Removes what test runs that started before $1 (unix seconds) left behind: `ds-agent-test-<seconds>-*` databases,
+# Removes what test runs that started before $1 (unix seconds) left behind: `ds-agent-test-<seconds>-*` databases
+# (and `ds-agent-test-*` ones of suites that did not name the time),
 # the Redis keys named after them, and the per-test UserDeleteEvent queues. A test cleans up after itself even when it
 # fails; this catches runs that were killed. Safe while another run goes on: only older databases are touched.
 set -uo pipefail
@@ -21,8 +22,9 @@ import re, sys
 import pymongo
 before = int(sys.argv[1])
 client = pymongo.MongoClient(serverSelectionTimeoutMS=5000, socketTimeoutMS=30000)
+# Names without the start time come from suites older than this script: always leftovers.
 old = [n for n in client.list_database_names()
-       if (m := re.fullmatch(r"ds-agent-test-(\d+)-[0-9a-f]{16}", n)) and int(m.group(1)) < before]
+       if (m := re.fullmatch(r"ds-agent-test-(?:(\d+)-)?[0-9a-f]{16}", n)) and int(m.group(1) or 0) < before]
 for name in old:
     client.drop_database(name)
 print(f"test-leftovers: dropped {len(old)} old test database(s)")
