@@ -309,6 +309,12 @@ mod tests {
             assert!(err.contains("GOOGLE_REQUESTS_PER_SECOND"), "{err}");
         }
         assert_eq!(settings(&[("GOOGLE_REQUESTS_PER_SECOND", "2.5")]).unwrap().google_requests_per_second, 2.5);
+        for name in ["SYNC_ROUTE_WAIT_SECS", "HTTP_MAX_CONNECTIONS"] {
+            let err = settings(&[(name, "0")]).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.sync_route_wait, s.http_max_connections), (Duration::from_secs(8), 512));
     }
 
     #[test]
