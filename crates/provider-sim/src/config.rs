@@ -1,6 +1,7 @@
 //! What a simulator starts with. The switches tests flip at run time (rate limits, pacing, latency, legacy gone, empty
-//! first pages, the Google encoding, the phone source, unstable reconcile names, sleep processing) can be changed
-//! later through [`crate::Simulator`] or `PUT /__admin/config`.
+//! first pages, the Google encoding, the phone source, unstable reconcile names, sleep processing, the webhook
+//! answers, headers, envelope, batching and retries) can be changed later through [`crate::Simulator`] or
+//! `PUT /__admin/config`.
 
 use std::time::Duration;
 
@@ -49,6 +50,24 @@ pub struct SimConfig {
     /// refilled at `r` per second, as for an unverified app (2.5); a request without a token gets 429
     /// `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` and no `Retry-After`. Besides the per-minute quota.
     pub google_requests_per_second: Option<f64>,
+    /// Subscriber create, patch and delete answer the Subscriber itself (`{}` for delete), as the webhooks guide
+    /// shows, instead of a done long-running `Operation` whose `response` it is, as the discovery document says.
+    pub google_subscriber_direct_answer: bool,
+    /// Notifications go out without the subscriber's `Authorization` secret, as one community report says Google
+    /// sent them after verification. The verification handshake still sends it.
+    pub google_notification_omit_authorization: bool,
+    /// The name of the signature header on notifications: `X-HEALTHAPI-SIGNATURE` (v4 discovery) by default;
+    /// `GOOGLE-HEALTH-API-SIGNATURE` is the other one seen (v4beta).
+    pub google_signature_header: String,
+    /// Each notification goes out alone, as a single JSON object (the guide's envelope), instead of in a JSON array
+    /// batch (what implementers saw in production), and without waiting for a batch.
+    pub google_notifications_single: bool,
+    /// Notifications for one subscriber raised within this many milliseconds of the first go out as one array.
+    pub google_notification_batch_ms: u64,
+    /// The wait before the first retry of a delivery that was not answered 204; it doubles with each retry.
+    pub google_notification_retry_base_ms: u64,
+    /// Delivery attempts of one batch, the first included, before the simulator gives up on it.
+    pub google_notification_max_attempts: u32,
 }
 
 impl Default for SimConfig {
@@ -72,6 +91,13 @@ impl Default for SimConfig {
             google_unstable_reconcile_names: false,
             google_sleep_processing_until: None,
             google_requests_per_second: None,
+            google_subscriber_direct_answer: false,
+            google_notification_omit_authorization: false,
+            google_signature_header: "X-HEALTHAPI-SIGNATURE".to_string(),
+            google_notifications_single: false,
+            google_notification_batch_ms: 50,
+            google_notification_retry_base_ms: 1000,
+            google_notification_max_attempts: 6,
         }
     }
 }

@@ -8,7 +8,8 @@
 //! per-minute rate limits (and, on demand, Google's per-second pacing of unverified apps), answers as the real Google
 //! does even where that is less kind (proto3 JSON, a second data source; on demand, a night still processing and
 //! unstable reconciled names), and misbehaves on demand ([`Fault`], legacy-gone switch, latency, a user's newest
-//! Google items served defective).
+//! Google items served defective). It also plays Google's webhooks: a project's subscribers with their verification
+//! handshake, and signed, batched, retried notifications of data added for a user.
 //!
 //! # Google routes (all at the base URL: it is both `GOOGLE_OAUTH_URL` and `GOOGLE_HEALTH_API_URL`)
 //!
@@ -24,15 +25,20 @@
 //!   [`SimConfig::google_refresh_token_ttl_secs`] both also carry `refresh_token_expires_in`. Errors are
 //!   `{"error","error_description"}`: 400 `invalid_grant` / `invalid_request` / `unsupported_grant_type`, 401
 //!   `invalid_client`.
+//!   With `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and `assertion=<JWT>` (a service account's; no
+//!   client credentials) → `{access_token, expires_in: 3599, token_type}`, a token for the subscriber routes only. The
+//!   assertion must be three base64url parts with a JSON payload naming `iss`; its signature is not checked (the
+//!   simulator has no service-account key to check it with), else 400 `invalid_grant`. It counts for no user.
 //! - `POST /revoke` (`token=` in the form or query): revokes the whole consent; `{}`, or 400 `invalid_token`.
 //! - `GET /tokeninfo?access_token=`: `{azp, aud, sub, scope, exp, expires_in, access_type}` (`exp` and `expires_in`
 //!   are strings, as Google sends them), or 400 `invalid_token`.
 //! - `GET /v4/users/me/identity` → `{name, healthUserId, legacyUserId}` (the Fitbit user id), `GET
 //!   /v4/users/me/settings` → `{name, timeZone, utcOffset}`.
 //! - `GET /v4/users/me/dataTypes/{type}/dataPoints[:reconcile]?filter&pageSize&pageToken&dataSourceFamily` →
-//!   `{dataPoints, nextPageToken}`, newest first; `exercise`, `sleep`, `weight` and `body-fat` have data. `list` is
-//!   the per-source view: on [`phone_exercise_days`] the user's phone (`HEALTH_CONNECT`, a Pixel 8) recorded the day's
-//!   first activity too, so `exercise` has a second point for it, a `WALKING` with its own id (none with
+//!   `{dataPoints, nextPageToken}`, newest first; `exercise`, `sleep`, `weight` and `body-fat` have data (`exercise`
+//!   also the exercises added through [`Simulator::add_google_exercise`]). `list` is the per-source view: on
+//!   [`phone_exercise_days`] the user's phone (`HEALTH_CONNECT`, a Pixel 8) recorded the day's first activity too, so
+//!   `exercise` has a second point for it, a `WALKING` with its own id (none with
 //!   `dataSourceFamily=users/me/dataSourceFamilies/google-wearables`). `reconcile` is the merged stream: the tracker's
 //!   point only, `dataPointName` in place of `name` and no `dataSource`; with
 //!   [`SimConfig::google_unstable_reconcile_names`] the names change from call to call.
@@ -40,6 +46,56 @@
 //!   `{rollupDataPoints:[{civilStartTime, civilEndTime, <key>}]}` for `steps`, `total-calories`, `active-minutes`,
 //!   `sedentary-period`, `active-zone-minutes`, `weight` and `body-fat`. Days the tracker was not worn
 //!   ([`unworn_days`]) have no bucket; days it was worn without a step ([`still_days`]) have buckets with zero sums.
+//! - `GET /googlehealthapi/webhooks/webhooks_public_keyset.json` (unauthenticated; the path of Google's
+//!   `https://www.gstatic.com/...` URL, [`Simulator::google_webhook_keyset_url`]): the Tink JSON keyset of the webhook
+//!   signatures, `{primaryKeyId, key:[{keyData:{typeUrl, value, keyMaterialType}, status, keyId,
+//!   outputPrefixType: "TINK"}]}`, `value` the base64 of a hand-encoded `EcdsaPublicKey` proto (P-256, SHA256, DER;
+//!   `x` and `y` with a leading zero byte, as Tink's Java writes them). A new key is made at every start.
+//!
+//! # Google webhooks (spec §4)
+//!
+//! Subscriber routes take a service-account token from the JWT-bearer grant: none or an unknown one → 401
+//! `UNAUTHENTICATED`, a user's → 403 `PERMISSION_DENIED` (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`). A project that is not a
+//! number → 403 "The caller does not have permission" (create, get, list) or 400 "Invalid project number in resource
+//! name." (patch, delete).
+//!
+//! - `POST /v4/projects/{number}/subscribers[?subscriberId=]` with `{endpointUri, subscriberConfigs:[{dataTypes,
+//!   subscriptionCreatePolicy}], endpointAuthorization:{secret}}`. 400 `INVALID_ARGUMENT` for an id not matching
+//!   `[a-z]([a-z0-9-]{2,34}[a-z0-9])` (one is generated without it), an endpoint that is no `https` URL (`http` is
+//!   taken too, for local receivers), no secret, a data type outside spec §4.1's kebab-case list or a policy other
+//!   than `AUTOMATIC` / `MANUAL`; 409 `ALREADY_EXISTS` for an id in use. Then the verification handshake, inside the
+//!   call: `{"type":"verification"}` POSTed with `Content-Type: application/json`, `User-Agent:
+//!   Google-Health-API-Webhooks-Verifier` and `Authorization: <secret>` must get 201, the same without
+//!   `Authorization` 401 or 403; anything else, a connection error or a 5 s timeout → 400 `FAILED_PRECONDITION` and
+//!   nothing stored. The subscriber is then `ACTIVE`.
+//! - `GET …/subscribers/{id}` → the Subscriber, or 404 `NOT_FOUND`; `GET …/subscribers` → `{subscribers,
+//!   totalSize}` in one page (`pageSize` and `pageToken` are ignored, no `nextPageToken`; `{}` without any).
+//! - `PATCH …/subscribers/{id}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization` (without a mask: the
+//!   fields in the body; configs are replaced whole): naming the endpoint or the secret re-runs the handshake.
+//! - `DELETE …/subscribers/{id}[?force=true]`: 404 if absent; its pending batch and retries are dropped.
+//!
+//! A Subscriber is `{name: "projects/{n}/subscribers/{id}", endpointUri, subscriberConfigs, endpointAuthorization:
+//! {"secretSet": true}, state, createTime, updateTime}`, never the secret. Create and patch answer `{"name":
+//! "projects/{n}/operations/{uuid}", "done": true, "response": {"@type":
+//! "type.googleapis.com/google.devicesandservices.health.v4.Subscriber", …the Subscriber}}`, delete the same with
+//! `response` `{"@type": "type.googleapis.com/google.protobuf.Empty"}`; with
+//! [`SimConfig::google_subscriber_direct_answer`], the Subscriber itself and `{}`.
+//!
+//! Notifications: adding data ([`Simulator::add_google_exercise`], `POST /__admin/google/users/{user}/exercises`) or
+//! announcing a change ([`Simulator::notify_google`], `POST /__admin/google/notify`) sends each `ACTIVE` subscriber
+//! whose configs name the data type `{"data": {version: "1", clientProvidedSubscriptionName: <random UUID>,
+//! healthUserId, operation, dataType, intervals: [{physicalTimeInterval: {startTime, endTime},
+//! civilDateTimeInterval: {startDateTime, endDateTime}, civilIso8601TimeInterval: {startTime, endTime}}]}}`, civil
+//! being the user's local time (`-03:00` for `exercise`, as the activity logs, UTC for the other types). A POST to
+//! `endpointUri` with `Content-Type: application/json`, `User-Agent: Google-Health-API-Webhooks`, `Authorization:
+//! <secret>` (left out with [`SimConfig::google_notification_omit_authorization`]) and `X-HEALTHAPI-SIGNATURE:
+//! base64(0x01 || key id, 4 bytes big-endian || DER ECDSA-SHA256 signature of the exact body)`
+//! ([`SimConfig::google_signature_header`] names it otherwise). The body is a JSON array of the notifications raised
+//! for that subscriber within [`SimConfig::google_notification_batch_ms`]; with
+//! [`SimConfig::google_notifications_single`], each notification alone as an object, at once. Any answer but 204
+//! (200 included) or a connection error is retried after [`SimConfig::google_notification_retry_base_ms`], doubling,
+//! up to [`SimConfig::google_notification_max_attempts`] attempts; every attempt is a [`Delivery`]
+//! ([`Simulator::google_deliveries`]). Deliveries run in the background and are dropped when the simulator stops.
 //!
 //! Data points and rollups are proto3 JSON, as Google writes them (spec §1.2): default values are left out, so a still
 //! day's steps are `"steps": {}`, a zero `activeZoneMinutes` or sleep-stage count is absent and `false` flags
@@ -50,7 +106,8 @@
 //!
 //! Health API errors are `google.rpc.Status` JSON: 401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`
 //! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),
-//! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`), 404 `NOT_FOUND`, 429 `RESOURCE_EXHAUSTED` /
+//! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`; a failed webhook verification), 404 `NOT_FOUND`, 409
+//! `ALREADY_EXISTS` (a subscriber id in use), 429 `RESOURCE_EXHAUSTED` /
 //! `RATE_LIMIT_EXCEEDED` after [`SimConfig::google_rate_limit_per_minute`] requests of a user in a clock minute or,
 //! with [`SimConfig::google_requests_per_second`], when the user's token bucket is empty (no `Retry-After` either
 //! way). The legacy-gone switch leaves Google routes alone.
@@ -66,10 +123,24 @@
 //!   exercise without `metricsSummary.caloriesKcal`, newest night with a first stage `SLEEP_STAGE_TYPE_UNSPECIFIED`,
 //!   newest weight without `name` / `dataPointName` and newest steps bucket `{"countSum": "many"}`, in `list`,
 //!   `reconcile` and `dailyRollUp` ([`Simulator::set_google_defects`]). Off by default.
+//! - `POST /__admin/google/users/{user}/exercises` `{"start": RFC 3339, "minutes", "steps"?, "exerciseType"?:
+//!   "WALKING"}` → `{name, user_id, health_user_id}`: a tracker exercise that `list` and `reconcile` serve from then
+//!   on (not the rollups), and an `UPSERT` notification of `exercise` for its interval.
+//! - `POST /__admin/google/notify` `{"user", "dataType", "start", "end", "operation"?: "UPSERT"}` → `{notified}` (how
+//!   many subscribers): a notification without a change of data.
+//! - `GET /__admin/google/deliveries` → `{deliveries: [{subscriber, attempt, status, body, at_ms}]}` (`status`
+//!   `null` for a connection error, `at_ms` since the simulator started); `GET /__admin/google/webhooks/subscribers`
+//!   → `{subscribers}` of every project.
+//! - `POST /__admin/google/webhooks/rotate-key` and `PUT /__admin/google/webhooks/retired` `{"retired": bool}` →
+//!   `{primaryKeyId, keyIds, retired}`: a rotation makes a new key with a new id the primary, which signs from then
+//!   on; the old keys stay in the keyset, `ENABLED`, or `DISABLED` while retired is on.
 //! - `PUT /__admin/config` also takes `google_rate_limit_per_minute` (number), `google_empty_first_page`,
 //!   `google_verbose`, `google_phone_source`, `google_unstable_reconcile_names` (booleans),
-//!   `google_sleep_processing_until` (epoch seconds or `null`) and `google_requests_per_second` (a positive number or
-//!   `null`), and answers with every switch in force.
+//!   `google_sleep_processing_until` (epoch seconds or `null`), `google_requests_per_second` (a positive number or
+//!   `null`), `google_subscriber_direct_answer`, `google_notification_omit_authorization`,
+//!   `google_notifications_single` (booleans), `google_signature_header` (a header name),
+//!   `google_notification_batch_ms`, `google_notification_retry_base_ms` and `google_notification_max_attempts`
+//!   (numbers), and answers with every switch in force.
 //! - `POST /__admin/faults` takes the routes `google_token`, `google_revoke`, `google_tokeninfo`, `google_consent`
 //!   and `google_data`.
 
@@ -93,7 +164,8 @@ pub use config::SimConfig;
 pub use dataset::{dataset, still_days, unworn_days, Dataset, SERIES_RESOURCES};
 pub use faults::{Fault, FaultKind, Route};
 pub use google::{
-    google_dataset, google_dataset_verbose, health_user_id, phone_exercise_days, GoogleDataset, GOOGLE_HEALTH_SCOPES,
+    google_dataset, google_dataset_verbose, health_user_id, phone_exercise_days, Delivery, GoogleDataset,
+    GOOGLE_HEALTH_SCOPES,
 };
 pub use simulator::Simulator;
 pub use tokens::TokenPair;

@@ -5,12 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderName;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::SimConfig;
 use crate::faults::Fault;
+use crate::google::delivery::Delivery;
+use crate::google::notifications::Change;
+use crate::google::subscribers::Subscriber;
 use crate::google::tokens::GoogleAccess;
 use crate::http;
 use crate::state::{now, Shared};
@@ -175,6 +181,113 @@ impl Simulator {
         }
     }
 
+    /// Where the simulator serves the public keyset of its webhook signatures: what ds-agent uses in place of
+    /// `https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json`.
+    pub fn google_webhook_keyset_url(&self) -> String {
+        format!("{}{}", self.base_url(), http::KEYSET_PATH)
+    }
+
+    /// The signature header's value the simulator would send with `body`, by the primary key: base64 of `0x01`, the
+    /// key id (4 bytes, big-endian) and the DER ECDSA P-256 SHA-256 signature of the exact bytes.
+    pub fn sign_google_notification(&self, body: &[u8]) -> String {
+        self.shared.lock().webhooks.keys.sign(body)
+    }
+
+    /// The id of the key that signs now (the keyset's `primaryKeyId`).
+    pub fn google_webhook_key_id(&self) -> u32 {
+        self.shared.lock().webhooks.keys.primary_id()
+    }
+
+    /// A new key with a new id becomes primary and signs from now on, retries of earlier notifications included; the
+    /// old keys stay in the keyset, `ENABLED` unless retired.
+    pub fn rotate_google_webhook_key(&self) {
+        self.shared.lock().webhooks.keys.rotate();
+    }
+
+    /// `true`: every key but the primary is listed `DISABLED`, as once Google's rotation is over (a client must use
+    /// only `ENABLED` keys). `false`, the default: all `ENABLED`.
+    pub fn set_google_webhook_key_retired(&self, retired: bool) {
+        self.shared.lock().webhooks.keys.set_retired(retired);
+    }
+
+    /// Every subscriber of every project, as a get answers it (no secret), ordered by name.
+    pub fn google_subscribers(&self) -> Vec<Value> {
+        self.shared.lock().webhooks.subscribers.all().map(Subscriber::to_json).collect()
+    }
+
+    /// Adds a `WALKING` exercise of `fitbit_user_id` from the tracker, starting at `start` (seen at the activity logs'
+    /// `-03:00`), that `list` and `reconcile` serve from now on; then notifies its `UPSERT` to the subscribers of
+    /// `exercise`. Rollups do not change; like all data, it is served only if dated within the history (two years
+    /// ago to today). The new point's `name`, `users/{healthUserId}/dataTypes/exercise/dataPoints/
+    /// {id}`.
+    pub fn add_google_exercise(&self, fitbit_user_id: &str, start: DateTime<Utc>, minutes: u32, steps: u64) -> String {
+        self.shared.add_google_exercise(fitbit_user_id, start, minutes, steps, "WALKING")
+    }
+
+    /// Notifies a change of `data_type` (kebab-case) between `start` and `end` for `fitbit_user_id` without making
+    /// one, to every active subscriber of that type; `operation` is `UPSERT` or `DELETE` (any other value is sent as
+    /// given). How many subscribers it goes to.
+    pub fn notify_google(
+        &self,
+        fitbit_user_id: &str,
+        data_type: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        operation: &str,
+    ) -> usize {
+        let change = Change {
+            user: fitbit_user_id.to_string(),
+            data_type: data_type.to_string(),
+            start,
+            end,
+            operation: operation.to_string(),
+        };
+        self.shared.notify_google(&change)
+    }
+
+    /// Every notification delivery attempt so far, in the order they finished.
+    pub fn google_deliveries(&self) -> Vec<Delivery> {
+        self.shared.lock().webhooks.deliveries.clone()
+    }
+
+    /// `true`: subscriber create and patch answer the Subscriber itself, delete `{}`. `false`, the default: a done
+    /// `Operation` whose `response` they are.
+    pub fn set_google_subscriber_direct_answer(&self, direct: bool) {
+        self.shared.lock().webhook_settings.subscriber_direct_answer = direct;
+    }
+
+    /// `true`: notifications go out without the `Authorization` secret (verification keeps it).
+    pub fn set_google_notification_omit_authorization(&self, omit: bool) {
+        self.shared.lock().webhook_settings.omit_authorization = omit;
+    }
+
+    /// The signature header's name, `X-HEALTHAPI-SIGNATURE` by default. Panics unless `name` is a valid header name.
+    pub fn set_google_signature_header(&self, name: &str) {
+        assert!(HeaderName::from_bytes(name.as_bytes()).is_ok(), "{name:?} is no header name");
+        self.shared.lock().webhook_settings.signature_header = name.to_string();
+    }
+
+    /// `true`: each notification goes out alone as a JSON object, at once. `false`, the default: JSON arrays, one per
+    /// subscriber and batch window.
+    pub fn set_google_notifications_single(&self, single: bool) {
+        self.shared.lock().webhook_settings.single = single;
+    }
+
+    /// The batch window, 50 ms by default.
+    pub fn set_google_notification_batch_ms(&self, ms: u64) {
+        self.shared.lock().webhook_settings.batch = Duration::from_millis(ms);
+    }
+
+    /// The wait before a delivery's first retry (1000 ms by default); it doubles with each retry.
+    pub fn set_google_notification_retry_base_ms(&self, ms: u64) {
+        self.shared.lock().webhook_settings.retry_base = Duration::from_millis(ms);
+    }
+
+    /// Attempts per delivery, the first included (6 by default); there is always a first.
+    pub fn set_google_notification_max_attempts(&self, attempts: u32) {
+        self.shared.lock().webhook_settings.max_attempts = attempts;
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().settings.latency = latency;
     }
@@ -199,12 +312,14 @@ impl Simulator {
         matches!(self.shared.lock().google_tokens.access_state(access_token, now()), GoogleAccess::Active { .. })
     }
 
-    /// Stops accepting connections; requests in flight finish in the background.
+    /// Stops accepting connections; requests in flight finish in the background, pending notification deliveries and
+    /// retries are dropped.
     pub fn shutdown(self) {
         drop(self);
     }
 
-    /// Stops accepting connections and waits for requests in flight to finish.
+    /// Stops accepting connections and waits for requests in flight to finish (not for pending notification
+    /// deliveries or retries, which are dropped).
     pub async fn shutdown_and_wait(mut self) {
         self.signal_stop();
         if let Some(server) = self.server.take() {
@@ -213,6 +328,7 @@ impl Simulator {
     }
 
     fn signal_stop(&mut self) {
+        self.shared.stop_background();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

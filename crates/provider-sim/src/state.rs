@@ -1,13 +1,20 @@
-//! The simulator's state, shared by the HTTP handlers and the [`crate::Simulator`] handle. One mutex guards it all:
-//! requests are few and no lock is held across an await.
+//! The simulator's state, shared by the HTTP handlers, the background webhook deliveries and the
+//! [`crate::Simulator`] handle. One mutex guards it all: requests are few and no lock is held across an await.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+use tokio::sync::watch;
 
 use crate::config::SimConfig;
 use crate::faults::Faults;
+use crate::google::added::AddedPoints;
+use crate::google::service_accounts::ServiceTokens;
 use crate::google::tokens::GoogleTokenStore;
+use crate::google::webhooks::Webhooks;
 use crate::rate_limit::{RateLimiter, TokenBuckets};
 use crate::tokens::{TokenPair, TokenStore};
 use crate::usage::Usage;
@@ -19,6 +26,14 @@ pub(crate) struct Shared {
     pub client_secret: String,
     pub access_token_ttl_secs: i64,
     pub google: GoogleClient,
+    /// The client of the verification handshakes and notification deliveries: no proxy, no redirects, 5 s timeout.
+    pub outbound: reqwest::Client,
+    pub started: Instant,
+    /// Where background deliveries run: the runtime the simulator was started on, even when a test calls a
+    /// [`crate::Simulator`] method from elsewhere.
+    runtime: Handle,
+    /// `true` once the simulator stops: pending deliveries and retries give up instead of holding it up.
+    stopping: watch::Sender<bool>,
     state: Mutex<State>,
 }
 
@@ -46,8 +61,22 @@ pub(crate) struct Settings {
     pub google_requests_per_second: Option<f64>,
 }
 
+/// The webhook switches that can change while the simulator runs (not `Copy`, unlike [`Settings`], for the header
+/// name).
+#[derive(Clone, Debug)]
+pub(crate) struct WebhookSettings {
+    pub subscriber_direct_answer: bool,
+    pub omit_authorization: bool,
+    pub signature_header: String,
+    pub single: bool,
+    pub batch: Duration,
+    pub retry_base: Duration,
+    pub max_attempts: u32,
+}
+
 pub(crate) struct State {
     pub settings: Settings,
+    pub webhook_settings: WebhookSettings,
     pub tokens: TokenStore,
     pub faults: Faults,
     pub rate: RateLimiter,
@@ -62,9 +91,15 @@ pub(crate) struct State {
     pub google_unlinked: HashSet<String>,
     /// Users whose newest items are served defective ([`crate::Simulator::set_google_defects`]).
     pub google_defects: HashSet<String>,
+    /// Tokens of the JWT-bearer grant, for the subscriber routes.
+    pub google_service_tokens: ServiceTokens,
+    /// Points added through the admin routes, served besides the generated ones.
+    pub google_added: AddedPoints,
+    pub webhooks: Webhooks,
 }
 
 impl Shared {
+    /// Must be called on a Tokio runtime, which runs the background deliveries.
     pub(crate) fn new(config: SimConfig, base_url: String) -> Shared {
         let settings = Settings {
             rate_limit_per_hour: config.rate_limit_per_hour,
@@ -78,8 +113,18 @@ impl Shared {
             google_sleep_processing_until: config.google_sleep_processing_until,
             google_requests_per_second: config.google_requests_per_second,
         };
+        let webhook_settings = WebhookSettings {
+            subscriber_direct_answer: config.google_subscriber_direct_answer,
+            omit_authorization: config.google_notification_omit_authorization,
+            signature_header: config.google_signature_header.clone(),
+            single: config.google_notifications_single,
+            batch: Duration::from_millis(config.google_notification_batch_ms),
+            retry_base: Duration::from_millis(config.google_notification_retry_base_ms),
+            max_attempts: config.google_notification_max_attempts,
+        };
         let state = State {
             settings,
+            webhook_settings,
             tokens: TokenStore::new(config.fitbit_client_id.clone()),
             faults: Faults::default(),
             rate: RateLimiter::hourly(),
@@ -90,7 +135,16 @@ impl Shared {
             google_reconcile_calls: 0,
             google_unlinked: HashSet::new(),
             google_defects: HashSet::new(),
+            google_service_tokens: ServiceTokens::default(),
+            google_added: AddedPoints::default(),
+            webhooks: Webhooks::new(),
         };
+        let outbound = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("an HTTP client with rustls builds");
         Shared {
             base_url,
             client_id: config.fitbit_client_id,
@@ -103,7 +157,30 @@ impl Shared {
                 refresh_token_ttl_secs: config.google_refresh_token_ttl_secs,
                 default_user: config.google_default_user,
             },
+            outbound,
+            started: Instant::now(),
+            runtime: Handle::current(),
+            stopping: watch::Sender::new(false),
             state: Mutex::new(state),
+        }
+    }
+
+    /// Runs `task` in the background on the simulator's runtime.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
+    }
+
+    /// Tells background tasks that the simulator stops.
+    pub(crate) fn stop_background(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once the simulator stops.
+    pub(crate) fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            // An error means the sender is gone, which is a stop too.
+            let _ = stopping.wait_for(|stopping| *stopping).await;
         }
     }
 

@@ -16,7 +16,8 @@ pub struct RequestCounts {
 /// signs in).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GoogleCounts {
-    /// `POST /token` with `grant_type=refresh_token` (or any grant type but `authorization_code`).
+    /// `POST /token` with `grant_type=refresh_token` (or any grant type but `authorization_code` and the service
+    /// account's JWT-bearer grant, which counts for no user).
     pub refresh: u32,
     /// `POST /token` with `grant_type=authorization_code`.
     pub code_exchange: u32,

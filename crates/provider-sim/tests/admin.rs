@@ -127,6 +127,13 @@ async fn legacy_and_config_switches_take_effect() {
             "google_unstable_reconcile_names": false,
             "google_sleep_processing_until": null,
             "google_requests_per_second": null,
+            "google_subscriber_direct_answer": false,
+            "google_notification_omit_authorization": false,
+            "google_signature_header": "X-HEALTHAPI-SIGNATURE",
+            "google_notifications_single": false,
+            "google_notification_batch_ms": 50,
+            "google_notification_retry_base_ms": 1000,
+            "google_notification_max_attempts": 6,
         })
     );
     assert_eq!(get_data(&sim, &token, &path).await.status(), 429, "the earlier GET used the hour's only request");
@@ -134,6 +141,7 @@ async fn legacy_and_config_switches_take_effect() {
         json!({"google_verbose": "yes"}),
         json!({"google_sleep_processing_until": "soon"}),
         json!({"google_requests_per_second": 0}),
+        json!({"google_signature_header": "no spaces in header names"}),
     ] {
         let response = admin(&sim, reqwest::Method::PUT, "/config", Some(invalid.clone())).await;
         assert_eq!(response.status(), 400, "{invalid}");

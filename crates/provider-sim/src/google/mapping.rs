@@ -46,7 +46,7 @@ fn sleep_id(health_user: &str, log_id: i64) -> String {
     )
 }
 
-fn tracker() -> Value {
+pub(crate) fn tracker() -> Value {
     json!({"recordingMethod": "PASSIVELY_MEASURED", "platform": "FITBIT",
            "device": {"displayName": "Charge 6", "formFactor": "FITNESS_BAND", "manufacturer": "Fitbit"}})
 }

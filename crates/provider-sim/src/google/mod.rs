@@ -1,19 +1,29 @@
 //! The Google side of the simulator: Google OAuth and the Google Health API v4 that replace the retired Fitbit Web
 //! API. The data is the same synthetic person's ([`crate::dataset`]), converted to Google's data points and rollups,
-//! so a client syncing one user from both providers gets equivalent records.
+//! so a client syncing one user from both providers gets equivalent records. Webhooks too: subscribers of a Cloud
+//! project, their verification, and signed notifications of added data.
 
+pub(crate) mod added;
 pub(crate) mod data_types;
 pub(crate) mod defects;
+pub(crate) mod delivery;
 pub(crate) mod encoding;
 pub(crate) mod filter;
 pub(crate) mod mapping;
+pub(crate) mod notifications;
+pub(crate) mod operations;
 pub(crate) mod paging;
 pub(crate) mod phone;
 pub(crate) mod rollup;
 pub(crate) mod scopes;
+pub(crate) mod service_accounts;
 pub(crate) mod status;
+pub(crate) mod subscribers;
 pub(crate) mod time;
 pub(crate) mod tokens;
+pub(crate) mod verification;
+pub(crate) mod webhook_keys;
+pub(crate) mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +35,7 @@ use data_types::DataType;
 use encoding::Encoding;
 use mapping::Point;
 
+pub use delivery::Delivery;
 pub use mapping::health_user_id;
 pub use scopes::GOOGLE_HEALTH_SCOPES;
 

@@ -112,6 +112,22 @@ pub(crate) fn not_found(path: &str) -> GoogleError {
     GoogleError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("The requested URL {path} was not found."))
 }
 
+/// 404 `NOT_FOUND` for a resource the URL names but that does not exist (a subscriber).
+pub(crate) fn resource_not_found(message: impl Into<String>) -> GoogleError {
+    GoogleError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+}
+
+/// 409 `ALREADY_EXISTS`, for a create with an id in use.
+pub(crate) fn already_exists(message: impl Into<String>) -> GoogleError {
+    GoogleError::new(StatusCode::CONFLICT, "ALREADY_EXISTS", message)
+}
+
+/// 400 `FAILED_PRECONDITION` without a reason: what a subscriber create or patch gets when the endpoint fails the
+/// verification handshake (spec §4.3).
+pub(crate) fn failed_precondition(message: impl Into<String>) -> GoogleError {
+    GoogleError::new(StatusCode::BAD_REQUEST, "FAILED_PRECONDITION", message)
+}
+
 /// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` with a `QuotaFailure`, for the per-user per-minute quota.
 pub(crate) fn rate_limited(limit: u32) -> GoogleError {
     let metric = "health.googleapis.com/default_requests";

@@ -2,8 +2,22 @@
 //! output-only `CivilDateTime` mirrors with zero fields left out. Fitbit gives local times, with an offset (activity
 //! logs) or without one (sleep and weight logs, which are UTC for simulated users).
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use serde_json::{json, Map, Value};
+
+/// The UTC offset of the synthetic activity logs (`dataset/activity.rs` writes them at `-03:00`), so of every
+/// `exercise`; sleep and weight logs have none and are UTC.
+pub(crate) const ACTIVITY_UTC_OFFSET_SECS: i64 = -3 * 3600;
+
+/// The UTC offset the simulated users' records of a data type are in: [`ACTIVITY_UTC_OFFSET_SECS`] for `exercise`,
+/// else 0.
+pub(crate) fn utc_offset_secs(data_type: &str) -> i64 {
+    if data_type == "exercise" {
+        ACTIVITY_UTC_OFFSET_SECS
+    } else {
+        0
+    }
+}
 
 /// An instant as Google describes it: the user's civil time there and the UTC offset in force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +29,11 @@ pub(crate) struct LocalTime {
 impl LocalTime {
     pub(crate) fn utc(civil: NaiveDateTime) -> LocalTime {
         LocalTime { civil, offset_secs: 0 }
+    }
+
+    /// An instant seen at a UTC offset.
+    pub(crate) fn at(instant: DateTime<Utc>, offset_secs: i64) -> LocalTime {
+        LocalTime { civil: instant.naive_utc() + Duration::seconds(offset_secs), offset_secs }
     }
 
     /// A Fitbit local timestamp, `2026-01-05T09:12:33.000-03:00` or, without offset, in UTC.
@@ -54,6 +73,15 @@ pub(crate) fn timestamp(utc: NaiveDateTime) -> String {
 /// `"900s"`, `"-10800s"`.
 pub(crate) fn duration(seconds: i64) -> String {
     format!("{seconds}s")
+}
+
+/// `2026-11-19T17:29:00`: a civil time as an ISO 8601 string without zone.
+pub(crate) fn civil_iso(at: NaiveDateTime) -> String {
+    if at.nanosecond() == 0 {
+        at.format("%Y-%m-%dT%H:%M:%S").to_string()
+    } else {
+        at.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+    }
 }
 
 /// `{"year","month","day"}`.

@@ -1,13 +1,15 @@
 //! Control routes under `/__admin`, JSON in and out, for developers steering a running simulator with curl. Tests
 //! in-process use the same operations through [`crate::Simulator`]. Bodies are read as JSON whatever their declared
-//! content type, since `curl -d` sends a form type.
+//! content type, since `curl -d` sends a form type. The webhook routes are in [`webhooks`].
+
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -30,6 +32,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/legacy", put(set_legacy))
         .route("/config", put(set_config))
+        .merge(webhooks::router())
 }
 
 fn bad_request(message: impl std::fmt::Display) -> Response {
@@ -226,6 +229,13 @@ struct ConfigRequest {
     google_sleep_processing_until: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     google_requests_per_second: Option<Option<f64>>,
+    google_subscriber_direct_answer: Option<bool>,
+    google_notification_omit_authorization: Option<bool>,
+    google_signature_header: Option<String>,
+    google_notifications_single: Option<bool>,
+    google_notification_batch_ms: Option<u64>,
+    google_notification_retry_base_ms: Option<u64>,
+    google_notification_max_attempts: Option<u32>,
 }
 
 async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -235,6 +245,9 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     };
     if request.google_requests_per_second.flatten().is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
         return bad_request("google_requests_per_second must be a positive number or null");
+    }
+    if request.google_signature_header.as_deref().is_some_and(|name| HeaderName::from_bytes(name.as_bytes()).is_err()) {
+        return bad_request("google_signature_header must be a header name");
     }
     {
         let mut state = shared.lock();
@@ -266,13 +279,38 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
             state.settings.google_requests_per_second = rate;
             state.google_pacing.clear();
         }
+        let webhooks = &mut state.webhook_settings;
+        if let Some(direct) = request.google_subscriber_direct_answer {
+            webhooks.subscriber_direct_answer = direct;
+        }
+        if let Some(omit) = request.google_notification_omit_authorization {
+            webhooks.omit_authorization = omit;
+        }
+        if let Some(name) = request.google_signature_header {
+            webhooks.signature_header = name;
+        }
+        if let Some(single) = request.google_notifications_single {
+            webhooks.single = single;
+        }
+        if let Some(ms) = request.google_notification_batch_ms {
+            webhooks.batch = Duration::from_millis(ms);
+        }
+        if let Some(ms) = request.google_notification_retry_base_ms {
+            webhooks.retry_base = Duration::from_millis(ms);
+        }
+        if let Some(attempts) = request.google_notification_max_attempts {
+            webhooks.max_attempts = attempts;
+        }
     }
     settings(&shared)
 }
 
 /// The run-time switches after a change, so the caller sees what is in effect.
 fn settings(shared: &Shared) -> Response {
-    let settings = shared.lock().settings;
+    let (settings, webhooks) = {
+        let state = shared.lock();
+        (state.settings, state.webhook_settings.clone())
+    };
     Json(json!({
         "rate_limit_per_hour": settings.rate_limit_per_hour,
         "latency_ms": settings.latency.as_millis() as u64,
@@ -284,6 +322,13 @@ fn settings(shared: &Shared) -> Response {
         "google_unstable_reconcile_names": settings.google_unstable_reconcile_names,
         "google_sleep_processing_until": settings.google_sleep_processing_until,
         "google_requests_per_second": settings.google_requests_per_second,
+        "google_subscriber_direct_answer": webhooks.subscriber_direct_answer,
+        "google_notification_omit_authorization": webhooks.omit_authorization,
+        "google_signature_header": webhooks.signature_header,
+        "google_notifications_single": webhooks.single,
+        "google_notification_batch_ms": webhooks.batch.as_millis() as u64,
+        "google_notification_retry_base_ms": webhooks.retry_base.as_millis() as u64,
+        "google_notification_max_attempts": webhooks.max_attempts,
     }))
     .into_response()
 }

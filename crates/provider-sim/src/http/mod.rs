@@ -1,5 +1,5 @@
-//! The simulator's HTTP face: Fitbit's legacy routes, Google's OAuth and Health API routes, the `/__admin` control
-//! routes for tests and developers, and one log line per request (credentials in it shortened).
+//! The simulator's HTTP face: Fitbit's legacy routes, Google's OAuth, Health API and webhook routes, the `/__admin`
+//! control routes for tests and developers, and one log line per request (credentials in it shortened).
 
 mod admin;
 mod bearer;
@@ -26,6 +26,8 @@ use crate::fitbit_error;
 use crate::redact::{redact_query, short};
 use crate::state::Shared;
 
+pub(crate) use google::keyset::PATH as KEYSET_PATH;
+
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/oauth2/token", post(oauth::token))
@@ -37,7 +39,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/revoke", post(google::oauth::revoke))
         .route("/tokeninfo", get(google::oauth::tokeninfo))
         .route("/o/oauth2/v2/auth", get(google::consent::authorize))
+        .route("/v4/projects/{*rest}", any(google::subscribers::serve))
         .route("/v4/{*rest}", any(google::health::serve))
+        .route(google::keyset::PATH, get(google::keyset::serve))
         .nest("/__admin", admin::router())
         .fallback(fallback)
         .layer(middleware::from_fn(log_request))

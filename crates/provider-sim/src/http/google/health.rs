@@ -2,7 +2,9 @@
 //! filters and page tokens, and `dailyRollUp`. Every request is authenticated, counted against the per-user
 //! per-minute quota and, when pacing is on, the per-second token bucket, then routed; errors are `google.rpc.Status`
 //! JSON. The run-time settings decide the encoding (proto3 or verbose), the phone source, whether the newest night is
-//! still processing and whether reconciled names are stable; a per-user switch breaks the user's newest items.
+//! still processing and whether reconciled names are stable; a per-user switch breaks the user's newest items. Points
+//! added through the admin routes are served besides the generated ones. Project routes (`/v4/projects/…`, the
+//! webhook subscribers) are elsewhere: they take service-account tokens, not users'.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -260,8 +262,11 @@ fn list(
     });
 
     let (from, to) = filter.days(history.first(), history.last());
+    let added =
+        shared.lock().google_added.points(history.user(), health_user, data_type.path, (from, to), serving.encoding);
     let mut matching: Vec<_> = points(history, health_user, data_type, from, to, serving)
         .into_iter()
+        .chain(added)
         .filter(|point| filter.matches(point))
         .collect();
     // Newest first.

@@ -1,9 +1,12 @@
 //! Google's HTTP face, served next to Fitbit's at the same base URL: OAuth (`/token`, `/revoke`, `/tokeninfo`), the
-//! fake consent page (`/o/oauth2/v2/auth`) and the Health API under `/v4/`.
+//! fake consent page (`/o/oauth2/v2/auth`), the Health API under `/v4/` (users' data, and the projects' webhook
+//! subscribers) and the webhook signatures' public keyset.
 
 pub(super) mod consent;
 pub(super) mod health;
+pub(super) mod keyset;
 pub(super) mod oauth;
+pub(super) mod subscribers;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

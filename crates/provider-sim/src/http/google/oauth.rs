@@ -1,5 +1,6 @@
-//! Google's token endpoints (spec §3.1, §3.3): `POST /token` for both grants, `POST /revoke` and `GET /tokeninfo`.
-//! Refresh tokens do not rotate; a revoke kills the consent's tokens; tokeninfo describes access tokens only.
+//! Google's token endpoints (spec §3.1, §3.3): `POST /token` for both user grants and for the service account's
+//! JWT-bearer grant, `POST /revoke` and `GET /tokeninfo`. Refresh tokens do not rotate; a revoke kills the consent's
+//! tokens; tokeninfo describes users' access tokens only.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use super::super::preflight::preflight;
 use super::oauth_error;
 use crate::faults::Route;
 use crate::google::mapping::google_account_id;
+use crate::google::service_accounts::{self, JWT_BEARER};
 use crate::google::tokens::{CodeProblem, GoogleAccess, Issued, Redemption};
 use crate::state::{now, Shared};
 
@@ -23,14 +25,23 @@ fn owner(shared: &Shared, token: Option<&String>) -> Option<String> {
     token.and_then(|token| shared.lock().google_tokens.user_of(token).map(str::to_string))
 }
 
-/// `POST /token`: `authorization_code` or `refresh_token`.
+/// `POST /token`: `authorization_code` or `refresh_token`, or the JWT-bearer grant of a service account.
 pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = parse_form(&body);
     let grant_type = form.get("grant_type").map(String::as_str).unwrap_or_default();
-    let credential = if grant_type == "authorization_code" { form.get("code") } else { form.get("refresh_token") };
+    let credential = match grant_type {
+        "authorization_code" => form.get("code"),
+        // A service account is no user: nothing is counted for anyone, and only user-less faults apply.
+        JWT_BEARER => None,
+        _ => form.get("refresh_token"),
+    };
     let user = owner(&shared, credential);
     if let Err(response) = preflight(&shared, Route::GoogleToken, user.as_deref(), grant_type).await {
         return response;
+    }
+    if grant_type == JWT_BEARER {
+        // The assertion is the credential, signed with the service account's key: no client id or secret.
+        return jwt_bearer(&shared, &form);
     }
     let client = &shared.google;
     if form.get("client_id").is_some_and(|id| *id != client.client_id) {
@@ -47,6 +58,19 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", &format!("Invalid grant_type: {other}"))
         }
     }
+}
+
+/// The service account's grant: a token for the subscriber routes. Only the assertion's shape is checked, not its
+/// signature (see [`crate::google::service_accounts`]).
+fn jwt_bearer(shared: &Shared, form: &Form) -> Response {
+    let Some(assertion) = form.get("assertion") else { return missing("assertion") };
+    let account = match service_accounts::issuer(assertion) {
+        Ok(account) => account,
+        Err(description) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
+    };
+    let access_token = shared.lock().google_service_tokens.issue(&account, now());
+    Json(json!({"access_token": access_token, "expires_in": service_accounts::TTL_SECS, "token_type": "Bearer"}))
+        .into_response()
 }
 
 fn missing(parameter: &str) -> Response {
