@@ -1,10 +1,13 @@
-//! The sync engine at scale (issue #4): one cron tick over thousands of children against the simulator with added
-//! latency, on the real MongoDB, Redis and RabbitMQ. Prints children per second, provider requests per child (first
-//! and incremental sync), messages per second and peak RSS at 1,000 and 10,000 children.
+//! The sync engine at scale (issues #4 and #10): one cron tick over thousands of children against the simulator with
+//! added latency, on the real MongoDB, Redis and RabbitMQ. Prints children per second, provider requests and MongoDB
+//! round trips per child, messages per second and each phase's peak RSS: incremental syncs at 1,000 and 10,000
+//! children, then first syncs (12 months each) of Fitbit children and of Google children.
 //!
-//! `cargo bench --bench sync_tick` (after `scripts/services.sh`). Knobs: `BENCH_CHILDREN` (default 10000),
-//! `BENCH_FIRST_SYNC_CHILDREN` (default 50), `BENCH_LATENCY_MS` (default 50), `SYNC_CONCURRENCY` (default 8).
-//! The simulator runs in a child process, so the RSS figures are the service's (plus this driver's small share).
+//! `cargo bench --bench sync_tick` (after `scripts/services.sh`). Knobs: `BENCH_CHILDREN` (default 10000; 0 skips the
+//! incremental phases), `BENCH_FIRST_SYNC_CHILDREN` (Fitbit, default 50), `BENCH_GOOGLE_FIRST_SYNC_CHILDREN` (default
+//! 200), `BENCH_GOOGLE_REQUESTS_PER_SECOND` (each child's Google budget, default 20: the bench measures the service,
+//! not Google's pace), `BENCH_LATENCY_MS` (default 50), `SYNC_CONCURRENCY` (default 8). The simulator runs in a child
+//! process, so the RSS figures are the service's (plus this driver's small share).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -35,12 +38,14 @@ async fn run_simulator(addr: &str, latency_ms: u64) {
     let config = SimConfig {
         latency: Duration::from_millis(latency_ms),
         rate_limit_per_hour: u32::MAX,
+        google_rate_limit_per_minute: u32::MAX,
         access_token_ttl_secs: 24 * 3600,
         ..SimConfig::default()
     };
     let simulator = Simulator::start(config, addr).await.expect("simulator");
-    let tokens = simulator.issue_fitbit_tokens("BENCH", "rwei ract rsle", 24 * 3600);
-    println!("{} {}", tokens.access_token, tokens.refresh_token);
+    let fitbit = simulator.issue_fitbit_tokens("BENCH", "rwei ract rsle", 24 * 3600);
+    let google = simulator.issue_google_tokens("BENCH", provider_sim::GOOGLE_HEALTH_SCOPES, 24 * 3600);
+    println!("{} {} {} {}", fitbit.access_token, fitbit.refresh_token, google.access_token, google.refresh_token);
     std::future::pending::<()>().await;
 }
 
@@ -63,16 +68,25 @@ fn peak_rss_mb() -> f64 {
     rss_mb("VmHWM:")
 }
 
+/// Resets the peak RSS, so that each phase prints its own (Linux: `5` in `clear_refs`).
+fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").ok();
+}
+
 fn provider_requests() -> u64 {
-    [200u16, 0, 400, 401, 404, 429, 500, 503]
+    let statuses = [200u16, 0, 400, 401, 403, 404, 429, 500, 503];
+    ["fitbit", "google"]
         .iter()
-        .map(|s| metrics::value("ds_agent_provider_requests_total", &format!(r#"provider="fitbit",status="{s}""#)))
+        .flat_map(|p| statuses.iter().map(move |s| format!(r#"provider="{p}",status="{s}""#)))
+        .map(|labels| metrics::value("ds_agent_provider_requests_total", &labels))
         .sum()
 }
 
 async fn run_bench() {
     let children = env_or("BENCH_CHILDREN", 10_000) as usize;
     let first_children = env_or("BENCH_FIRST_SYNC_CHILDREN", 50) as usize;
+    let google_children = env_or("BENCH_GOOGLE_FIRST_SYNC_CHILDREN", 200) as usize;
+    let google_pace = env_or("BENCH_GOOGLE_REQUESTS_PER_SECOND", 20);
     let latency_ms = env_or("BENCH_LATENCY_MS", 50);
     let concurrency = env_or("SYNC_CONCURRENCY", 8);
 
@@ -91,8 +105,8 @@ async fn run_bench() {
         let stdout = simulator.stdout.take().unwrap();
         tokio::io::BufReader::new(stdout).read_line(&mut line).await.unwrap();
     }
-    let mut tokens = line.split_whitespace();
-    let (access_token, refresh_token) = (tokens.next().unwrap().to_string(), tokens.next().unwrap().to_string());
+    let tokens: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let [access_token, refresh_token, google_access, google_refresh] = <[String; 4]>::try_from(tokens).unwrap();
 
     let certs = tempfile::tempdir().unwrap();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
@@ -110,6 +124,11 @@ async fn run_bench() {
         ("FITBIT_API_URL", format!("http://{addr}")),
         ("FITBIT_CLIENT_ID", "1A2B3C".into()),
         ("FITBIT_CLIENT_SECRET", "f1tb1ts3cr3t".into()),
+        ("GOOGLE_HEALTH_API_URL", format!("http://{addr}")),
+        ("GOOGLE_OAUTH_URL", format!("http://{addr}")),
+        ("GOOGLE_CLIENT_ID", "sim-google-client.apps.googleusercontent.com".into()),
+        ("GOOGLE_CLIENT_SECRET", "sim-google-secret".into()),
+        ("GOOGLE_REQUESTS_PER_SECOND", google_pace.to_string()),
         ("SYNC_CONCURRENCY", concurrency.to_string()),
         ("MONGODB_TIMEOUT_MS", "20000".into()),
         ("LOG_DIR", logs.path().display().to_string()),
@@ -126,12 +145,20 @@ async fn run_bench() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    println!("sync_tick: latency {latency_ms} ms per provider request, SYNC_CONCURRENCY {concurrency}");
+    println!(
+        "sync_tick: latency {latency_ms} ms per provider request, SYNC_CONCURRENCY {concurrency}, Google budget \
+         {google_pace} requests/s per child"
+    );
     println!("sync_tick: idle peak RSS {:.1} MB", peak_rss_mb());
 
     let userauths = state.store.collection("userauths");
-    let seed = |count: usize, last_sync: Option<String>| {
-        let (userauths, access_token, refresh_token) = (userauths.clone(), access_token.clone(), refresh_token.clone());
+    let fitbit_tokens = (access_token.clone(), refresh_token.clone(), "rwei ract rsle", "BENCH", None);
+    let google_tokens = (google_access, google_refresh, provider_sim::GOOGLE_HEALTH_SCOPES, "", Some("google"));
+    let seed = |count: usize, last_sync: Option<String>, google: bool| {
+        let userauths = userauths.clone();
+        let (access_token, refresh_token, scope, user, provider) =
+            if google { google_tokens.clone() } else { fitbit_tokens.clone() };
+        let user = if google { provider_sim::health_user_id("BENCH") } else { user.to_string() };
         async move {
             let exp = Utc::now().timestamp() + 20 * 3600;
             for batch in (0..count).collect::<Vec<_>>().chunks(1000) {
@@ -139,9 +166,12 @@ async fn run_bench() {
                     .iter()
                     .map(|_| {
                         let mut fitbit = doc! {"access_token": &access_token, "expires_in": exp, "refresh_token": &refresh_token,
-                            "scope": "rwei ract rsle", "token_type": "Bearer", "user_id": "BENCH", "status": "valid_token"};
+                            "scope": scope, "token_type": "Bearer", "user_id": &user, "status": "valid_token"};
                         if let Some(last_sync) = &last_sync {
                             fitbit.insert("last_sync", last_sync);
+                        }
+                        if let Some(provider) = provider {
+                            fitbit.insert("provider", provider);
                         }
                         doc! {"user_id": ObjectId::new(), "fitbit": fitbit, "created_at": ds_agent::store::bson_time(Utc::now()), "__v": 0}
                     })
@@ -154,6 +184,8 @@ async fn run_bench() {
         let state = state.clone();
         async move {
             let (requests, messages) = (provider_requests(), metrics::value("ds_agent_publish_confirms_total", ""));
+            let round_trips = metrics::value("ds_agent_mongodb_commands_total", "");
+            reset_peak_rss();
             let started = Instant::now();
             // Each phase is its own tick: name it by a time no earlier phase used.
             let scheduled = Utc::now() + chrono::Duration::seconds(phase);
@@ -173,10 +205,13 @@ async fn run_bench() {
             let seconds = started.elapsed().as_secs_f64();
             let requests = provider_requests() - requests;
             let messages = metrics::value("ds_agent_publish_confirms_total", "") - messages;
+            let round_trips = metrics::value("ds_agent_mongodb_commands_total", "") - round_trips;
+            let per_child = |n: u64| n as f64 / enqueued.max(1) as f64;
             println!(
-                "sync_tick: {label}: {enqueued} of {expected} children in {seconds:.1} s: {:.1} children/s, {:.2} provider requests per child, {:.1} messages/s, peak RSS {:.1} MB, RSS now {:.1} MB",
+                "sync_tick: {label}: {enqueued} of {expected} children in {seconds:.1} s: {:.2} children/s, {:.2} provider requests per child, {:.1} MongoDB round trips per child, {:.1} messages/s, peak RSS {:.1} MB, RSS now {:.1} MB",
                 enqueued as f64 / seconds,
-                requests as f64 / enqueued.max(1) as f64,
+                per_child(requests),
+                per_child(round_trips),
                 messages as f64 / seconds,
                 peak_rss_mb(),
                 rss_mb("VmRSS:")
@@ -187,18 +222,31 @@ async fn run_bench() {
     // Incremental syncs first, at 1,000 and then at the full count, so the peak RSS they print is theirs.
     let yesterday = (Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let small = children.min(1000);
-    seed(small, Some(yesterday.clone())).await;
-    tick(format!("incremental sync of {small} children"), small, 1).await;
+    let clear = || async {
+        state.store.collection("userauths").delete_many(doc! {}).await.unwrap();
+        state.store.collection("resources").delete_many(doc! {}).await.unwrap();
+    };
+    if small > 0 {
+        seed(small, Some(yesterday.clone()), false).await;
+        tick(format!("incremental sync of {small} children"), small, 1).await;
+    }
     if children > small {
-        seed(children - small, Some(yesterday)).await;
+        seed(children - small, Some(yesterday), false).await;
         tick(format!("incremental sync of {children} children"), children, 2).await;
     }
-    state.store.collection("userauths").delete_many(doc! {}).await.unwrap();
-    state.store.collection("resources").delete_many(doc! {}).await.unwrap();
+    clear().await;
 
     // First syncs: 12 months of everything per child.
-    seed(first_children, None).await;
-    tick(format!("first sync of {first_children} children"), first_children, 3).await;
+    if first_children > 0 {
+        seed(first_children, None, false).await;
+        tick(format!("Fitbit first sync of {first_children} children"), first_children, 3).await;
+        clear().await;
+    }
+    if google_children > 0 {
+        seed(google_children, None, true).await;
+        tick(format!("Google first sync of {google_children} children"), google_children, 4).await;
+        clear().await;
+    }
 
     shutdown.cancel();
     state.store.database().drop().await.ok();

@@ -19,6 +19,7 @@ const HELP: &[(&str, &str)] = &[
         "ds_agent_sync_items_skipped_total",
         "Provider items not published, by provider, kind and reason (malformed, missing_field, unfinished, no_id).",
     ),
+    ("ds_agent_mongodb_commands_total", "Commands sent to MongoDB (round trips), failed ones included."),
     ("ds_agent_provider_requests_total", "Provider HTTP requests by status code (0: no answer)."),
     ("ds_agent_publish_confirms_total", "Messages the broker confirmed."),
     ("ds_agent_publish_failures_total", "Messages the broker did not confirm."),

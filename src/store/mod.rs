@@ -11,13 +11,15 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use mongodb::bson::{doc, Document};
+use mongodb::event::command::CommandEvent;
+use mongodb::event::EventHandler;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 pub use connector::{connect_once, spawn_connector};
 pub use crypto::TokenCipher;
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
-pub use resources::{id_key, NewRecord, Resources, NATURAL_KEY};
+pub use resources::{id_key, NewRecord, Recorded, Resources, NATURAL_KEY};
 pub use userauths::{StoredAuth, UserAuths};
 
 pub const USERAUTHS: &str = "userauths";
@@ -44,6 +46,13 @@ impl From<mongodb::error::Error> for StoreError {
             }
             ErrorKind::Write(WriteFailure::WriteError(ref w)) if w.code == 11000 => StoreError::Duplicate,
             ErrorKind::Command(ref c) if c.code == 11000 => StoreError::Duplicate,
+            // An unordered insert whose every refused document was a duplicate.
+            ErrorKind::InsertMany(ref m)
+                if m.write_concern_error.is_none()
+                    && m.write_errors.as_ref().is_some_and(|w| !w.is_empty() && w.iter().all(|w| w.code == 11000)) =>
+            {
+                StoreError::Duplicate
+            }
             _ => StoreError::Other(e.to_string()),
         }
     }
@@ -69,6 +78,12 @@ impl Store {
         options.app_name = Some("ds-agent".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
+        // Round trips, for the metrics and the bench (handshakes and heartbeats are not commands).
+        options.command_event_handler = Some(EventHandler::callback(|event: CommandEvent| {
+            if matches!(event, CommandEvent::Started(_)) {
+                crate::metrics::increment("ds_agent_mongodb_commands_total", "");
+            }
+        }));
         let db_name = options.default_database.clone().unwrap_or_else(|| "ocariot-ds-agent".into());
         let client = Client::with_options(options).map_err(|e| StoreError::Other(e.to_string()))?;
         let db = client.database(&db_name);

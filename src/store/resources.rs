@@ -22,6 +22,13 @@ pub struct NewRecord<'a> {
     pub natural_key: Option<&'a str>,
 }
 
+/// What [`Resources::recorded`] found: the comparable ids ([`id_key`]) and the natural keys.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub ids: HashSet<String>,
+    pub keys: HashSet<String>,
+}
+
 #[derive(Clone)]
 pub struct Resources {
     store: Store,
@@ -32,38 +39,39 @@ impl Resources {
         Resources { store }
     }
 
-    /// Which of `ids` (provider item ids, `resource.logId`) are recorded for the child and type. One query on the
-    /// `user_id_type_logId` index, instead of the original's query per item.
-    pub async fn recorded(&self, child: ChildId, kind: &str, ids: &[Bson]) -> Result<HashSet<String>, StoreError> {
-        if ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let filter = doc! {"user_id": child.to_string(), "type": kind, "resource.logId": {"$in": ids}};
-        let collection = self.store.collection(RESOURCES);
-        let cursor = self.store.timed(collection.find(filter).projection(doc! {"_id": 0, "resource.logId": 1})).await?;
-        let documents: Vec<Document> = self.store.timed(cursor.try_collect()).await?;
-        Ok(documents
-            .iter()
-            .filter_map(|d| d.get_document("resource").ok().and_then(|r| r.get("logId")).map(id_key))
-            .collect())
-    }
-
-    /// Which of `keys` (natural keys: an activity's or a night's start, a weigh-in's time) are recorded for the child
-    /// and type, on the `user_id_type_natural_key` index. Only Google records carry one.
-    pub async fn recorded_keys(
+    /// Which of `ids` (provider item ids, `resource.logId`) and of `keys` (natural keys: an activity's or a night's
+    /// start, a weigh-in's time; only Google records carry one) are recorded for the child and type. One query, on the
+    /// `user_id_type_logId` and `user_id_type_natural_key` indexes, instead of the original's query per item.
+    pub async fn recorded(
         &self,
         child: ChildId,
         kind: &str,
+        ids: &[Bson],
         keys: &[&str],
-    ) -> Result<HashSet<String>, StoreError> {
-        if keys.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let filter = doc! {"user_id": child.to_string(), "type": kind, NATURAL_KEY: {"$in": keys}};
+    ) -> Result<Recorded, StoreError> {
+        let user_id = child.to_string();
+        let by_id = doc! {"user_id": &user_id, "type": kind, "resource.logId": {"$in": ids}};
+        let by_key = doc! {"user_id": &user_id, "type": kind, NATURAL_KEY: {"$in": keys}};
+        let filter = match (ids.is_empty(), keys.is_empty()) {
+            (true, true) => return Ok(Recorded::default()),
+            (false, true) => by_id,
+            (true, false) => by_key,
+            (false, false) => doc! {"$or": [by_id, by_key]},
+        };
         let collection = self.store.collection(RESOURCES);
-        let cursor = self.store.timed(collection.find(filter).projection(doc! {"_id": 0, NATURAL_KEY: 1})).await?;
+        let projection = doc! {"_id": 0, "resource.logId": 1, NATURAL_KEY: 1};
+        let cursor = self.store.timed(collection.find(filter).projection(projection)).await?;
         let documents: Vec<Document> = self.store.timed(cursor.try_collect()).await?;
-        Ok(documents.iter().filter_map(|d| d.get_str(NATURAL_KEY).ok().map(str::to_string)).collect())
+        let mut recorded = Recorded::default();
+        for document in &documents {
+            if let Some(id) = document.get_document("resource").ok().and_then(|r| r.get("logId")) {
+                recorded.ids.insert(id_key(id));
+            }
+            if let Ok(key) = document.get_str(NATURAL_KEY) {
+                recorded.keys.insert(key.to_string());
+            }
+        }
+        Ok(recorded)
     }
 
     /// Records items whose message was confirmed, in the original's document shape, plus the natural key where the
@@ -99,7 +107,13 @@ impl Resources {
                 Ok(document)
             })
             .collect::<Result<Vec<Document>, StoreError>>()?;
-        self.store.timed(self.store.collection(RESOURCES).insert_many(documents)).await.map(|_| ())
+        // Unordered: one failed document does not hold back the others. A duplicate (a unique index refusing an item
+        // recorded meanwhile) is already recorded, which is what this call wants.
+        let collection = self.store.collection(RESOURCES);
+        match self.store.timed(collection.insert_many(documents).ordered(false)).await {
+            Err(StoreError::Duplicate) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// User deletion: every record of the child.

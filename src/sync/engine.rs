@@ -1,26 +1,28 @@
-//! One child's sync, start to end. The eight parts run concurrently and fail independently (§9.2); items count as
-//! synced only once the broker confirmed their message (decisions #19), and one sync per child runs at a time
-//! across instances.
+//! One child's sync, start to end. Its parts (each resource kind, each log part) run concurrently and fail
+//! independently (§9.2), each page by page: a page is published, confirmed and recorded before the next is read, so
+//! a first sync of twelve months holds no more than a few pages in memory. Items count as synced only once the
+//! broker confirmed their message (decisions #19), and one sync per child runs at a time across instances.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use chrono::Utc;
 use futures::future::join_all;
+use futures::StreamExt;
 use mongodb::bson::Bson;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::part::{outcome, Part, PartReport};
 use super::resource::ResourceKind;
 use super::skip::{skipped, Skip};
-use super::source::{LogRead, Source, SourceItem};
+use super::source::{Source, SourceItem};
 use super::transform::LogType;
 use super::window::SyncWindow;
 use super::SyncError;
@@ -37,9 +39,6 @@ const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
 /// Attempts to record confirmed items, waiting 0.5 s, then 1 s, between them.
 const RECORD_ATTEMPTS: u32 = 3;
 const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
-/// First syncs running at once per instance (each holds 12 months of raw provider items); later syncs are not
-/// limited beyond `SYNC_CONCURRENCY`.
-const FIRST_SYNCS_AT_ONCE: usize = 2;
 
 /// The 200 body of the sync route (§5.6): new items per resource, fetched entries per log type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -60,13 +59,24 @@ pub struct LogCounts {
 }
 
 impl LogCounts {
-    fn set(&mut self, log_type: LogType, count: usize) {
+    pub(super) fn add(&mut self, log_type: LogType, count: usize) {
+        let counter = match log_type {
+            LogType::Steps => &mut self.steps,
+            LogType::Calories => &mut self.calories,
+            LogType::ActiveMinutes => &mut self.active_minutes,
+            LogType::LightlyActiveMinutes => &mut self.lightly_active_minutes,
+            LogType::SedentaryMinutes => &mut self.sedentary_minutes,
+        };
+        *counter += count;
+    }
+
+    pub(super) fn get(&self, log_type: LogType) -> usize {
         match log_type {
-            LogType::Steps => self.steps = count,
-            LogType::Calories => self.calories = count,
-            LogType::ActiveMinutes => self.active_minutes = count,
-            LogType::LightlyActiveMinutes => self.lightly_active_minutes = count,
-            LogType::SedentaryMinutes => self.sedentary_minutes = count,
+            LogType::Steps => self.steps,
+            LogType::Calories => self.calories,
+            LogType::ActiveMinutes => self.active_minutes,
+            LogType::LightlyActiveMinutes => self.lightly_active_minutes,
+            LogType::SedentaryMinutes => self.sedentary_minutes,
         }
     }
 }
@@ -80,7 +90,6 @@ pub struct SyncService {
     publisher: Publisher,
     coordination: Arc<Coordination>,
     failures: FailureReporter,
-    first_syncs: Arc<Semaphore>,
     /// The service's shutdown: running syncs stop at their next safe point.
     stop: CancellationToken,
     /// Syncs started for requests ([`SyncService::spawn`]), which the shutdown waits for.
@@ -113,7 +122,6 @@ impl SyncService {
         coordination: Arc<Coordination>,
         failures: FailureReporter,
     ) -> Self {
-        let first_syncs = Arc::new(Semaphore::new(FIRST_SYNCS_AT_ONCE));
         let running = TaskTracker::new();
         SyncService {
             userauths,
@@ -123,7 +131,6 @@ impl SyncService {
             publisher,
             coordination,
             failures,
-            first_syncs,
             stop: CancellationToken::new(),
             running,
         }
@@ -182,15 +189,10 @@ impl SyncService {
     async fn sync_locked(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
         let (stored, mut auth, refreshed) = self.usable_tokens(child).await?;
         let window = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
-        // A first sync holds a year of raw items in memory; a few at a time keep the instance's memory bounded.
-        let _first_sync_permit = match window.first_sync {
-            true => Some(self.first_syncs.acquire().await.expect("the semaphore is never closed")),
-            false => None,
-        };
         let scope = auth.scope.clone().unwrap_or_default();
         let scopes: HashSet<&str> = scope.split(' ').collect();
         let provider = auth.provider;
-        let (mut resources, mut logs) = {
+        let mut reports = {
             let source = self.source(&auth, child, window);
             tracing::debug!(
                 "{} sync of child {child}: {} from {}",
@@ -198,87 +200,115 @@ impl SyncService {
                 if window.first_sync { "first sync" } else { "incremental" },
                 window.logs_from
             );
-            let resource_reads = ResourceKind::ALL.map(|kind| read_resource(&source, &scopes, kind));
-            // Reads change nothing: at shutdown they are simply dropped.
-            tokio::select! {
-                reads = async { futures::join!(join_all(resource_reads), read_logs(&source, &scopes)) } => reads,
-                _ = self.stop.cancelled() => return Err(SyncError::Interrupted),
-            }
+            self.run_parts(&source, &scopes, &Part::all(&source)).await
         };
 
         // The provider refused a token whose stored expiry says it is still good (clock skew, an early expiry): one
         // refresh under the child's lock, then the refused parts again (decisions #4: never 1011 while a refresh can
-        // still help). A refused refresh token ends here with 1021, as a pre-emptive refresh would.
-        let refused = |read: &Result<Vec<SourceItem>, ProviderError>| refresh_may_cure(provider, read);
-        let logs_refused = |logs: &[LogRead]| logs.iter().any(|read| refresh_may_cure(provider, read));
-        if !refreshed && (resources.iter().any(refused) || logs_refused(&logs)) {
+        // still help). A refused refresh token ends here with 1021, as a pre-emptive refresh would. A part refused
+        // after some pages starts over: what it published is recorded and not sent twice.
+        let refused: Vec<Part> =
+            reports.iter().filter(|report| report.refresh_may_cure(provider)).map(|report| report.part).collect();
+        if !refreshed && !refused.is_empty() {
             let label = provider.label();
             tracing::info!("{label} refused the access token of child {child} before its expiry; refreshing once");
             auth = self.tokens.refresh(child, &stored).await?;
             let source = self.source(&auth, child, window);
-            for (kind, read) in ResourceKind::ALL.into_iter().zip(resources.iter_mut()) {
-                if refused(read) {
-                    *read = read_resource(&source, &scopes, kind).await;
-                }
-            }
-            if logs_refused(&logs) {
-                logs = read_logs(&source, &scopes).await;
+            for again in self.run_parts(&source, &scopes, &refused).await {
+                let report = reports.iter_mut().find(|report| report.part == again.part).expect("a part run before");
+                report.retried(again);
             }
         }
-        let provider_label = provider.label();
-
-        if let Some(Err(first)) = resources.iter().find(|r| r.is_err()).filter(|_| resources.iter().all(Result::is_err))
-        {
-            return Err(first.clone().into());
-        }
-        if let Some(Err(first)) = logs.iter().find(|r| r.is_err()).filter(|_| logs.iter().all(Result::is_err)) {
-            return Err(first.clone().into());
-        }
-
-        let mut counts = SyncCounts::default();
-        let mut partial = false;
-        let mut new_items = Vec::new();
-        for (kind, read) in ResourceKind::ALL.into_iter().zip(resources) {
-            match read {
-                Ok(items) => new_items.push(self.new_items(child, provider, kind, items).await?),
-                Err(e) => {
-                    partial = true;
-                    part_failed(child, provider_label, kind.name(), &e);
-                }
-            }
-        }
-        let mut log_entries = Vec::new();
-        for (log_type, read) in LogType::ALL.into_iter().zip(logs) {
-            match read {
-                Ok((entries, malformed)) => {
-                    for (i, entry) in malformed.into_iter().enumerate() {
-                        skipped(provider_label, log_type.name(), child, &format!("#{i}"), &Skip::from(entry));
-                    }
-                    counts.logs.set(log_type, entries.len());
-                    log_entries.extend(entries);
-                }
-                Err(e) => {
-                    partial = true;
-                    part_failed(child, provider_label, log_type.name(), &e);
-                }
-            }
-        }
-
-        let mut confirmed = Vec::new();
-        let published = self.publish(child, provider_label, &new_items, &log_entries, &mut confirmed).await;
-        for items in new_items.iter().filter(|items| confirmed.contains(&items.kind)) {
-            match items.kind {
-                ResourceKind::Weights => counts.weights = items.objects.len(),
-                ResourceKind::Sleep => counts.sleep = items.objects.len(),
-                ResourceKind::Activities => counts.activities = items.objects.len(),
-            }
-        }
-        published?;
-
+        let counts = outcome(child, provider, reports)?;
         self.finish(child).await;
-        let outcome = if partial { r#"outcome="partial""# } else { r#"outcome="success""# };
-        metrics::increment("ds_agent_syncs_total", outcome);
         Ok(counts)
+    }
+
+    /// Runs the parts concurrently, each page by page to its end or its first failure.
+    async fn run_parts(&self, source: &Source<'_>, scopes: &HashSet<&str>, parts: &[Part]) -> Vec<PartReport> {
+        join_all(parts.iter().map(|part| async move {
+            let mut report = PartReport::new(*part, source);
+            report.result = match *part {
+                Part::Resource(kind) => self.sync_resource(source, scopes, kind, &mut report.published).await,
+                Part::Logs(index) => self.sync_logs(source, scopes, index, &mut report.logs).await,
+            };
+            report
+        }))
+        .await
+    }
+
+    /// One resource kind, page by page: new items are published, confirmed and recorded before the next page is
+    /// read, so a sync holds one page at a time and an interrupted one resumes where it stopped. `published` counts
+    /// the confirmed items.
+    async fn sync_resource(
+        &self,
+        source: &Source<'_>,
+        scopes: &HashSet<&str>,
+        kind: ResourceKind,
+        published: &mut usize,
+    ) -> Result<(), SyncError> {
+        if !scopes.contains(source.scope(Some(kind))) {
+            return Ok(());
+        }
+        let mut pages = source.resource_pages(kind);
+        // Reads change nothing: at shutdown they are simply dropped.
+        while let Some(page) = self.until_stopped(pages.next()).await? {
+            let items = self.new_items(source.child, source.provider, kind, page?).await?;
+            if items.objects.is_empty() {
+                continue;
+            }
+            // A safe point: what was confirmed so far is recorded.
+            if self.stop.is_cancelled() {
+                return Err(SyncError::Interrupted);
+            }
+            self.publisher.publish_now(&kind.event(&items.objects), &source.child_id).await?;
+            *published += items.objects.len();
+            self.record(source.child, source.provider.label(), &items).await?;
+        }
+        Ok(())
+    }
+
+    /// One log part, chunk by chunk, each chunk one `LogSyncEvent` (the consumers upsert logs by child, type and
+    /// date). `fetched` counts the entries of each log type.
+    async fn sync_logs(
+        &self,
+        source: &Source<'_>,
+        scopes: &HashSet<&str>,
+        part: usize,
+        fetched: &mut LogCounts,
+    ) -> Result<(), SyncError> {
+        if !scopes.contains(source.scope(None)) {
+            return Ok(());
+        }
+        let label = source.provider.label();
+        let mut pages = source.log_pages(part);
+        while let Some(page) = self.until_stopped(pages.next()).await? {
+            let mut entries = Vec::new();
+            for chunk in page? {
+                for (i, entry) in chunk.malformed.into_iter().enumerate() {
+                    skipped(label, chunk.log_type.name(), source.child, &format!("#{i}"), &Skip::from(entry));
+                }
+                fetched.add(chunk.log_type, chunk.entries.len());
+                entries.extend(chunk.entries);
+            }
+            if entries.is_empty() {
+                continue;
+            }
+            if self.stop.is_cancelled() {
+                return Err(SyncError::Interrupted);
+            }
+            let event = Event::items("LogSyncEvent", "logs.sync", "log", &entries);
+            self.publisher.publish_now(&event, &source.child_id).await?;
+        }
+        Ok(())
+    }
+
+    /// `read`, unless the service stops first.
+    async fn until_stopped<T>(&self, read: impl std::future::Future<Output = T>) -> Result<T, SyncError> {
+        tokio::select! {
+            value = read => Ok(value),
+            _ = self.stop.cancelled() => Err(SyncError::Interrupted),
+        }
     }
 
     fn source<'a>(&'a self, auth: &'a ProviderAuth, child: ChildId, window: SyncWindow) -> Source<'a> {
@@ -320,15 +350,15 @@ impl SyncService {
         let mut seen = HashSet::new();
         let unique: Vec<SourceItem> = items.into_iter().filter(|item| seen.insert(id_key(&item.id))).collect();
         let ids: Vec<Bson> = unique.iter().map(|item| item.id.clone()).collect();
-        let recorded = self.resources.recorded(child, kind.record_type(), &ids).await?;
-        let fresh: Vec<SourceItem> = unique.into_iter().filter(|item| !recorded.contains(&id_key(&item.id))).collect();
-
         let keyed = provider == ProviderKind::Google;
         let keys: Vec<&str> = match keyed {
-            true => fresh.iter().filter_map(|item| kind.natural_key(item.object.as_ref().ok()?)).collect(),
+            true => unique.iter().filter_map(|item| kind.natural_key(item.object.as_ref().ok()?)).collect(),
             false => Vec::new(),
         };
-        let recorded_keys = self.resources.recorded_keys(child, kind.record_type(), &keys).await?;
+        // One query for the page: the ids and the natural keys already recorded.
+        let recorded = self.resources.recorded(child, kind.record_type(), &ids, &keys).await?;
+        let fresh: Vec<SourceItem> =
+            unique.into_iter().filter(|item| !recorded.ids.contains(&id_key(&item.id))).collect();
         let mut seen_keys = HashSet::new();
         let label = provider.label();
         let mut new_items =
@@ -338,7 +368,7 @@ impl SyncService {
                 Ok(object) => {
                     let key = kind.natural_key(&object).filter(|_| keyed).map(str::to_owned);
                     if let Some(key) = &key {
-                        if recorded_keys.contains(key) || !seen_keys.insert(key.clone()) {
+                        if recorded.keys.contains(key) || !seen_keys.insert(key.clone()) {
                             tracing::debug!(
                                 "{label} {} item {} of child {child} was published under another id (at {key})",
                                 kind.name(),
@@ -356,36 +386,6 @@ impl SyncService {
             }
         }
         Ok(new_items)
-    }
-
-    /// Publishes each kind's new items, then the logs, each waiting for the broker's confirm, and records the
-    /// confirmed items. Stops at the first unconfirmed message: the rest is sent by the next sync.
-    async fn publish(
-        &self,
-        child: ChildId,
-        provider: &str,
-        new_items: &[NewItems],
-        logs: &[Value],
-        confirmed: &mut Vec<ResourceKind>,
-    ) -> Result<(), SyncError> {
-        let child_id = child.to_string();
-        for items in new_items.iter().filter(|items| !items.objects.is_empty()) {
-            // A safe point: what was confirmed so far is recorded.
-            if self.stop.is_cancelled() {
-                return Err(SyncError::Interrupted);
-            }
-            self.publisher.publish_now(&items.kind.event(&items.objects), &child_id).await?;
-            confirmed.push(items.kind);
-            self.record(child, provider, items).await?;
-        }
-        if !logs.is_empty() {
-            if self.stop.is_cancelled() {
-                return Err(SyncError::Interrupted);
-            }
-            let event = Event::items("LogSyncEvent", "logs.sync", "log", logs);
-            self.publisher.publish_now(&event, &child_id).await?;
-        }
-        Ok(())
     }
 
     /// Records confirmed items, retrying a failing MongoDB a few times. If it still fails the sync fails (503, no
@@ -413,8 +413,8 @@ impl SyncService {
                     attempt += 1;
                     // A write that timed out may have landed all the same: only what is missing is written again.
                     let ids: Vec<Bson> = pending.iter().map(|(_, id)| (*id).clone()).collect();
-                    if let Ok(recorded) = self.resources.recorded(child, kind, &ids).await {
-                        pending.retain(|(_, id)| !recorded.contains(&id_key(id)));
+                    if let Ok(recorded) = self.resources.recorded(child, kind, &ids, &[]).await {
+                        pending.retain(|(_, id)| !recorded.ids.contains(&id_key(id)));
                     }
                     if pending.is_empty() {
                         return Ok(());
@@ -452,43 +452,4 @@ impl SyncService {
             Err(e) => tracing::info!("Error at update the last sync: {e}"),
         }
     }
-}
-
-/// Partial failures answer 200 as in the original, but are no longer silent (decisions #10).
-fn part_failed(child: ChildId, provider: &str, part: &str, error: &ProviderError) {
-    metrics::increment("ds_agent_sync_parts_failed_total", &format!(r#"part="{part}""#));
-    tracing::warn!("{provider} sync of child {child}: the {part} part failed and counts 0: {error}");
-}
-
-/// Whether a refresh may cure a failed read: the provider said the access token expired (Fitbit `expired_token`,
-/// or `invalid_token` whose message says so; Google's `UNAUTHENTICATED`, whose client policy is "refresh once").
-fn refresh_may_cure<T>(provider: ProviderKind, read: &Result<T, ProviderError>) -> bool {
-    let Err(error) = read else { return false };
-    match error.kind {
-        ProviderErrorKind::ExpiredToken => true,
-        ProviderErrorKind::InvalidToken => {
-            provider == ProviderKind::Google || error.detail.to_ascii_lowercase().contains("expired")
-        }
-        _ => false,
-    }
-}
-
-/// One resource part of a sync; a kind whose scope was not granted has nothing to read.
-async fn read_resource(
-    source: &Source<'_>,
-    scopes: &HashSet<&str>,
-    kind: ResourceKind,
-) -> Result<Vec<SourceItem>, ProviderError> {
-    if !scopes.contains(source.scope(Some(kind))) {
-        return Ok(Vec::new());
-    }
-    source.resources(kind).await
-}
-
-/// The log parts of a sync, in [`LogType::ALL`] order.
-async fn read_logs(source: &Source<'_>, scopes: &HashSet<&str>) -> Vec<LogRead> {
-    if !scopes.contains(source.scope(None)) {
-        return LogType::ALL.map(|_| Ok((Vec::new(), Vec::new()))).to_vec();
-    }
-    source.logs().await
 }

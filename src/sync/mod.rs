@@ -3,6 +3,7 @@
 
 mod engine;
 mod error;
+mod part;
 mod resource;
 mod skip;
 mod source;

@@ -40,13 +40,9 @@ async fn nothing_counts_as_synced_while_the_broker_is_away() {
     let published =
         body["activities"].as_u64().unwrap() + body["sleep"].as_u64().unwrap() + body["weights"].as_u64().unwrap();
     assert!(published > 0);
-    let mut items = 0;
-    for _ in 0..3 {
-        let message = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("sync event");
-        let payload = message.body.as_object().unwrap().values().find(|v| v.is_array()).unwrap();
-        items += payload.as_array().unwrap().len() as u64;
-    }
-    assert_eq!(items, published);
+    let sent = probe.published(&child.to_string(), &body, Duration::from_secs(60)).await;
+    let items: usize = sent.items.values().map(Vec::len).sum();
+    assert_eq!(items as u64, published);
     let recorded = resources.count_documents(mongodb::bson::doc! {"user_id": child.to_string()}).await.unwrap();
     assert_eq!(recorded, published, "recorded once confirmed");
 

@@ -1,6 +1,7 @@
 //! Reads back what the service published: a private queue bound to `data.sync` with the routing keys a test cares
 //! about, on the real broker.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -16,9 +17,29 @@ pub const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/ocariot";
 pub struct BusProbe {
     _connection: Connection,
     consumer: Consumer,
+    routing_keys: Vec<String>,
+}
+
+/// The items of a child's sync events by routing key, in arrival order, and how many messages carried them (a sync
+/// publishes page by page: one kind may take several messages).
+#[derive(Default)]
+pub struct Published {
+    pub items: HashMap<String, Vec<Value>>,
+    pub messages: HashMap<String, Vec<Received>>,
+}
+
+impl Published {
+    pub fn of(&self, routing_key: &str) -> Vec<Value> {
+        self.items.get(routing_key).cloned().unwrap_or_default()
+    }
+
+    pub fn messages(&self, routing_key: &str) -> &[Received] {
+        self.messages.get(routing_key).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A message as received: its routing key, its parsed body and its properties.
+#[derive(Clone)]
 pub struct Received {
     pub routing_key: String,
     pub body: Value,
@@ -44,7 +65,11 @@ impl BusProbe {
             .basic_consume(queue.name().as_str(), "probe", BasicConsumeOptions::default(), FieldTable::default())
             .await
             .unwrap();
-        BusProbe { _connection: connection, consumer }
+        BusProbe {
+            _connection: connection,
+            consumer,
+            routing_keys: routing_keys.iter().map(|k| k.to_string()).collect(),
+        }
     }
 
     /// The next message about anyone, or None after `wait`.
@@ -76,6 +101,36 @@ impl BusProbe {
                 });
             }
         }
+    }
+}
+
+impl BusProbe {
+    /// Reads the child's messages until every item a sync counted in its 200 body (`counts`) has arrived on the keys
+    /// this probe is bound to, or `wait` has passed; then what arrived.
+    pub async fn published(&mut self, child: &str, counts: &Value, wait: Duration) -> Published {
+        let logs: u64 = counts["logs"].as_object().map_or(0, |logs| logs.values().filter_map(Value::as_u64).sum());
+        let expected: HashMap<&str, u64> = [
+            ("physicalactivities.sync", counts["activities"].as_u64().unwrap_or(0)),
+            ("sleep.sync", counts["sleep"].as_u64().unwrap_or(0)),
+            ("weights.sync", counts["weights"].as_u64().unwrap_or(0)),
+            ("logs.sync", logs),
+        ]
+        .into_iter()
+        .filter(|(key, _)| self.routing_keys.iter().any(|bound| bound == key))
+        .collect();
+        let mut published = Published::default();
+        let complete = |published: &Published| {
+            expected.iter().all(|(key, count)| published.items.get(*key).map_or(0, Vec::len) as u64 >= *count)
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        while !complete(&published) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(message) = self.next_for(child, left).await else { break };
+            let items = message.body.as_object().and_then(|o| o.values().find_map(Value::as_array)).cloned();
+            published.items.entry(message.routing_key.clone()).or_default().extend(items.unwrap_or_default());
+            published.messages.entry(message.routing_key.clone()).or_default().push(message);
+        }
+        published
     }
 }
 

@@ -9,9 +9,8 @@ use serde_json::{json, Value};
 
 use provider_sim::{Fault, FaultKind, Route};
 
-use crate::bus_probe::BusProbe;
+use crate::bus_probe::{BusProbe, Published};
 use crate::helpers::{http_client, spawn_app, unique_name, TestApp};
-use crate::sync::messages_for;
 
 const SYNC_KEYS: [&str; 4] = ["physicalactivities.sync", "sleep.sync", "weights.sync", "logs.sync"];
 
@@ -231,13 +230,14 @@ async fn fitbit_and_google_publish_the_same_objects_for_the_same_person() {
     let fitbit_child = ChildId::from(mongodb::bson::oid::ObjectId::new());
     assert_eq!(app.post_auth(fitbit_child, &fitbit_tokens).await.status(), StatusCode::NO_CONTENT);
     let (google_child, _) = app.connect_google_user(&user, 3600).await;
-    assert_eq!(app.sync(fitbit_child).await.status(), StatusCode::OK);
-    assert_eq!(app.sync(google_child).await.status(), StatusCode::OK);
-    let from_fitbit = messages_for(&mut probe, fitbit_child, 4, Duration::from_secs(60)).await;
-    let from_google = messages_for(&mut probe, google_child, 4, Duration::from_secs(60)).await;
+    let fitbit_counts: Value = app.sync(fitbit_child).await.json().await.unwrap();
+    let google_counts: Value = app.sync(google_child).await.json().await.unwrap();
+    let wait = Duration::from_secs(60);
+    let from_fitbit = probe.published(&fitbit_child.to_string(), &fitbit_counts, wait).await;
+    let from_google = probe.published(&google_child.to_string(), &google_counts, wait).await;
 
-    let items = |messages: &HashMap<String, Vec<crate::bus_probe::Received>>, key: &str, payload: &str| -> Vec<Value> {
-        let mut items = messages[key][0].body[payload].as_array().unwrap().clone();
+    let items = |published: &Published, key: &str| -> Vec<Value> {
+        let mut items = published.of(key);
         for item in &mut items {
             let object = item.as_object_mut().unwrap();
             object.remove("child_id");
@@ -246,23 +246,21 @@ async fn fitbit_and_google_publish_the_same_objects_for_the_same_person() {
         }
         items
     };
-    for (key, payload, order_by) in [
-        ("physicalactivities.sync", "physicalactivity", "start_time"),
-        ("sleep.sync", "sleep", "start_time"),
-        ("weights.sync", "weight", "timestamp"),
-    ] {
+    for (key, order_by) in
+        [("physicalactivities.sync", "start_time"), ("sleep.sync", "start_time"), ("weights.sync", "timestamp")]
+    {
         let by_time = |list: Vec<Value>| -> HashMap<String, Value> {
             list.into_iter().map(|item| (item[order_by].as_str().unwrap().to_string(), item)).collect()
         };
-        let (fitbit, google) = (by_time(items(&from_fitbit, key, payload)), by_time(items(&from_google, key, payload)));
+        let (fitbit, google) = (by_time(items(&from_fitbit, key)), by_time(items(&from_google, key)));
         assert_eq!(fitbit.len(), google.len(), "{key}: same number of items");
         for (time, item) in &fitbit {
             let other = google.get(time).unwrap_or_else(|| panic!("{key} at {time} missing on Google"));
             assert_same(item, other, &format!("{key} at {time}"));
         }
     }
-    let logs = |messages: &HashMap<String, Vec<crate::bus_probe::Received>>| -> HashMap<(String, String), Value> {
-        items(messages, "logs.sync", "log")
+    let logs = |published: &Published| -> HashMap<(String, String), Value> {
+        items(published, "logs.sync")
             .into_iter()
             .map(|log| {
                 (

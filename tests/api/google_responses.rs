@@ -2,7 +2,6 @@
 //! several sources overlap, unverified apps are paced), and the legacy path's early token expiry. Everything goes
 //! through the simulator in its default, realistic mode, over HTTP.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{Months, NaiveDate, Utc};
@@ -12,18 +11,13 @@ use provider_sim::{Fault, FaultKind, Route};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::bus_probe::{BusProbe, Received};
+use crate::bus_probe::BusProbe;
 use crate::helpers::{metric, spawn_app, spawn_app_with, unique_name, TestApp};
-use crate::sync::messages_for;
 
 const SYNC_KEYS: [&str; 4] = ["physicalactivities.sync", "sleep.sync", "weights.sync", "logs.sync"];
 
 fn year_ago() -> NaiveDate {
     Utc::now().date_naive().checked_sub_months(Months::new(12)).unwrap()
-}
-
-fn payload(messages: &HashMap<String, Vec<Received>>, key: &str, field: &str) -> Vec<Value> {
-    messages.get(key).map(|m| m[0].body[field].as_array().unwrap().clone()).unwrap_or_default()
 }
 
 async fn sync_ok(app: &TestApp, child: ChildId) -> Value {
@@ -44,8 +38,7 @@ async fn a_worn_day_without_steps_is_a_zero_log_and_a_day_without_wear_has_none(
     let (child, _) = app.connect_google_user(&user, 3600).await;
 
     let body = sync_ok(&app, child).await;
-    let messages = messages_for(&mut probe, child, 4, Duration::from_secs(60)).await;
-    let logs = payload(&messages, "logs.sync", "log");
+    let logs = probe.published(&child.to_string(), &body, Duration::from_secs(60)).await.of("logs.sync");
     let value = |log_type: &str, day: NaiveDate| {
         logs.iter()
             .find(|log| log["type"] == log_type && log["date"] == day.to_string())
@@ -74,7 +67,7 @@ async fn a_night_still_being_processed_waits_for_a_later_sync_and_goes_out_once(
 
     app.sim.set_google_sleep_processing_until(Some(Utc::now().timestamp() + 3600));
     let first = sync_ok(&app, child).await;
-    let nights = payload(&messages_for(&mut probe, child, 1, Duration::from_secs(60)).await, "sleep.sync", "sleep");
+    let nights = probe.published(&child.to_string(), &first, Duration::from_secs(60)).await.of("sleep.sync");
     assert_eq!(first["sleep"].as_u64().unwrap() as usize, nights.len());
     assert!(metric(&app, held_back).await > before, "the held-back night is counted");
     let newest_published = nights.iter().map(|n| n["start_time"].as_str().unwrap().to_string()).max().unwrap();
@@ -83,8 +76,9 @@ async fn a_night_still_being_processed_waits_for_a_later_sync_and_goes_out_once(
     assert_eq!(sync_ok(&app, child).await["sleep"], 0);
     // Final now: the next sync (its window reaches back a week) publishes it, once.
     app.sim.set_google_sleep_processing_until(None);
-    assert_eq!(sync_ok(&app, child).await["sleep"], 1);
-    let late = payload(&messages_for(&mut probe, child, 1, Duration::from_secs(60)).await, "sleep.sync", "sleep");
+    let third = sync_ok(&app, child).await;
+    assert_eq!(third["sleep"], 1);
+    let late = probe.published(&child.to_string(), &third, Duration::from_secs(60)).await.of("sleep.sync");
     assert_eq!(late.len(), 1);
     assert!(late[0]["start_time"].as_str().unwrap() > newest_published.as_str(), "the newest night came late");
     assert_eq!(sync_ok(&app, child).await["sleep"], 0, "and only once");
@@ -103,8 +97,8 @@ async fn a_walk_recorded_by_tracker_and_phone_is_published_once_even_under_new_i
 
     let first = sync_ok(&app, child).await;
     assert_eq!(first["activities"].as_u64().unwrap() as usize, tracker, "one activity per real activity");
-    let messages = messages_for(&mut probe, child, 1, Duration::from_secs(60)).await;
-    let activities = payload(&messages, "physicalactivities.sync", "physicalactivity");
+    let activities =
+        probe.published(&child.to_string(), &first, Duration::from_secs(60)).await.of("physicalactivities.sync");
     assert_eq!(activities.len(), tracker);
     for day in &phone_days {
         let mut starts: Vec<chrono::NaiveDateTime> = activities

@@ -342,6 +342,11 @@ async fn start(mut vars: HashMap<String, String>, sim: Arc<Simulator>) -> TestAp
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
+    // A sync publishes its first page within a second: on the test broker (tests that name another one watch it
+    // themselves), the instance is ready once connected, as it would be long before a cron tick in production.
+    if !vars.contains_key("RABBITMQ_URI") {
+        assert!(eventually(Duration::from_secs(60), || state.bus.is_connected()).await, "connected to RabbitMQ");
+    }
     TestApp {
         server: Some(server),
         address: format!("https://127.0.0.1:{https_port}"),

@@ -7,6 +7,7 @@ mod bus_probe;
 mod connections;
 mod encryption;
 mod error_events;
+mod first_sync;
 mod google;
 mod google_responses;
 mod health;

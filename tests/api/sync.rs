@@ -57,13 +57,21 @@ fn expected_first_sync(user: &str, child: ChildId) -> (Vec<Value>, Vec<Value>, V
     (activities, sleep, weights, logs)
 }
 
-/// The payload of a sync event, checked byte for byte against the expected items.
-fn assert_payload(message: &Received, event_name: &str, key: &str, expected: &[Value]) {
-    let raw = String::from_utf8(message.raw.clone()).unwrap();
-    let prefix = format!(r#"{{"event_name":"{event_name}","timestamp":""#);
-    assert!(raw.starts_with(&prefix), "{}", &raw[..80.min(raw.len())]);
-    let suffix = format!(r#"Z","{key}":{}}}"#, serde_json::to_string(expected).unwrap());
-    assert!(raw.ends_with(&suffix), "{event_name}: payload differs");
+/// The payloads of a kind's sync events (a sync publishes page by page), each checked byte for byte against its share
+/// of the expected items, in order.
+fn assert_payload(messages: &[Received], event_name: &str, key: &str, expected: &[Value]) {
+    let mut at = 0;
+    for message in messages {
+        let raw = String::from_utf8(message.raw.clone()).unwrap();
+        let prefix = format!(r#"{{"event_name":"{event_name}","timestamp":""#);
+        assert!(raw.starts_with(&prefix), "{}", &raw[..80.min(raw.len())]);
+        let count = message.body[key].as_array().unwrap().len();
+        assert!(count > 0 && at + count <= expected.len(), "{event_name}: {count} more items after {at}");
+        let suffix = format!(r#"Z","{key}":{}}}"#, serde_json::to_string(&expected[at..at + count]).unwrap());
+        assert!(raw.ends_with(&suffix), "{event_name}: payload differs after item {at}");
+        at += count;
+    }
+    assert_eq!(at, expected.len(), "{event_name}: every item, once");
 }
 
 async fn resource_count(app: &TestApp, child: ChildId, kind: &str) -> u64 {
@@ -91,17 +99,23 @@ async fn a_first_sync_publishes_the_simulators_data_in_the_original_shapes() {
         .to_string()
     );
 
-    let messages = messages_for(&mut probe, child, 5, Duration::from_secs(60)).await;
-    assert_payload(
-        &messages["physicalactivities.sync"][0],
-        "PhysicalActivitySyncEvent",
-        "physicalactivity",
-        &activities,
-    );
-    assert_payload(&messages["sleep.sync"][0], "SleepSyncEvent", "sleep", &sleep);
-    assert_payload(&messages["weights.sync"][0], "WeightSyncEvent", "weight", &weights);
-    assert_payload(&messages["logs.sync"][0], "LogSyncEvent", "log", &logs);
-    let last_sync = &messages["fitbit.lastsync"][0].body["fitbit"];
+    let counts: Value = serde_json::from_str(&body).unwrap();
+    let published = probe.published(&child.to_string(), &counts, Duration::from_secs(60)).await;
+    let activity_messages = published.messages("physicalactivities.sync");
+    assert!(activity_messages.len() > 1, "a year of activities goes out page by page");
+    assert_payload(activity_messages, "PhysicalActivitySyncEvent", "physicalactivity", &activities);
+    assert_payload(published.messages("sleep.sync"), "SleepSyncEvent", "sleep", &sleep);
+    assert_payload(published.messages("weights.sync"), "WeightSyncEvent", "weight", &weights);
+    // The log parts run concurrently: each type's entries are in order, the types interleave.
+    let mut log_messages: Vec<&Received> = published.messages("logs.sync").iter().collect();
+    let first_type = |m: &&Received| m.body["log"][0]["type"].as_str().unwrap().to_string();
+    let order = ["steps", "calories", "active_minutes", "lightly_active_minutes", "sedentary_minutes"];
+    log_messages.sort_by_key(|m| order.iter().position(|t| *t == first_type(m)));
+    let log_messages: Vec<Received> = log_messages.into_iter().cloned().collect();
+    assert_payload(&log_messages, "LogSyncEvent", "log", &logs);
+    let last_sync = probe.next_for(&child.to_string(), Duration::from_secs(60)).await.expect("last sync");
+    assert_eq!(last_sync.routing_key, "fitbit.lastsync");
+    let last_sync = &last_sync.body["fitbit"];
     assert_eq!(last_sync["child_id"], child.to_string());
     assert_eq!(last_sync["last_sync"].as_str().unwrap().len(), "2020-09-08T19:09:23Z".len());
 
@@ -156,7 +170,8 @@ async fn a_second_sync_reads_the_recent_window_and_publishes_no_duplicates() {
     let recent = app.sim.data_requests(&user);
     assert!(recent.iter().rev().take(9).all(|path| path.contains(&week_ago)), "{recent:?}");
 
-    let messages = messages_for(&mut probe, child, 3, Duration::from_secs(3)).await;
+    // One message per log part, then the last sync.
+    let messages = messages_for(&mut probe, child, 7, Duration::from_secs(3)).await;
     let keys: Vec<&String> = messages.keys().collect();
     assert!(
         !messages.contains_key("physicalactivities.sync")
@@ -164,7 +179,8 @@ async fn a_second_sync_reads_the_recent_window_and_publishes_no_duplicates() {
             && !messages.contains_key("weights.sync"),
         "{keys:?}"
     );
-    assert_eq!(messages["logs.sync"][0].body["log"].as_array().unwrap().len(), 40);
+    let logs: usize = messages["logs.sync"].iter().map(|m| m.body["log"].as_array().unwrap().len()).sum();
+    assert_eq!((messages["logs.sync"].len(), logs), (5, 40));
     assert!(messages.contains_key("fitbit.lastsync"));
 }
 

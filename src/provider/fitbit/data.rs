@@ -1,8 +1,8 @@
 //! The data reads of a sync (§8.1), over the date ranges a sync asks for: weight logs range by range, the sleep and
-//! activity lists page by page (following `pagination.next`, decisions #13), and the daily series.
+//! activity lists page by page as a stream (following `pagination.next`, decisions #13), and the daily series.
 
 use chrono::NaiveDate;
-use futures::future::try_join_all;
+use futures::stream::{self, Stream};
 use serde_json::Value;
 
 use super::FitbitClient;
@@ -31,35 +31,36 @@ const PAGE_SIZE: u32 = 100;
 const MAX_PAGES: usize = 100;
 
 impl FitbitClient {
-    /// Weight logs of every range, concatenated in order; any failed range fails the whole read.
-    pub async fn weights(&self, token: &str, ranges: &[(NaiveDate, NaiveDate)]) -> Result<Vec<Value>, ProviderError> {
-        let reads = ranges.iter().map(|(from, to)| async move {
-            let body = self.get(&format!("/body/log/weight/date/{from}/{to}.json"), token).await?;
-            Ok::<_, ProviderError>(array(body, "weight"))
-        });
-        Ok(try_join_all(reads).await?.into_iter().flatten().collect())
+    /// The weight logs from `from` to `to` (both included; at most Fitbit's 31 days).
+    pub async fn weights(&self, token: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>, ProviderError> {
+        let body = self.get(&format!("/body/log/weight/date/{from}/{to}.json"), token).await?;
+        Ok(array(body, "weight"))
     }
 
-    /// Every sleep or activity log from `from` (included) to now, oldest first.
-    pub async fn log_list(&self, token: &str, list: LogList, from: NaiveDate) -> Result<Vec<Value>, ProviderError> {
-        let mut next = format!("/{}/list.json?afterDate={from}&sort=asc&offset=0&limit={PAGE_SIZE}", list.name());
-        let mut items = Vec::new();
-        for _ in 0..MAX_PAGES {
+    /// The sleep or activity logs from `from` (included) to now, oldest first, one page at a time. The stream ends
+    /// after an error.
+    pub fn log_list<'a>(
+        &'a self,
+        token: &'a str,
+        list: LogList,
+        from: NaiveDate,
+    ) -> impl Stream<Item = Result<Vec<Value>, ProviderError>> + 'a {
+        let first = format!("/{}/list.json?afterDate={from}&sort=asc&offset=0&limit={PAGE_SIZE}", list.name());
+        stream::try_unfold((Some(first), 0), move |(next, pages)| async move {
+            let Some(next) = next else { return Ok(None) };
+            if pages == MAX_PAGES {
+                tracing::warn!(
+                    "Fitbit {} list still had pages after {MAX_PAGES}; the rest waits for the next sync",
+                    list.name()
+                );
+                return Ok(None);
+            }
             let body = self.get(&next, token).await?;
             let link = body.pointer("/pagination/next").and_then(Value::as_str).unwrap_or_default().to_string();
             let page = array(body, list.name());
-            let last_page = page.is_empty() || link.is_empty();
-            items.extend(page);
-            if last_page {
-                return Ok(items);
-            }
-            next = link;
-        }
-        tracing::warn!(
-            "Fitbit {} list still had pages after {MAX_PAGES}; the rest waits for the next sync",
-            list.name()
-        );
-        Ok(items)
+            let next = Some(link).filter(|link| !link.is_empty() && !page.is_empty());
+            Ok(Some((page, (next, pages + 1))))
+        })
     }
 
     /// A daily series (`steps`, `calories`, `minutesSedentary`, …) from `from` to Fitbit's today.

@@ -1,10 +1,11 @@
-//! The Health API reads of a sync (google-health-api.md §1.5 and §1.7): `reconcile` with civil-time filters,
-//! following `nextPageToken` (pages may be empty and still carry one), and `dailyRollUp` in chunks within each
-//! type's range limit. `reconcile` rather than `list`: `list` answers each data source separately (tracker, phone,
-//! manual entry), so one walk recorded by two devices would be two activities; `reconcile` is the merged stream the
-//! Fitbit app shows. Every read is paced within the child's budget.
+//! The Health API reads of a sync (google-health-api.md §1.5 and §1.7), as streams of pages so that a sync holds one
+//! page at a time: `reconcile` with civil-time filters, following `nextPageToken` (pages may be empty and still carry
+//! one), and `dailyRollUp` in chunks within each type's range limit. `reconcile` rather than `list`: `list` answers
+//! each data source separately (tracker, phone, manual entry), so one walk recorded by two devices would be two
+//! activities; `reconcile` is the merged stream the Fitbit app shows. Every read is paced within the child's budget.
 
 use chrono::{Datelike, Duration, NaiveDate};
+use futures::stream::{self, Stream};
 use serde_json::{json, Value};
 
 use super::GoogleClient;
@@ -16,69 +17,87 @@ const MAX_PAGES: usize = 400;
 /// Every source, as the Fitbit app shows them (the API's default, said out loud).
 const ALL_SOURCES: &str = "users/me/dataSourceFamilies/all-sources";
 
+/// Where a paged read stands: the next page's token, once the first page is read.
+struct Paging {
+    next: Option<String>,
+    pages: usize,
+}
+
 impl GoogleClient {
-    /// The reconciled data points of `data_type` from `from` (a civil date, included) on, oldest first; `child` is
-    /// the key of the budget the reads are paced in.
-    pub async fn reconcile(
-        &self,
-        token: &str,
-        child: &str,
-        data_type: &str,
+    /// The reconciled data points of `data_type` from `from` (a civil date, included) up to `until` (excluded, if
+    /// given), one page at a time and newest first, as Google sends them; `child` is the key of the budget the reads
+    /// are paced in. The stream ends after an error.
+    pub fn reconcile<'a>(
+        &'a self,
+        token: &'a str,
+        child: &'a str,
+        data_type: &'a str,
         from: NaiveDate,
-    ) -> Result<Vec<Value>, ProviderError> {
+        until: Option<NaiveDate>,
+    ) -> impl Stream<Item = Result<Vec<Value>, ProviderError>> + 'a {
         let field = match data_type {
             "exercise" => "exercise.interval.civil_start_time".to_string(),
             // Sleep is filtered on its end, as Fitbit placed a night on its wake-up date.
             "sleep" => "sleep.interval.civil_end_time".to_string(),
             sample => format!("{}.sample_time.civil_time", sample.replace('-', "_")),
         };
-        let filter = format!("{field} >= \"{from}\"");
-        let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:reconcile", self.health_url);
-        let mut points = Vec::new();
-        let mut page_token = String::new();
-        for _ in 0..MAX_PAGES {
-            let mut request = reqwest::Url::parse(&url).expect("the configured base URL was checked at startup");
-            request.query_pairs_mut().append_pair("filter", &filter);
-            // Google documents no data source family for sleep reads (§1.4); left out, all sources is the default.
-            if data_type != "sleep" {
-                request.query_pairs_mut().append_pair("dataSourceFamily", ALL_SOURCES);
-            }
-            if !page_token.is_empty() {
-                request.query_pairs_mut().append_pair("pageToken", &page_token);
-            }
-            let mut body = self.health_call(Some(child), token, || self.http.get(request.as_str())).await?;
-            points.extend(list_field(&mut body, "dataPoints"));
-            page_token = body.get("nextPageToken").and_then(Value::as_str).unwrap_or_default().to_string();
-            if page_token.is_empty() {
-                points.reverse(); // newest first on the wire
-                return Ok(points);
-            }
+        let mut filter = format!("{field} >= \"{from}\"");
+        if let Some(until) = until {
+            filter.push_str(&format!(" AND {field} < \"{until}\""));
         }
-        tracing::warn!("Google {data_type} reads still had pages after {MAX_PAGES}; the rest waits for the next sync");
-        points.reverse();
-        Ok(points)
+        let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:reconcile", self.health_url);
+        stream::try_unfold(Paging { next: None, pages: 0 }, move |paging| {
+            let (url, filter) = (url.clone(), filter.clone());
+            async move {
+                if paging.next.as_deref() == Some("") {
+                    return Ok(None);
+                }
+                if paging.pages == MAX_PAGES {
+                    tracing::warn!(
+                        "Google {data_type} reads still had pages after {MAX_PAGES}; the rest waits for the next sync"
+                    );
+                    return Ok(None);
+                }
+                let mut request = reqwest::Url::parse(&url).expect("the configured base URL was checked at startup");
+                request.query_pairs_mut().append_pair("filter", &filter);
+                // Google documents no data source family for sleep reads (§1.4); left out, all sources is the default.
+                if data_type != "sleep" {
+                    request.query_pairs_mut().append_pair("dataSourceFamily", ALL_SOURCES);
+                }
+                if let Some(page_token) = &paging.next {
+                    request.query_pairs_mut().append_pair("pageToken", page_token);
+                }
+                let mut body = self.health_call(Some(child), token, || self.http.get(request.as_str())).await?;
+                let points = list_field(&mut body, "dataPoints");
+                let next = body.get("nextPageToken").and_then(Value::as_str).unwrap_or_default().to_string();
+                Ok(Some((points, Paging { next: Some(next), pages: paging.pages + 1 })))
+            }
+        })
     }
 
-    /// Daily buckets of `data_type` from `from` to `to`, both included, oldest first.
-    pub async fn daily_roll_up(
-        &self,
-        token: &str,
-        child: &str,
-        data_type: &str,
+    /// Daily buckets of `data_type` from `from` to `to`, both included, oldest first, one chunk of the type's range
+    /// limit at a time. The stream ends after an error.
+    pub fn daily_roll_up<'a>(
+        &'a self,
+        token: &'a str,
+        child: &'a str,
+        data_type: &'a str,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<Value>, ProviderError> {
+    ) -> impl Stream<Item = Result<Vec<Value>, ProviderError>> + 'a {
         let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:dailyRollUp", self.health_url);
-        let mut buckets = Vec::new();
-        let mut start = from;
-        while start <= to {
-            let end = (start + Duration::days(max_range_days(data_type))).min(to + Duration::days(1));
-            let body = json!({"range": {"start": civil(start), "end": civil(end)}, "windowSizeDays": 1});
-            let mut answer = self.health_call(Some(child), token, || self.http.post(&url).json(&body)).await?;
-            buckets.extend(list_field(&mut answer, "rollupDataPoints"));
-            start = end;
-        }
-        Ok(buckets)
+        stream::try_unfold(from, move |start| {
+            let url = url.clone();
+            async move {
+                if start > to {
+                    return Ok(None);
+                }
+                let end = (start + Duration::days(max_range_days(data_type))).min(to + Duration::days(1));
+                let body = json!({"range": {"start": civil(start), "end": civil(end)}, "windowSizeDays": 1});
+                let mut answer = self.health_call(Some(child), token, || self.http.post(&url).json(&body)).await?;
+                Ok(Some((list_field(&mut answer, "rollupDataPoints"), end)))
+            }
+        })
     }
 }
 

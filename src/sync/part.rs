@@ -1,0 +1,129 @@
+//! The parts of a sync (each resource kind, each log part) and what their reports add up to. The parts run
+//! concurrently and fail independently (§9.2): a failed part still answers 200 with what it published, unless every
+//! resource part or every log part failed, which fails the sync with the provider's error (§8.6).
+
+use super::engine::{LogCounts, SyncCounts};
+use super::resource::ResourceKind;
+use super::source::Source;
+use super::SyncError;
+use crate::domain::{ChildId, ProviderKind};
+use crate::metrics;
+use crate::provider::{ProviderError, ProviderErrorKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Resource(ResourceKind),
+    /// A log part, numbered as [`Source::log_parts`] lists them.
+    Logs(usize),
+}
+
+impl Part {
+    pub fn all(source: &Source<'_>) -> Vec<Part> {
+        let resources = ResourceKind::ALL.into_iter().map(Part::Resource);
+        resources.chain((0..source.log_parts().len()).map(Part::Logs)).collect()
+    }
+}
+
+/// What one part did: the items it published (resources), the entries it fetched (logs), and how it ended.
+pub struct PartReport {
+    pub part: Part,
+    /// The log types of a log part (none for a resource part).
+    pub log_types: &'static [super::transform::LogType],
+    pub published: usize,
+    pub logs: LogCounts,
+    pub result: Result<(), SyncError>,
+}
+
+impl PartReport {
+    pub fn new(part: Part, source: &Source<'_>) -> Self {
+        let log_types = match part {
+            Part::Resource(_) => &[][..],
+            Part::Logs(index) => source.log_parts()[index],
+        };
+        PartReport { part, log_types, published: 0, logs: LogCounts::default(), result: Ok(()) }
+    }
+
+    /// Whether a refresh may cure the part's failure: the provider said the access token expired (Fitbit
+    /// `expired_token`, or `invalid_token` whose message says so; Google's `UNAUTHENTICATED`, whose client policy is
+    /// "refresh once").
+    pub fn refresh_may_cure(&self, provider: ProviderKind) -> bool {
+        let Err(SyncError::Provider(error)) = &self.result else { return false };
+        match error.kind {
+            ProviderErrorKind::ExpiredToken => true,
+            ProviderErrorKind::InvalidToken => {
+                provider == ProviderKind::Google || error.detail.to_ascii_lowercase().contains("expired")
+            }
+            _ => false,
+        }
+    }
+
+    /// The part run again after a refresh: its items published before add up (the second run skips them), its log
+    /// entries are the second run's (it fetched them all again).
+    pub fn retried(&mut self, again: PartReport) {
+        self.published += again.published;
+        self.logs = again.logs;
+        self.result = again.result;
+    }
+
+    fn provider_error(&self) -> Option<&ProviderError> {
+        match &self.result {
+            Err(SyncError::Provider(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The sync's answer from its parts' reports. A failure that is not the provider's (the broker, MongoDB, the
+/// shutdown) fails the sync: what was not confirmed and recorded goes out with the next one.
+pub fn outcome(child: ChildId, provider: ProviderKind, reports: Vec<PartReport>) -> Result<SyncCounts, SyncError> {
+    let mut reports = reports;
+    if let Some(position) = reports.iter().position(|r| matches!(r.result, Err(SyncError::Interrupted))) {
+        return Err(reports.swap_remove(position).result.unwrap_err());
+    }
+    if let Some(position) = reports.iter().position(|r| r.result.is_err() && r.provider_error().is_none()) {
+        return Err(reports.swap_remove(position).result.unwrap_err());
+    }
+    let (resources, logs): (Vec<&PartReport>, Vec<&PartReport>) =
+        reports.iter().partition(|r| matches!(r.part, Part::Resource(_)));
+    for group in [&resources, &logs] {
+        if group.iter().all(|r| r.result.is_err()) {
+            if let Some(first) = group.iter().find_map(|r| r.provider_error()) {
+                return Err(first.clone().into());
+            }
+        }
+    }
+
+    let label = provider.label();
+    let mut counts = SyncCounts::default();
+    for report in &reports {
+        match report.part {
+            Part::Resource(ResourceKind::Weights) => counts.weights = report.published,
+            Part::Resource(ResourceKind::Sleep) => counts.sleep = report.published,
+            Part::Resource(ResourceKind::Activities) => counts.activities = report.published,
+            Part::Logs(_) => {
+                for log_type in report.log_types {
+                    counts.logs.add(*log_type, report.logs.get(*log_type));
+                }
+            }
+        }
+        if let Some(error) = report.provider_error() {
+            let names: Vec<&str> = match report.part {
+                Part::Resource(kind) => vec![kind.name()],
+                Part::Logs(_) => report.log_types.iter().map(|t| t.name()).collect(),
+            };
+            for name in names {
+                part_failed(child, label, name, error);
+            }
+        }
+    }
+    let partial = reports.iter().any(|r| r.result.is_err());
+    let outcome = if partial { r#"outcome="partial""# } else { r#"outcome="success""# };
+    metrics::increment("ds_agent_syncs_total", outcome);
+    Ok(counts)
+}
+
+/// Partial failures answer 200 as in the original, but are no longer silent (decisions #10).
+fn part_failed(child: ChildId, provider: &str, part: &str, error: &ProviderError) {
+    metrics::increment("ds_agent_sync_parts_failed_total", &format!(r#"part="{part}""#));
+    tracing::warn!("{provider} sync of child {child}: the {part} part failed and counts what it sent before: {error}");
+}
