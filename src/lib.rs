@@ -8,6 +8,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod notifications;
 pub mod provider;
 pub mod shutdown;
 pub mod startup;

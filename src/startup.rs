@@ -17,6 +17,7 @@ use crate::coordination::Coordination;
 use crate::http::shedding::{Limits, SheddingAcceptor};
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
+use crate::notifications::{self, Notifications};
 use crate::provider::fitbit::FitbitClient;
 use crate::provider::google::GoogleClient;
 use crate::provider::Providers;
@@ -120,6 +121,7 @@ impl Application {
             reclaim_after: settings.sync_reclaim_after,
             retry_base: settings.sync_retry_base,
             max_attempts: 3,
+            stale_after: settings.notifications.enabled().then_some(settings.notifications.stale_after),
         };
         let jobs = JobQueue::new(coordination.clone(), store.database().name(), job_settings);
         let signing_secret = match (&settings.token_encryption_key, &settings.google.client_secret) {
@@ -128,7 +130,9 @@ impl Application {
             // Without a shared secret each instance signs with its own key: a callback must reach the same instance.
             (None, None) => rand::random::<[u8; 32]>().to_vec(),
         };
+        let notifications = Notifications::new(&settings.notifications, jobs.clone(), settings.provider_timeout);
         let state = AppState {
+            notifications,
             state_signer: StateSigner::new(&signing_secret),
             tokens,
             failures,
@@ -167,6 +171,9 @@ impl Application {
     /// background tasks and closes the connections.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let Application { state, https, http, https_port, tls, shutdown, mongodb_ready, .. } = self;
+        let dispatcher = state.notifications.as_ref().map(|_| {
+            notifications::dispatcher::spawn_dispatcher(state.jobs.clone(), state.userauths.clone(), shutdown.clone())
+        });
         let background = [
             store::spawn_connector(state.store.clone(), shutdown.clone(), mongodb_ready),
             bus::spawn_connector(state.bus.clone(), shutdown.clone()),
@@ -228,7 +235,7 @@ impl Application {
         let _ = drain.await;
         // Syncs started for requests outlive their requests; they stop at their next safe point.
         state.sync.wait_for_running(DRAIN_TIMEOUT).await;
-        for task in background {
+        for task in background.into_iter().chain(dispatcher) {
             let _ = task.await;
         }
         state.bus.close().await;

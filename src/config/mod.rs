@@ -2,6 +2,7 @@
 //! one clear line instead of failing later inside a request.
 
 mod environment;
+mod notifications;
 mod rabbitmq;
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 
 pub use environment::Environment;
+pub use notifications::{NotificationSettings, SubscriberSettings, DEFAULT_KEYSET_URL};
 pub use rabbitmq::rabbitmq_uri_with_vhost;
 
 /// Every setting the service reads, already parsed.
@@ -37,6 +39,8 @@ pub struct Settings {
     /// Health API requests per second per child (`GOOGLE_REQUESTS_PER_SECOND`), shared by every part of its sync,
     /// with bursts of twice that.
     pub google_requests_per_second: f64,
+    /// Google Health notifications (`GOOGLE_NOTIFICATION_*`); off unless a secret is set.
+    pub notifications: NotificationSettings,
     pub token_encryption_key: Option<[u8; 32]>,
     pub expression_auto_sync: String,
     pub sync_concurrency: usize,
@@ -162,6 +166,7 @@ impl Settings {
                 "GOOGLE_REQUESTS_PER_SECOND",
                 &or("GOOGLE_REQUESTS_PER_SECOND", DEFAULT_GOOGLE_REQUESTS_PER_SECOND),
             )?,
+            notifications: NotificationSettings::read(&get)?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
             expression_auto_sync,
             sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", "8"))?,

@@ -34,6 +34,9 @@ enum Kind {
 }
 
 pub async fn parse_body(request: Request, next: Next) -> Result<Response, ApiError> {
+    if super::notifications::is_notification(request.uri().path()) {
+        return Ok(next.run(request).await);
+    }
     let kind = kind_of(request.headers())?;
     if kind == Kind::Other {
         return Ok(next.run(request).await);

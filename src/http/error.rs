@@ -56,6 +56,9 @@ pub enum ApiError {
     Database,
     #[error("The service is shutting down.")]
     ShuttingDown,
+    /// A Google notification without the configured secret or a valid signature.
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::DependencyDown(_) | ApiError::ProviderUnavailable { .. } | ApiError::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

@@ -8,6 +8,7 @@ mod google;
 mod health;
 mod metrics;
 mod middleware;
+mod notifications;
 pub mod redirect;
 mod reference;
 mod response;
@@ -31,6 +32,7 @@ use crate::bus::{Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
 use crate::jobs::JobQueue;
+use crate::notifications::Notifications;
 use crate::provider::Providers;
 use crate::store::{Store, UserAuths};
 use crate::sync::SyncService;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub sync: SyncService,
     pub state_signer: StateSigner,
     pub jobs: JobQueue,
+    /// Google Health notifications; `None` while they are off.
+    pub notifications: Option<Notifications>,
 }
 
 /// The HTTPS application: routes wrapped in the middleware chain. Path normalisation and body parsing must run
@@ -66,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(sync::router())
         .merge(metrics::router())
+        .merge(notifications::router(state.notifications.clone()))
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(endpoint_not_found)
         .with_state(state);

@@ -3,7 +3,8 @@
 //!
 //! - `<ns>:jobs`: the stream of due jobs, read through the consumer group `workers`;
 //! - `<ns>:delayed`: a sorted set of jobs waiting for a retry or a provider's rate-limit reset, by due time;
-//! - `<ns>:queued`: the children with a job queued, running or delayed, so a tick never enqueues one twice.
+//! - `<ns>:queued`: the children with a job queued, running or delayed, so a tick never enqueues one twice;
+//! - `<ns>:notify:*`: Google notifications waiting for their coalescing window to close (see `notifications`).
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use redis::Value as RedisValue;
 
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::ChildId;
+use crate::sync::SyncTarget;
 
 pub const GROUP: &str = "workers";
 
@@ -19,8 +21,12 @@ pub const GROUP: &str = "workers";
 const PROMOTE: &str = r#"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
 for _, member in ipairs(due) do
-  local child, attempt, tick = string.match(member, '([^|]*)|([^|]*)|([^|]*)')
-  redis.call('XADD', KEYS[2], '*', 'child', child, 'attempt', attempt, 'tick', tick)
+  local child, attempt, tick, target = string.match(member, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
+  if target == '' then
+    redis.call('XADD', KEYS[2], '*', 'child', child, 'attempt', attempt, 'tick', tick)
+  else
+    redis.call('XADD', KEYS[2], '*', 'child', child, 'attempt', attempt, 'tick', tick, 'target', target)
+  end
   redis.call('ZREM', KEYS[1], member)
 end
 return #due
@@ -39,6 +45,39 @@ end
 return added
 "#;
 
+/// Turns a Google user's coalesced notifications into one targeted job for `child` (ARGV[1]), unless the child has
+/// a job already: then the notifications wait (`retry_ms` more) and go into a job of their own once it is over, so
+/// none is lost and a child is never queued twice. KEYS: queued, jobs, due, types, days, first; ARGV: child, health
+/// user id, now (ms), retry (ms). Returns 1 (enqueued), 0 (waits) or -1 (nothing was waiting).
+const ENQUEUE_NOTIFIED: &str = r#"
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[3], 'XX', tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[2])
+  return 0
+end
+local types = redis.call('SMEMBERS', KEYS[4])
+local days = redis.call('SMEMBERS', KEYS[5])
+local first = redis.call('GET', KEYS[6]) or ARGV[3]
+redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+redis.call('ZREM', KEYS[3], ARGV[2])
+if #types == 0 then
+  return -1
+end
+local dated, whole = {}, false
+for _, day in ipairs(days) do
+  if day == 'all' then whole = true else table.insert(dated, day) end
+end
+table.sort(dated)
+table.sort(types)
+local from, to = '', ''
+if not whole and #dated > 0 then
+  from, to = dated[1], dated[#dated]
+end
+redis.call('SADD', KEYS[1], ARGV[1])
+local target = table.concat(types, ',') .. ';' .. from .. ';' .. to .. ';' .. first
+redis.call('XADD', KEYS[2], '*', 'child', ARGV[1], 'attempt', 1, 'tick', 0, 'target', target)
+return 1
+"#;
+
 /// How jobs are retried and reclaimed.
 #[derive(Clone, Copy, Debug)]
 pub struct JobSettings {
@@ -50,15 +89,26 @@ pub struct JobSettings {
     pub retry_base: Duration,
     /// Attempts of a job, the first included.
     pub max_attempts: u32,
+    /// With Google notifications on: a Google child without one for this long is counted at each tick.
+    pub stale_after: Option<Duration>,
 }
 
-/// One job: a child to sync, how often it was tried, and the tick that enqueued it (0 for none).
+/// One job: a child to sync, how often it was tried, the tick that enqueued it (0 for none), and for a job made of
+/// Google notifications, what they named.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     pub stream_id: String,
     pub child: ChildId,
     pub attempt: u32,
     pub tick: i64,
+    pub target: Option<SyncTarget>,
+}
+
+/// The Redis keys of one Google user's notifications waiting for their window to close.
+pub struct WaitingKeys {
+    pub types: String,
+    pub days: String,
+    pub first: String,
 }
 
 #[derive(Clone)]
@@ -170,7 +220,8 @@ impl JobQueue {
         pipe.cmd("XDEL").arg(self.key("jobs")).arg(&job.stream_id).ignore();
         match again_at_ms {
             Some((due_ms, attempt)) => {
-                let member = format!("{}|{attempt}|{}", job.child, job.tick);
+                let target = job.target.as_ref().map(|t| format!("|{}", t.encode())).unwrap_or_default();
+                let member = format!("{}|{attempt}|{}{target}", job.child, job.tick);
                 pipe.cmd("ZADD").arg(self.key("delayed")).arg(due_ms).arg(member).ignore();
             }
             None => {
@@ -193,6 +244,46 @@ impl JobQueue {
         Ok(moved)
     }
 
+    /// The keys of the notifications of Google user `health_user_id` waiting to become a job.
+    pub fn waiting_keys(&self, health_user_id: &str) -> WaitingKeys {
+        WaitingKeys {
+            types: self.key(&format!("notify:types:{health_user_id}")),
+            days: self.key(&format!("notify:days:{health_user_id}")),
+            first: self.key(&format!("notify:first:{health_user_id}")),
+        }
+    }
+
+    /// Makes the waiting notifications of `health_user_id` one job for `child` (see [`ENQUEUE_NOTIFIED`]): `Some(true)`
+    /// when enqueued, `Some(false)` when they wait for the child's current job, `None` when nothing was waiting.
+    pub async fn enqueue_notified(
+        &self,
+        child: ChildId,
+        health_user_id: &str,
+        now_ms: i64,
+        retry: Duration,
+    ) -> Result<Option<bool>, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let keys = self.waiting_keys(health_user_id);
+        let result: i64 = redis::Script::new(ENQUEUE_NOTIFIED)
+            .key(self.key("queued"))
+            .key(self.key("jobs"))
+            .key(self.key("notify:due"))
+            .key(keys.types)
+            .key(keys.days)
+            .key(keys.first)
+            .arg(child.to_string())
+            .arg(health_user_id)
+            .arg(now_ms)
+            .arg(retry.as_millis() as i64)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(match result {
+            1 => Some(true),
+            0 => Some(false),
+            _ => None,
+        })
+    }
+
     /// Jobs waiting, running or delayed.
     pub async fn depth(&self) -> Result<u64, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
@@ -212,6 +303,7 @@ fn parse_job(entry: StreamId) -> Option<Job> {
         child,
         attempt: text("attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
         tick: text("tick").and_then(|t| t.parse().ok()).unwrap_or(0),
+        target: text("target").and_then(|t| SyncTarget::decode(&t)),
         stream_id: entry.id,
     })
 }

@@ -2,12 +2,13 @@
 //! (decisions #21). The tick's progress (enqueued, done, failed) is kept in Redis, so whichever instance finishes
 //! the last job of a tick logs its summary.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use super::JobQueue;
 use crate::coordination::CoordinationError;
+use crate::domain::{ChildId, ProviderKind};
 use crate::store::{StoreError, UserAuths};
 
 const PAGE: i64 = 500;
@@ -57,12 +58,17 @@ impl JobQueue {
             .map_err(CoordinationError::from)?;
 
         let (mut enqueued, mut listed, mut after) = (0usize, 0usize, None);
+        let mut stale = 0;
         loop {
             let page = userauths.valid_children_page(after, PAGE).await?;
-            let Some((last, _)) = page.last() else { break };
+            let Some((last, _, _)) = page.last() else { break };
             after = Some(*last);
             listed += page.len();
-            let children: Vec<_> = page.iter().map(|(_, child)| *child).collect();
+            let children: Vec<_> = page.iter().map(|(_, child, _)| *child).collect();
+            if let Some(stale_after) = self.settings.stale_after {
+                let google: Vec<_> = page.iter().filter(|(_, _, p)| *p == ProviderKind::Google).map(|p| p.1).collect();
+                stale += self.without_notifications(&google, stale_after).await?;
+            }
             // Counted before the jobs exist, so a fast worker never sees more done than enqueued.
             redis::cmd("HINCRBY")
                 .arg(&progress)
@@ -90,6 +96,15 @@ impl JobQueue {
         if listed == 0 {
             tracing::warn!("There are no users with Fitbit access to perform synchronization...");
         }
+        if let Some(stale_after) = self.settings.stale_after {
+            crate::metrics::set_gauge("ds_agent_google_children_without_notifications", stale as u64);
+            if stale > 0 {
+                tracing::info!(
+                    "{stale} Google children had no notification for {} h; the cron syncs them",
+                    stale_after.as_secs() / 3600
+                );
+            }
+        }
         tracing::info!(
             "Fitbit sync tick {}: {enqueued} children enqueued ({} already queued) in {} ms",
             scheduled.to_rfc3339(),
@@ -105,6 +120,22 @@ impl JobQueue {
             .map_err(CoordinationError::from)?;
         self.report_if_finished(tick).await?;
         Ok(Some(enqueued))
+    }
+
+    /// How many of the Google `children` had no notification for `stale_after` (or none on record).
+    async fn without_notifications(&self, children: &[ChildId], stale_after: Duration) -> Result<usize, TickError> {
+        if children.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.coordination().connection().await?;
+        let mut command = redis::cmd("HMGET");
+        command.arg(self.key("notify:last"));
+        for child in children {
+            command.arg(child.to_string());
+        }
+        let last: Vec<Option<i64>> = command.query_async(&mut conn).await.map_err(CoordinationError::from)?;
+        let since = Utc::now().timestamp_millis() - stale_after.as_millis() as i64;
+        Ok(last.iter().filter(|at| at.is_none_or(|at| at < since)).count())
     }
 
     /// Counts a finished job of `tick` (`done` or `failed`), and logs the tick's summary once all are finished.

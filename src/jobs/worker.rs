@@ -96,8 +96,14 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
                 }
             }
         };
+        let run = async {
+            match &job.target {
+                Some(target) => sync.sync_notified(job.child, target).await,
+                None => sync.sync(job.child).await,
+            }
+        };
         tokio::select! {
-            result = sync.sync(job.child) => result.map_err(Some),
+            result = run => result.map_err(Some),
             _ = heartbeat => unreachable!("the heartbeat never ends"),
         }
     };
@@ -111,6 +117,10 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
     let (again, outcome) = match &result {
         Ok(_) => {
             tracing::debug!("Fitbit data sync job for child {} has been executed!", job.child);
+            if let Some(target) = &job.target {
+                let seconds = (now_ms - target.notified_at_ms).max(0) as f64 / 1000.0;
+                metrics::observe("ds_agent_notification_to_published_seconds", seconds);
+            }
             (None, "done")
         }
         Err(Some(SyncError::Provider(e))) if matches!(e.kind, ProviderErrorKind::RateLimited { .. }) => {

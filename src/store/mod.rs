@@ -143,6 +143,13 @@ impl Store {
             IndexModel::builder().keys(doc! {"user_id": 1, "type": 1, NATURAL_KEY: 1}).options(natural_key).build(),
         ))
         .await?;
+        // Google notifications name the Google Health user: `fitbit.user_id` of Google children.
+        let health_user = IndexOptions::builder().name("fitbit_user_id".to_string()).build();
+        self.timed(
+            self.collection(USERAUTHS)
+                .create_index(IndexModel::builder().keys(doc! {"fitbit.user_id": 1}).options(health_user).build()),
+        )
+        .await?;
         let status = IndexOptions::builder().name("fitbit_status".to_string()).build();
         self.timed(
             self.collection(USERAUTHS)

@@ -113,19 +113,20 @@ impl UserAuths {
         self.store.timed(collection.find_one_and_delete(doc! {"user_id": child.object_id()})).await
     }
 
-    /// The ids of every child with a valid token, streamed in `_id` order from `after` on, a page at a time, so a
-    /// tick never holds all children in memory.
+    /// Every child with a valid token and its provider, streamed in `_id` order from `after` on, a page at a time, so
+    /// a tick never holds all children in memory.
     pub async fn valid_children_page(
         &self,
         after: Option<mongodb::bson::oid::ObjectId>,
         limit: i64,
-    ) -> Result<Vec<(mongodb::bson::oid::ObjectId, ChildId)>, StoreError> {
+    ) -> Result<Vec<(mongodb::bson::oid::ObjectId, ChildId, ProviderKind)>, StoreError> {
         let mut filter = doc! {"fitbit.status": "valid_token"};
         if let Some(after) = after {
             filter.insert("_id", doc! {"$gt": after});
         }
         let collection = self.store.collection(USERAUTHS);
-        let find = collection.find(filter).projection(doc! {"user_id": 1}).sort(doc! {"_id": 1}).limit(limit);
+        let projection = doc! {"user_id": 1, "fitbit.provider": 1};
+        let find = collection.find(filter).projection(projection).sort(doc! {"_id": 1}).limit(limit);
         let cursor = self.store.timed(find).await?;
         let documents: Vec<Document> = self.store.timed(futures::TryStreamExt::try_collect(cursor)).await?;
         Ok(documents
@@ -133,9 +134,24 @@ impl UserAuths {
             .filter_map(|d| {
                 let id = d.get_object_id("_id").ok()?;
                 let child = ChildId::parse(&d.get_object_id("user_id").ok()?.to_hex()).ok()?;
-                Some((id, child))
+                let provider = d.get_document("fitbit").ok().and_then(|f| f.get_str("provider").ok());
+                Some((id, child, provider.and_then(ProviderKind::parse).unwrap_or_default()))
             })
             .collect())
+    }
+
+    /// The child whose Google tokens reach Google Health user `health_user_id` (stored as `fitbit.user_id` at POST
+    /// auth and connect), on the `fitbit_user_id` index; with whether its tokens are still valid.
+    pub async fn find_by_health_user(&self, health_user_id: &str) -> Result<Option<(ChildId, bool)>, StoreError> {
+        let filter = doc! {"fitbit.user_id": health_user_id, "fitbit.provider": ProviderKind::Google.as_str()};
+        let projection = doc! {"user_id": 1, "fitbit.status": 1};
+        let collection = self.store.collection(USERAUTHS);
+        let found = self.store.timed(collection.find_one(filter).projection(projection)).await?;
+        Ok(found.and_then(|d| {
+            let child = ChildId::parse(&d.get_object_id("user_id").ok()?.to_hex()).ok()?;
+            let status = d.get_document("fitbit").ok().and_then(|f| f.get_str("status").ok().map(str::to_string));
+            Some((child, status.as_deref() == Some("valid_token")))
+        }))
     }
 
     fn fitbit_document(&self, auth: &ProviderAuth) -> Document {

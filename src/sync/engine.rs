@@ -25,7 +25,7 @@ use super::skip::{skipped, Skip};
 use super::source::{Source, SourceItem};
 use super::transform::LogType;
 use super::window::SyncWindow;
-use super::SyncError;
+use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
 use crate::coordination::Coordination;
 use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ProviderKind, TokenStatus};
@@ -165,13 +165,23 @@ impl SyncService {
 
     /// Syncs the child, or says why not. Token and provider failures are announced on the bus (§8.6).
     pub async fn sync(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
+        self.sync_with(child, None).await
+    }
+
+    /// Syncs only what Google notified ([`SyncTarget`]): the same events as a full sync, and no `last_sync`. A child
+    /// never synced before gets its full first sync instead.
+    pub async fn sync_notified(&self, child: ChildId, target: &SyncTarget) -> Result<SyncCounts, SyncError> {
+        self.sync_with(child, Some(target)).await
+    }
+
+    async fn sync_with(&self, child: ChildId, target: Option<&SyncTarget>) -> Result<SyncCounts, SyncError> {
         let key = format!("ds-agent:lock:sync:{child}");
         // Released when the sync ends, however it ends: returned, failed, panicked or dropped.
         let Some(lease) = self.coordination.try_lease(&key, SYNC_LEASE_TTL).await? else {
             metrics::increment("ds_agent_syncs_total", r#"outcome="busy""#);
             return Err(SyncError::Busy);
         };
-        let result = self.sync_locked(child).await;
+        let result = self.sync_locked(child, target).await;
         if let Err(e) = lease.release().await {
             tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}");
         }
@@ -186,21 +196,23 @@ impl SyncService {
         result
     }
 
-    async fn sync_locked(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
+    async fn sync_locked(&self, child: ChildId, target: Option<&SyncTarget>) -> Result<SyncCounts, SyncError> {
         let (stored, mut auth, refreshed) = self.usable_tokens(child).await?;
-        let window = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
+        let full = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
+        let target = target.filter(|_| !full.first_sync);
+        let window = target.map_or(full, |target| target.window(full));
         let scope = auth.scope.clone().unwrap_or_default();
         let scopes: HashSet<&str> = scope.split(' ').collect();
         let provider = auth.provider;
         let mut reports = {
             let source = self.source(&auth, child, window);
-            tracing::debug!(
-                "{} sync of child {child}: {} from {}",
-                provider.label(),
-                if window.first_sync { "first sync" } else { "incremental" },
-                window.logs_from
-            );
-            self.run_parts(&source, &scopes, &Part::all(&source)).await
+            let (parts, kind) = match target {
+                Some(target) => (target.parts(&source), "notified"),
+                None if window.first_sync => (Part::all(&source), "first sync"),
+                None => (Part::all(&source), "incremental"),
+            };
+            tracing::debug!("{} sync of child {child}: {kind} from {}", provider.label(), window.logs_from);
+            self.run_parts(&source, &scopes, &parts).await
         };
 
         // The provider refused a token whose stored expiry says it is still good (clock skew, an early expiry): one
@@ -220,7 +232,9 @@ impl SyncService {
             }
         }
         let counts = outcome(child, provider, reports)?;
-        self.finish(child).await;
+        if target.is_none() {
+            self.finish(child).await;
+        }
         Ok(counts)
     }
 

@@ -7,10 +7,12 @@ mod part;
 mod resource;
 mod skip;
 mod source;
+mod target;
 pub mod transform;
 mod window;
 
 pub use engine::{RunningSync, SyncCounts, SyncService};
 pub use error::SyncError;
 pub use resource::ResourceKind;
+pub use target::{is_synced_type, SyncTarget};
 pub use window::SyncWindow;

@@ -93,6 +93,14 @@ impl Source<'_> {
         }
     }
 
+    /// The Google log part that reads `data_type` (a rollup type), if any.
+    pub fn log_part_reading(&self, data_type: &str) -> Option<usize> {
+        match self.provider {
+            ProviderKind::Fitbit => None,
+            ProviderKind::Google => GOOGLE_LOG_PARTS.iter().position(|(read, _)| *read == data_type),
+        }
+    }
+
     /// Log part `part`'s entries over the window, chunk by chunk. The stream ends at the first error.
     pub fn log_pages(&self, part: usize) -> BoxStream<'_, LogPage> {
         let pages = match self.provider {

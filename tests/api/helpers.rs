@@ -255,6 +255,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("GOOGLE_CLIENT_SECRET", "sim-google-secret"),
         // Not paced unless a test asks: the pace of a real unverified app would make every first sync take a minute.
         ("GOOGLE_REQUESTS_PER_SECOND", "1000"),
+        // Read only once a test sets GOOGLE_NOTIFICATION_SECRET.
+        ("GOOGLE_NOTIFICATION_KEYSET_URL", &sim.google_webhook_keyset_url()),
     ]);
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());

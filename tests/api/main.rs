@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod http_layer;
 mod jobs;
+mod notifications;
 mod proxy;
 mod refresh;
 mod routes;

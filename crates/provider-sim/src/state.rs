@@ -139,8 +139,11 @@ impl Shared {
             google_added: AddedPoints::default(),
             webhooks: Webhooks::new(),
         };
+        // The webhook endpoints it calls are local services (ds-agent's tests and dev runs) with self-signed
+        // certificates: a stand-in checks no certificate.
         let outbound = reqwest::Client::builder()
             .no_proxy()
+            .danger_accept_invalid_certs(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))
             .build()

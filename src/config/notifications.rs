@@ -1,0 +1,152 @@
+//! The settings of Google Health notifications (google-health-api.md §4): whether the endpoint is on, the secrets it
+//! accepts, how signatures are checked and how notifications become jobs; and what `ds-agent google-subscriber`
+//! registers with Google.
+
+use std::time::Duration;
+
+use super::{parse_base_url, parse_positive, ConfigError};
+
+/// Google's published Tink keyset of the webhook signing keys (§4.5).
+pub const DEFAULT_KEYSET_URL: &str = "https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json";
+
+#[derive(Clone)]
+pub struct NotificationSettings {
+    /// The whole `Authorization` value Google sends (`GOOGLE_NOTIFICATION_SECRET`, e.g. `Bearer …`). `None`: the
+    /// endpoint is off and answers 404.
+    pub secret: Option<String>,
+    /// The secret being rotated out, accepted too (`GOOGLE_NOTIFICATION_SECRET_PREVIOUS`).
+    pub previous_secret: Option<String>,
+    pub keyset_url: String,
+    /// `GOOGLE_NOTIFICATION_VERIFY_SIGNATURE` (default true).
+    pub verify_signature: bool,
+    /// `GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION` (default true). One report says Google left `Authorization` out
+    /// of notifications after the verification: off, a notification without it is accepted on its signature alone
+    /// (a wrong one is still refused, and so is a verification without it).
+    pub require_authorization: bool,
+    /// Notifications for one child within this window become one job (`GOOGLE_NOTIFICATION_COALESCE_SECS`).
+    pub coalesce: Duration,
+    /// A Google child without a notification for this long is reported by each cron tick
+    /// (`GOOGLE_NOTIFICATION_STALE_HOURS`, default 48).
+    pub stale_after: Duration,
+    /// What `ds-agent google-subscriber` registers.
+    pub subscriber: SubscriberSettings,
+}
+
+/// The subscriber ds-agent registers with Google (§4.2).
+#[derive(Clone, Debug)]
+pub struct SubscriberSettings {
+    /// `GOOGLE_PROJECT_NUMBER`: the Cloud project's number, not its id.
+    pub project_number: Option<String>,
+    /// `GOOGLE_SUBSCRIBER_ID` (default `ds-agent`).
+    pub subscriber_id: String,
+    /// `GOOGLE_NOTIFICATION_URL`: the public HTTPS URL of `POST /v1/google/notifications`, as Google calls it.
+    pub endpoint_url: Option<String>,
+}
+
+impl std::fmt::Debug for NotificationSettings {
+    // The secrets never reach a log line, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("previous_secret", &self.previous_secret.as_ref().map(|_| "***"))
+            .field("keyset_url", &self.keyset_url)
+            .field("verify_signature", &self.verify_signature)
+            .field("require_authorization", &self.require_authorization)
+            .field("coalesce", &self.coalesce)
+            .field("stale_after", &self.stale_after)
+            .field("subscriber", &self.subscriber)
+            .finish()
+    }
+}
+
+impl NotificationSettings {
+    pub fn enabled(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// Reads the settings through `get`, which returns a variable's value (empty counts as unset).
+    pub(super) fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_string());
+        let secret = get("GOOGLE_NOTIFICATION_SECRET");
+        if let Some(secret) = &secret {
+            check_secret("GOOGLE_NOTIFICATION_SECRET", secret)?;
+        }
+        let previous_secret = get("GOOGLE_NOTIFICATION_SECRET_PREVIOUS");
+        if let Some(previous) = &previous_secret {
+            check_secret("GOOGLE_NOTIFICATION_SECRET_PREVIOUS", previous)?;
+        }
+        let endpoint_url =
+            get("GOOGLE_NOTIFICATION_URL").map(|url| parse_base_url("GOOGLE_NOTIFICATION_URL", &url)).transpose()?;
+        let project_number = get("GOOGLE_PROJECT_NUMBER");
+        if let Some(number) = &project_number {
+            if !number.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::invalid(
+                    "GOOGLE_PROJECT_NUMBER",
+                    number,
+                    "expected the project number (digits), not the project id",
+                ));
+            }
+        }
+        let subscriber_id = or("GOOGLE_SUBSCRIBER_ID", "ds-agent");
+        let valid_id = subscriber_id.len() >= 4
+            && subscriber_id.len() <= 36
+            && subscriber_id.starts_with(|c: char| c.is_ascii_lowercase())
+            && subscriber_id.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && subscriber_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid_id {
+            return Err(ConfigError::invalid(
+                "GOOGLE_SUBSCRIBER_ID",
+                &subscriber_id,
+                "expected 4 to 36 of a-z, 0-9 and -, starting with a letter and not ending with -",
+            ));
+        }
+        Ok(NotificationSettings {
+            secret,
+            previous_secret,
+            keyset_url: parse_base_url(
+                "GOOGLE_NOTIFICATION_KEYSET_URL",
+                &or("GOOGLE_NOTIFICATION_KEYSET_URL", DEFAULT_KEYSET_URL),
+            )?,
+            verify_signature: parse_bool(
+                "GOOGLE_NOTIFICATION_VERIFY_SIGNATURE",
+                &or("GOOGLE_NOTIFICATION_VERIFY_SIGNATURE", "true"),
+            )?,
+            require_authorization: parse_bool(
+                "GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION",
+                &or("GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION", "true"),
+            )?,
+            coalesce: Duration::from_secs(parse_positive(
+                "GOOGLE_NOTIFICATION_COALESCE_SECS",
+                &or("GOOGLE_NOTIFICATION_COALESCE_SECS", "30"),
+            )? as u64),
+            stale_after: Duration::from_secs(
+                parse_positive("GOOGLE_NOTIFICATION_STALE_HOURS", &or("GOOGLE_NOTIFICATION_STALE_HOURS", "48"))? as u64
+                    * 3600,
+            ),
+            subscriber: SubscriberSettings { project_number, subscriber_id, endpoint_url },
+        })
+    }
+}
+
+/// A secret is the whole header value Google sends: a scheme and a credential.
+fn check_secret(name: &'static str, secret: &str) -> Result<(), ConfigError> {
+    let well_formed = secret.split_once(' ').is_some_and(|(scheme, credential)| {
+        !scheme.is_empty() && credential.len() >= 16 && !credential.contains(char::is_whitespace)
+    });
+    match well_formed {
+        true => Ok(()),
+        false => Err(ConfigError::invalid(
+            name,
+            "<hidden>",
+            "expected the whole Authorization value, a scheme and at least 16 characters (e.g. `Bearer <random>`)",
+        )),
+    }
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::invalid(name, value, "expected true or false")),
+    }
+}

@@ -1,0 +1,59 @@
+//! Turns closed coalescing windows into sync jobs, on every instance (the enqueue is atomic, so two instances never
+//! make two jobs of one window). The Google Health user is mapped to the child here, off the request path.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::inbox;
+use crate::jobs::JobQueue;
+use crate::metrics;
+use crate::store::UserAuths;
+
+const POLL_EVERY: Duration = Duration::from_millis(250);
+/// Windows taken per poll.
+const BATCH: usize = 100;
+/// A child that already has a job gets its notifications in a job of their own after it: asked again this often.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
+
+pub fn spawn_dispatcher(jobs: JobQueue, userauths: UserAuths, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(POLL_EVERY) => {}
+            }
+            if let Err(e) = dispatch_due(&jobs, &userauths).await {
+                tracing::warn!("Google notifications wait: {e}");
+            }
+        }
+    })
+}
+
+async fn dispatch_due(jobs: &JobQueue, userauths: &UserAuths) -> Result<(), Box<dyn std::error::Error>> {
+    for health_user in inbox::due(jobs, BATCH).await? {
+        match userauths.find_by_health_user(&health_user).await? {
+            None => {
+                tracing::debug!("Google notified Health user {health_user}, who is no child's: dropped");
+                metrics::increment("ds_agent_notifications_total", r#"outcome="unknown_user""#);
+                inbox::drop_waiting(jobs, &health_user).await?;
+            }
+            Some((child, false)) => {
+                tracing::debug!("Google notified child {child}, whose tokens are invalid: dropped");
+                metrics::increment("ds_agent_notifications_total", r#"outcome="invalid_tokens""#);
+                inbox::drop_waiting(jobs, &health_user).await?;
+            }
+            Some((child, true)) => {
+                let now = Utc::now().timestamp_millis();
+                if jobs.enqueue_notified(child, &health_user, now, BUSY_RETRY).await? == Some(true) {
+                    tracing::debug!("Google notifications of child {child} make a sync job");
+                    metrics::increment("ds_agent_notification_jobs_total", "");
+                    inbox::mark_notified(jobs, &child.to_string()).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Google Health notifications (google-health-api.md §4), which turn the weekly batch into a live feed: Google
+//! tells the endpoint whose data changed, the endpoint answers 204 at once and notes it in Redis, and once a
+//! child's coalescing window closes the [`dispatcher`] makes everything noted one targeted sync job. The cron stays
+//! as the safety net. OCARIoT has no delete event: `DELETE` notifications are counted and logged, nothing more.
+
+pub mod dispatcher;
+mod inbox;
+mod keyset;
+mod payload;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+
+use crate::config::NotificationSettings;
+use crate::coordination::CoordinationError;
+use crate::jobs::JobQueue;
+use crate::metrics;
+use crate::sync::is_synced_type;
+pub use keyset::{SignatureError, SignatureVerifier};
+pub use payload::{Body, Notification, Operation, PayloadError};
+
+/// Both names Google has used for the signature header (§4.5); header names are case-insensitive.
+pub const SIGNATURE_HEADERS: [&str; 2] = ["x-healthapi-signature", "google-health-api-signature"];
+
+/// What a notification request came to.
+#[derive(Debug, PartialEq)]
+pub enum Receipt {
+    /// The endpoint check at subscriber creation (§4.3): answered 201.
+    Verification,
+    /// Notifications noted (or deliberately left aside): answered 204.
+    Accepted,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationError {
+    #[error("The Authorization header does not carry the notification secret.")]
+    Unauthorized,
+    #[error("The notification signature is not valid: {0}")]
+    BadSignature(SignatureError),
+    #[error("{0}")]
+    Malformed(PayloadError),
+    /// Redis is down: the answer is not 204, so Google keeps the notification and delivers it again later.
+    #[error(transparent)]
+    Unavailable(#[from] CoordinationError),
+}
+
+#[derive(Clone)]
+pub struct Notifications {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: NotificationSettings,
+    verifier: SignatureVerifier,
+    jobs: JobQueue,
+}
+
+impl Notifications {
+    /// `None` while `GOOGLE_NOTIFICATION_SECRET` is unset: the endpoint is off.
+    pub fn new(settings: &NotificationSettings, jobs: JobQueue, timeout: Duration) -> Option<Self> {
+        settings.enabled().then(|| Notifications {
+            inner: Arc::new(Inner {
+                settings: settings.clone(),
+                verifier: SignatureVerifier::new(&settings.keyset_url, timeout),
+                jobs,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &NotificationSettings {
+        &self.inner.settings
+    }
+
+    /// Checks and notes one request: the `Authorization` value, the signature header's value, and the raw body.
+    /// Never syncs: the work is queued, so that the answer goes back within milliseconds.
+    pub async fn receive(
+        &self,
+        authorization: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Receipt, NotificationError> {
+        let settings = &self.inner.settings;
+        let authorized = match authorization {
+            Some(value) => {
+                let matches = |secret: &Option<String>| {
+                    secret.as_deref().is_some_and(|secret| bool::from(secret.as_bytes().ct_eq(value.as_bytes())))
+                };
+                // Both compared, whatever the first says, so the time taken tells nothing.
+                let (current, previous) = (matches(&settings.secret), matches(&settings.previous_secret));
+                if !(current | previous) {
+                    return Err(refused(NotificationError::Unauthorized, "unauthorized"));
+                }
+                true
+            }
+            None if settings.require_authorization => {
+                return Err(refused(NotificationError::Unauthorized, "unauthorized"));
+            }
+            None => false,
+        };
+        let parsed = payload::parse(body).map_err(|e| refused(NotificationError::Malformed(e), "malformed"))?;
+        let (notifications, unreadable) = match parsed {
+            // The check's second probe comes without Authorization and must be refused (§4.3).
+            Body::Verification if authorized => {
+                metrics::increment("ds_agent_notifications_total", r#"outcome="verification""#);
+                return Ok(Receipt::Verification);
+            }
+            Body::Verification => return Err(refused(NotificationError::Unauthorized, "unauthorized")),
+            Body::Notifications { notifications, unreadable } => (notifications, unreadable),
+        };
+        if settings.verify_signature {
+            if let Err(e) = self.inner.verifier.verify(body, signature).await {
+                return Err(refused(NotificationError::BadSignature(e), "bad_signature"));
+            }
+        }
+        if unreadable > 0 {
+            tracing::warn!("{unreadable} Google notifications without healthUserId or dataType left aside");
+            metrics::add("ds_agent_notifications_total", r#"outcome="malformed""#, unreadable as u64);
+        }
+        let mut wanted = Vec::with_capacity(notifications.len());
+        for notification in notifications {
+            if notification.operation == Operation::Delete {
+                // OCARIoT has no event for deleted data.
+                tracing::info!(
+                    "Google deleted {} data of Health user {}; OCARIoT has no delete event, nothing is sent",
+                    notification.data_type,
+                    notification.health_user_id
+                );
+                metrics::increment("ds_agent_notifications_total", r#"outcome="deleted""#);
+            } else if !is_synced_type(&notification.data_type) {
+                tracing::debug!("Google notified {} data, which the sync does not read", notification.data_type);
+                metrics::increment("ds_agent_notifications_total", r#"outcome="ignored_type""#);
+            } else {
+                wanted.push(notification);
+            }
+        }
+        if let Err(e) = inbox::note(&self.inner.jobs, &wanted, settings.coalesce).await {
+            tracing::warn!("Google notifications not noted, Google delivers them again: {e}");
+            metrics::add("ds_agent_notifications_total", r#"outcome="unavailable""#, wanted.len() as u64);
+            return Err(e.into());
+        }
+        metrics::add("ds_agent_notifications_total", r#"outcome="accepted""#, wanted.len() as u64);
+        Ok(Receipt::Accepted)
+    }
+}
+
+fn refused(error: NotificationError, outcome: &str) -> NotificationError {
+    tracing::debug!("Google notification refused: {error}");
+    metrics::increment("ds_agent_notifications_total", &format!(r#"outcome="{outcome}""#));
+    error
+}
