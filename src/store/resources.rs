@@ -40,8 +40,10 @@ impl Resources {
     }
 
     /// Which of `ids` (provider item ids, `resource.logId`) and of `keys` (natural keys: an activity's or a night's
-    /// start, a weigh-in's time; only Google records carry one) are recorded for the child and type. One query, on the
-    /// `user_id_type_logId` and `user_id_type_natural_key` indexes, instead of the original's query per item.
+    /// start, a weigh-in's time; only Google records carry one) are recorded for the child and type: one `$in` query
+    /// on the `user_id_type_logId` index and one on `user_id_type_natural_key`, instead of the original's query per
+    /// item. Not one `$or` of both: the MongoDB stand-in scans the whole collection for it (0.33 s against 2.4 ms at
+    /// 20,000 records).
     pub async fn recorded(
         &self,
         child: ChildId,
@@ -50,28 +52,30 @@ impl Resources {
         keys: &[&str],
     ) -> Result<Recorded, StoreError> {
         let user_id = child.to_string();
-        let by_id = doc! {"user_id": &user_id, "type": kind, "resource.logId": {"$in": ids}};
-        let by_key = doc! {"user_id": &user_id, "type": kind, NATURAL_KEY: {"$in": keys}};
-        let filter = match (ids.is_empty(), keys.is_empty()) {
-            (true, true) => return Ok(Recorded::default()),
-            (false, true) => by_id,
-            (true, false) => by_key,
-            (false, false) => doc! {"$or": [by_id, by_key]},
-        };
-        let collection = self.store.collection(RESOURCES);
-        let projection = doc! {"_id": 0, "resource.logId": 1, NATURAL_KEY: 1};
-        let cursor = self.store.timed(collection.find(filter).projection(projection)).await?;
-        let documents: Vec<Document> = self.store.timed(cursor.try_collect()).await?;
         let mut recorded = Recorded::default();
-        for document in &documents {
-            if let Some(id) = document.get_document("resource").ok().and_then(|r| r.get("logId")) {
-                recorded.ids.insert(id_key(id));
+        if !ids.is_empty() {
+            let filter = doc! {"user_id": &user_id, "type": kind, "resource.logId": {"$in": ids}};
+            for document in self.find(filter, doc! {"_id": 0, "resource.logId": 1}).await? {
+                if let Some(id) = document.get_document("resource").ok().and_then(|r| r.get("logId")) {
+                    recorded.ids.insert(id_key(id));
+                }
             }
-            if let Ok(key) = document.get_str(NATURAL_KEY) {
-                recorded.keys.insert(key.to_string());
+        }
+        if !keys.is_empty() {
+            let filter = doc! {"user_id": &user_id, "type": kind, NATURAL_KEY: {"$in": keys}};
+            for document in self.find(filter, doc! {"_id": 0, NATURAL_KEY: 1}).await? {
+                if let Ok(key) = document.get_str(NATURAL_KEY) {
+                    recorded.keys.insert(key.to_string());
+                }
             }
         }
         Ok(recorded)
+    }
+
+    async fn find(&self, filter: Document, projection: Document) -> Result<Vec<Document>, StoreError> {
+        let collection = self.store.collection(RESOURCES);
+        let cursor = self.store.timed(collection.find(filter).projection(projection)).await?;
+        self.store.timed(cursor.try_collect()).await
     }
 
     /// Records items whose message was confirmed, in the original's document shape, plus the natural key where the

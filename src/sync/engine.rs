@@ -369,7 +369,7 @@ impl SyncService {
             true => unique.iter().filter_map(|item| kind.natural_key(item.object.as_ref().ok()?)).collect(),
             false => Vec::new(),
         };
-        // One query for the page: the ids and the natural keys already recorded.
+        // For the page at once: the ids and the natural keys already recorded.
         let recorded = self.resources.recorded(child, kind.record_type(), &ids, &keys).await?;
         let fresh: Vec<SourceItem> =
             unique.into_iter().filter(|item| !recorded.ids.contains(&id_key(&item.id))).collect();
