@@ -83,6 +83,8 @@ fn provider_requests() -> u64 {
 }
 
 async fn run_bench() {
+    // The service's warnings (retried jobs, failed parts) on stderr: a figure with failures in it is not a figure.
+    tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).with_writer(std::io::stderr).init();
     let children = env_or("BENCH_CHILDREN", 10_000) as usize;
     let first_children = env_or("BENCH_FIRST_SYNC_CHILDREN", 50) as usize;
     let google_children = env_or("BENCH_GOOGLE_FIRST_SYNC_CHILDREN", 200) as usize;
@@ -206,9 +208,10 @@ async fn run_bench() {
             let requests = provider_requests() - requests;
             let messages = metrics::value("ds_agent_publish_confirms_total", "") - messages;
             let round_trips = metrics::value("ds_agent_mongodb_commands_total", "") - round_trips;
+            let retried = metrics::value("ds_agent_jobs_total", r#"outcome="retried""#);
             let per_child = |n: u64| n as f64 / enqueued.max(1) as f64;
             println!(
-                "sync_tick: {label}: {enqueued} of {expected} children in {seconds:.1} s: {:.2} children/s, {:.2} provider requests per child, {:.1} MongoDB round trips per child, {:.1} messages/s, peak RSS {:.1} MB, RSS now {:.1} MB",
+                "sync_tick: {label}: {enqueued} of {expected} children in {seconds:.1} s: {:.2} children/s, {:.2} provider requests per child, {:.1} MongoDB round trips per child, {:.1} messages/s, peak RSS {:.1} MB, RSS now {:.1} MB, {retried} job retries so far",
                 enqueued as f64 / seconds,
                 per_child(requests),
                 per_child(round_trips),

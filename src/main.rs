@@ -1,4 +1,5 @@
-//! The `ds-agent` binary: configuration, logging, then the application until SIGINT or SIGTERM.
+//! The `ds-agent` binary: configuration, logging, then the application until SIGINT or SIGTERM; or, with
+//! `google-subscriber create|show|delete`, the management of the Google Health subscriber (operators).
 
 use std::process::ExitCode;
 
@@ -15,6 +16,18 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return fatal(&e),
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("google-subscriber") {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let action = args.get(1).map(String::as_str).unwrap_or_default();
+        return match ds_agent::notifications::subscriber::run(action, &settings).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ds-agent google-subscriber: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let _logs = match telemetry::init(settings.environment, &settings.log_dir) {
         Ok(guards) => guards,
         Err(e) => return fatal(&e),

@@ -7,6 +7,7 @@ pub mod dispatcher;
 mod inbox;
 mod keyset;
 mod payload;
+pub mod subscriber;
 
 use std::sync::Arc;
 use std::time::Duration;

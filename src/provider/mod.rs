@@ -6,7 +6,7 @@ pub mod fitbit;
 pub mod google;
 mod providers;
 mod retry;
-mod transport;
+pub(crate) mod transport;
 
 pub use error::{AuthErrorBody, ProviderError, ProviderErrorKind};
 pub use providers::{Providers, Refreshed};

@@ -14,5 +14,5 @@ mod window;
 pub use engine::{RunningSync, SyncCounts, SyncService};
 pub use error::SyncError;
 pub use resource::ResourceKind;
-pub use target::{is_synced_type, SyncTarget};
+pub use target::{is_synced_type, SyncTarget, SYNCED_TYPES};
 pub use window::SyncWindow;

@@ -66,19 +66,13 @@ impl SyncTarget {
     }
 }
 
-/// Whether Google notifications of `data_type` lead to a sync (the types the sync reads).
+/// The Google data types a sync reads: those worth a notification.
+pub const SYNCED_TYPES: [&str; 8] =
+    ["exercise", "sleep", "weight", "body-fat", "steps", "total-calories", "active-minutes", "sedentary-period"];
+
+/// Whether Google notifications of `data_type` lead to a sync.
 pub fn is_synced_type(data_type: &str) -> bool {
-    matches!(
-        data_type,
-        "exercise"
-            | "sleep"
-            | "weight"
-            | "body-fat"
-            | "steps"
-            | "total-calories"
-            | "active-minutes"
-            | "sedentary-period"
-    )
+    SYNCED_TYPES.contains(&data_type)
 }
 
 #[cfg(test)]

@@ -28,13 +28,15 @@ fn endpoint(app: &TestApp) -> String {
     app.url("/v1/google/notifications")
 }
 
-/// A Google Health notification of `data_type` for `health_user` on the day of `at`, in Google's shape.
+/// A Google Health notification of `data_type` for `health_user` over the day before `at`, in Google's shape (a
+/// day, so that the civil dates cover `at` in whatever zone the simulated person lives).
 fn notification(health_user: &str, data_type: &str, at: DateTime<Utc>, operation: &str) -> Value {
-    let civil = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let from = at - chrono::Duration::days(1);
+    let civil = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
     json!({"data": {"version": "1", "clientProvidedSubscriptionName": unique_name("n"), "healthUserId": health_user,
         "operation": operation, "dataType": data_type, "intervals": [{
-            "physicalTimeInterval": {"startTime": at.to_rfc3339(), "endTime": at.to_rfc3339()},
-            "civilIso8601TimeInterval": {"startTime": civil, "endTime": civil}}]}})
+            "physicalTimeInterval": {"startTime": from.to_rfc3339(), "endTime": at.to_rfc3339()},
+            "civilIso8601TimeInterval": {"startTime": civil(from), "endTime": civil(at)}}]}})
 }
 
 async fn post(app: &TestApp, body: &[u8], authorization: Option<&str>, signature: Option<String>) -> reqwest::Response {
@@ -309,4 +311,68 @@ async fn a_notification_job_whose_worker_died_is_reclaimed_and_still_reads_only_
     let reads = &app.sim.google_data_requests(&user)[requests_before..];
     assert!(reads.iter().all(|r| r.contains("/dataTypes/exercise/")), "{reads:?}");
     assert!(eventually(Duration::from_secs(30), || async { app.state.jobs.depth().await.unwrap() == 0 }).await);
+}
+
+#[tokio::test]
+async fn google_subscriber_creates_shows_updates_and_deletes_with_a_service_account() {
+    let app = notification_app(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    let generated = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .arg(&key)
+        .output()
+        .expect("openssl (Debian package `openssl`) makes the test's service account key");
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let account = json!({"type": "service_account", "project_id": "ocariot-test", "private_key_id": "test-key",
+        "private_key": std::fs::read_to_string(&key).unwrap(),
+        "client_email": "ds-agent@ocariot-test.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": format!("{}/token", app.sim.base_url())});
+    let credentials = dir.path().join("account.json");
+    std::fs::write(&credentials, account.to_string()).unwrap();
+    let subscriber_id = unique_name("ds");
+    let env: Vec<(String, String)> = [
+        ("GOOGLE_APPLICATION_CREDENTIALS", credentials.display().to_string()),
+        ("GOOGLE_HEALTH_API_URL", app.sim.base_url()),
+        ("GOOGLE_PROJECT_NUMBER", "123456789".into()),
+        ("GOOGLE_SUBSCRIBER_ID", subscriber_id.clone()),
+        ("GOOGLE_NOTIFICATION_URL", endpoint(&app)),
+        ("GOOGLE_NOTIFICATION_SECRET", SECRET.into()),
+    ]
+    .map(|(k, v)| (k.to_string(), v))
+    .to_vec();
+    // The binary is waited for on a blocking thread: the endpoint check it causes is answered by this runtime.
+    let created = {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || run_subscriber(&env, "create")).await.unwrap()
+    };
+    assert!(created.contains("state:        ACTIVE") && created.contains("secret set:   true"), "{created}");
+    let subscribers = app.sim.google_subscribers();
+    assert_eq!(subscribers.len(), 1);
+    assert_eq!(subscribers[0]["endpointUri"], endpoint(&app));
+    let types = subscribers[0]["subscriberConfigs"][0]["dataTypes"].as_array().unwrap().len();
+    assert_eq!(types, ds_agent::sync::SYNCED_TYPES.len());
+
+    let (again, shown, deleted) = tokio::task::spawn_blocking(move || {
+        (run_subscriber(&env, "create"), run_subscriber(&env, "show"), run_subscriber(&env, "delete"))
+    })
+    .await
+    .unwrap();
+    assert!(again.contains("exists: updating it") && again.contains("ACTIVE"), "{again}");
+    assert!(shown.contains(&format!("subscribers/{subscriber_id}")) && shown.contains("ACTIVE"), "{shown}");
+    assert!(deleted.contains("deleted"), "{deleted}");
+    assert!(app.sim.google_subscribers().is_empty());
+}
+
+/// `ds-agent google-subscriber <action>` with `env`; its stdout, once it succeeded.
+fn run_subscriber(env: &[(String, String)], action: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ds-agent"))
+        .args(["google-subscriber", action])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{action}: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+    assert!(!stdout.contains(SECRET.split(' ').nth(1).unwrap()), "the secret is never printed");
+    stdout
 }
