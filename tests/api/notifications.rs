@@ -255,6 +255,24 @@ async fn a_flood_for_fifty_children_is_one_job_per_child_and_each_new_walk_goes_
 }
 
 #[tokio::test]
+async fn each_tick_counts_the_google_children_that_had_no_notification() {
+    let app = notification_app(&[]).await;
+    let (quiet, notified) = (unique_name("QUIET"), unique_name("HEARD"));
+    synced_google_child(&app, &quiet).await;
+    let child = synced_google_child(&app, &notified).await;
+    let mut probe = BusProbe::bind(&["physicalactivities.sync"]).await;
+    app.sim.add_google_exercise(&notified, Utc::now() - chrono::Duration::hours(1), 15, 900);
+    let body = json!(notification(&provider_sim::health_user_id(&notified), "exercise", Utc::now(), "UPSERT"));
+    assert_eq!(post_signed(&app, &body).await.status(), StatusCode::NO_CONTENT);
+    assert!(probe.next_for(&child.to_string(), Duration::from_secs(90)).await.is_some(), "the notified sync ran");
+
+    let enqueued = app.state.jobs.tick(&app.state.userauths, Utc::now()).await.unwrap();
+    assert_eq!(enqueued, Some(2), "the cron still syncs both");
+    let stale = metric(&app, "ds_agent_google_children_without_notifications").await;
+    assert_eq!(stale, 1, "only the child without a notification");
+}
+
+#[tokio::test]
 async fn a_notification_job_whose_worker_died_is_reclaimed_and_still_reads_only_what_was_notified() {
     let app = notification_app(&[("SYNC_RECLAIM_AFTER_SECS", "2")]).await;
     let user = unique_name("RECLAIM");
@@ -353,6 +371,8 @@ async fn google_subscriber_creates_shows_updates_and_deletes_with_a_service_acco
     let types = subscribers[0]["subscriberConfigs"][0]["dataTypes"].as_array().unwrap().len();
     assert_eq!(types, ds_agent::sync::SYNCED_TYPES.len());
 
+    // Google's guide shows the subscriber answered directly, its discovery document an Operation: both are read.
+    app.sim.set_google_subscriber_direct_answer(true);
     let (again, shown, deleted) = tokio::task::spawn_blocking(move || {
         (run_subscriber(&env, "create"), run_subscriber(&env, "show"), run_subscriber(&env, "delete"))
     })
