@@ -151,6 +151,7 @@ mod fitbit_error;
 mod google;
 mod http;
 mod jwt;
+mod memo;
 mod rate_limit;
 mod redact;
 mod scopes;

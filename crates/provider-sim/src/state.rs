@@ -1,20 +1,23 @@
 //! The simulator's state, shared by the HTTP handlers, the background webhook deliveries and the
-//! [`crate::Simulator`] handle. One mutex guards it all: requests are few and no lock is held across an await.
+//! [`crate::Simulator`] handle. One mutex guards it all: it is held briefly, never across an await nor while data is
+//! generated (the users' generated data is kept in it, [`crate::memo`], but filled outside it).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use crate::config::SimConfig;
+use crate::dataset::today;
 use crate::faults::Faults;
 use crate::google::added::AddedPoints;
 use crate::google::service_accounts::ServiceTokens;
 use crate::google::tokens::GoogleTokenStore;
 use crate::google::webhooks::Webhooks;
+use crate::memo::{Memo, UserData};
 use crate::rate_limit::{RateLimiter, TokenBuckets};
 use crate::tokens::{TokenPair, TokenStore};
 use crate::usage::Usage;
@@ -96,6 +99,8 @@ pub(crate) struct State {
     /// Points added through the admin routes, served besides the generated ones.
     pub google_added: AddedPoints,
     pub webhooks: Webhooks,
+    /// The generated data of the users served lately, kept until the day changes.
+    pub memo: Memo,
 }
 
 impl Shared {
@@ -138,6 +143,7 @@ impl Shared {
             google_service_tokens: ServiceTokens::default(),
             google_added: AddedPoints::default(),
             webhooks: Webhooks::new(),
+            memo: Memo::default(),
         };
         // The webhook endpoints it calls are local services (ds-agent's tests and dev runs) with self-signed
         // certificates: a stand-in checks no certificate.
@@ -200,6 +206,17 @@ impl Shared {
     pub(crate) fn issue_google_tokens(&self, user: &str, scopes: &str, expires_in: i64) -> TokenPair {
         let refresh_ttl = self.google.refresh_token_ttl_secs;
         self.lock().google_tokens.issue(user, scopes, expires_in, refresh_ttl, now())
+    }
+
+    /// The generated data of `user` as of today, kept or new. The lock is held only to look it up and to keep it:
+    /// the data is generated as requests ask for it, outside the lock.
+    pub(crate) fn user_data(&self, user: &str) -> Arc<UserData> {
+        let today = today();
+        if let Some(data) = self.lock().memo.get(user, today) {
+            return data;
+        }
+        let data = Arc::new(UserData::new(user, today));
+        self.lock().memo.insert(data)
     }
 
     pub(crate) fn usage(&self, user: &str) -> Usage {

@@ -1,7 +1,8 @@
 //! Synthetic Fitbit data. Every user has a made-up but plausible child's history (weights, nights, activities and
 //! daily totals) from two years ago to today (UTC). Each day's items come from a hash of the user and the date alone,
-//! so the same user and day give the same items whenever and however often they are asked for. Some days the tracker
-//! was not worn ([`unworn_days`]), a few it was worn but the child did not move ([`still_days`]): no activity then.
+//! so the same user and day give the same items whenever and however often they are asked for (which is why a
+//! [`History`] may generate them once and keep them, [`crate::memo`]). Some days the tracker was not worn
+//! ([`unworn_days`]), a few it was worn but the child did not move ([`still_days`]): no activity then.
 
 mod activity;
 mod profile;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate, Utc};
 use serde_json::{json, Value};
 
+use crate::memo::Column;
 use profile::Profile;
 
 pub(crate) use series::worn;
@@ -40,7 +42,7 @@ pub fn dataset(user: &str, from: NaiveDate, to: NaiveDate) -> Dataset {
     let history = History::new(user, today());
     let days = || from.iter_days().take_while(move |day| *day <= to);
     Dataset {
-        weight: days().filter_map(|day| history.weight_on(day)).collect(),
+        weight: days().filter_map(|day| history.weight_on(day)).cloned().collect(),
         sleep: days().filter_map(|day| history.sleep_on(day)).collect(),
         activities: days().flat_map(|day| history.activities_on(day)).collect(),
         series: SERIES_RESOURCES
@@ -69,22 +71,38 @@ pub(crate) fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-/// One user's history as of a given today.
-pub(crate) struct History<'a> {
-    user: &'a str,
+/// One user's history as of a given today. Each day's items are generated on first use and kept (see
+/// [`crate::memo`]): nights, the bulk of a history, as their JSON text, which holds only strings and integers and so
+/// parses back to the same JSON.
+pub(crate) struct History {
+    user: String,
     profile: Profile,
     first: NaiveDate,
     last: NaiveDate,
+    totals: Column<[i64; 6]>,
+    weights: Column<Option<Value>>,
+    nights: Column<Box<str>>,
+    activities: Column<Vec<Value>>,
 }
 
-impl<'a> History<'a> {
-    pub(crate) fn new(user: &'a str, today: NaiveDate) -> History<'a> {
+impl History {
+    pub(crate) fn new(user: &str, today: NaiveDate) -> History {
         let first = today.checked_sub_months(Months::new(24)).unwrap_or(NaiveDate::MIN);
-        History { user, profile: Profile::of(user), first, last: today }
+        let days = (today - first).num_days().max(0) as usize + 1;
+        History {
+            user: user.to_string(),
+            profile: Profile::of(user),
+            first,
+            last: today,
+            totals: Column::new(days),
+            weights: Column::new(days),
+            nights: Column::new(days),
+            activities: Column::new(days),
+        }
     }
 
     pub(crate) fn user(&self) -> &str {
-        self.user
+        &self.user
     }
 
     pub(crate) fn first(&self) -> NaiveDate {
@@ -95,31 +113,53 @@ impl<'a> History<'a> {
         self.last
     }
 
-    fn contains(&self, day: NaiveDate) -> bool {
-        (self.first..=self.last).contains(&day)
+    /// How many days the history has, the first and the last included.
+    pub(crate) fn day_count(&self) -> usize {
+        self.nights.len()
     }
 
-    pub(crate) fn weight_on(&self, day: NaiveDate) -> Option<Value> {
-        self.contains(day).then(|| weight::on(self.user, &self.profile, day)).flatten()
+    /// The position of `day` in the history, `None` outside it.
+    pub(crate) fn index(&self, day: NaiveDate) -> Option<usize> {
+        (self.first..=self.last).contains(&day).then(|| (day - self.first).num_days() as usize)
+    }
+
+    pub(crate) fn weight_on(&self, day: NaiveDate) -> Option<&Value> {
+        let index = self.index(day)?;
+        self.weights.get(index, || weight::on(&self.user, &self.profile, day))?.as_ref()
     }
 
     /// The night that ended on the morning of `day`.
     pub(crate) fn sleep_on(&self, day: NaiveDate) -> Option<Value> {
-        self.contains(day).then(|| sleep::night(self.user, &self.profile, day))
+        self.sleep_text(day).map(|text| serde_json::from_str(text).expect("a kept night parses"))
+    }
+
+    /// [`History::sleep_on`] as compact JSON text.
+    pub(crate) fn sleep_text(&self, day: NaiveDate) -> Option<&str> {
+        let make = || sleep::night(&self.user, &self.profile, day).to_string().into_boxed_str();
+        self.nights.get(self.index(day)?, make).map(|text| &**text)
     }
 
     /// None on a still day: the child did not move.
     pub(crate) fn activities_on(&self, day: NaiveDate) -> Vec<Value> {
-        if self.day_totals(day).is_some_and(|totals| !series::still(&totals)) {
-            activity::on(self.user, &self.profile, day)
-        } else {
-            Vec::new()
-        }
+        self.activity_logs(day).to_vec()
+    }
+
+    /// The day's activity logs, lent.
+    pub(crate) fn activity_logs(&self, day: NaiveDate) -> &[Value] {
+        let Some(index) = self.index(day) else { return &[] };
+        let make = || {
+            if self.day_totals(day).is_some_and(|totals| !series::still(&totals)) {
+                activity::on(&self.user, &self.profile, day)
+            } else {
+                Vec::new()
+            }
+        };
+        self.activities.get(index, make).map_or(&[], Vec::as_slice)
     }
 
     /// The day's tracker totals in the order of [`SERIES_RESOURCES`]; `None` outside the history.
     pub(crate) fn day_totals(&self, day: NaiveDate) -> Option<[i64; 6]> {
-        self.contains(day).then(|| series::day(self.user, &self.profile, day))
+        self.totals.get(self.index(day)?, || series::day(&self.user, &self.profile, day)).copied()
     }
 
     /// The days from `from` to `to` within the history whose totals pass `test`, oldest first.
@@ -135,7 +175,7 @@ impl<'a> History<'a> {
         from.iter_days()
             .take_while(|day| *day <= to)
             .map(|day| {
-                let value = if self.contains(day) { series::day(self.user, &self.profile, day)[index] } else { 0 };
+                let value = self.day_totals(day).map_or(0, |totals| totals[index]);
                 json!({"dateTime": day.to_string(), "value": value.to_string()})
             })
             .collect()

@@ -9,19 +9,18 @@ use serde_json::{json, Value};
 
 use super::data_types::DataType;
 use super::encoding::Encoding;
-use super::mapping::Point;
-use super::Serving;
+use super::{GoogleDays, Serving};
 use crate::dataset::{worn, History};
 
 /// In the object at the JSON pointer `parent`, `key` set to `value`, or removed when `value` is `None`.
-struct Defect {
+pub(crate) struct Defect {
     parent: &'static str,
     key: &'static str,
     value: Option<&'static str>,
 }
 
 impl Defect {
-    fn apply(&self, item: &mut Value) {
+    pub(crate) fn apply(&self, item: &mut Value) {
         let Some(object) = item.pointer_mut(self.parent).and_then(Value::as_object_mut) else { return };
         match self.value {
             Some(value) => object.insert(self.key.into(), json!(value)),
@@ -48,18 +47,15 @@ fn newest_first(history: &History) -> impl Iterator<Item = NaiveDate> {
     history.last().iter_days().rev().take_while(move |day| *day >= first)
 }
 
-/// Breaks the newest (latest start) of the user's Fitbit points of `data_type`, the phone's walks aside, if it is
-/// among `points` and the type has a defect.
-pub(crate) fn break_newest_point(history: &History, health_user: &str, data_type: &DataType, points: &mut [Point]) {
-    let Some(defect) = point_defect(data_type.path) else { return };
+/// The defect of the newest (latest start) of the user's Fitbit points of `data_type`, the phone's walks aside, and
+/// that point's `name`: the point of an answer to break, if the answer holds it and the type has a defect.
+pub(crate) fn newest_point(history: &History, google: &GoogleDays, data_type: &DataType) -> Option<(Value, Defect)> {
+    let defect = point_defect(data_type.path)?;
     let serving = Serving { encoding: Encoding::Proto3, phone: false, sleep_processing: false };
     let newest = newest_first(history).find_map(|day| {
-        super::points(history, health_user, data_type, day, day, serving).into_iter().max_by_key(|p| p.start.physical())
-    });
-    let Some(newest) = newest else { return };
-    if let Some(point) = points.iter_mut().find(|point| point.value["name"] == newest.value["name"]) {
-        defect.apply(&mut point.value);
-    }
+        google.points(history, data_type, day, day, serving).into_iter().max_by_key(|p| p.start.physical())
+    })?;
+    Some((newest.name().clone(), defect))
 }
 
 /// Breaks the `steps` bucket of the user's newest worn day: the last of `buckets`, the answer for the days

@@ -9,6 +9,25 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use super::data_types::{DataType, Kind};
 use super::mapping::Point;
 use super::status::{self, GoogleError};
+use super::time::LocalTime;
+
+/// What a filter compares: the times of a point, generated ([`Point`]) or kept ([`super::days::Kept`]).
+pub(crate) trait Timed {
+    /// Interval start, or sample time.
+    fn start(&self) -> LocalTime;
+    /// Interval end, or sample time.
+    fn end(&self) -> LocalTime;
+}
+
+impl Timed for Point {
+    fn start(&self) -> LocalTime {
+        self.start
+    }
+
+    fn end(&self) -> LocalTime {
+        self.end
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
@@ -27,13 +46,13 @@ impl Field {
     }
 
     /// The point's value of this field, as a wall clock (UTC for physical fields).
-    fn of(self, point: &Point) -> NaiveDateTime {
+    fn of(self, point: &impl Timed) -> NaiveDateTime {
         match self {
-            Field::CivilStart | Field::CivilSample => point.start.civil,
-            Field::Start | Field::PhysicalSample => point.start.physical(),
-            Field::CivilEnd => point.end.civil,
-            Field::End => point.end.physical(),
-            Field::Date => point.start.civil.date().and_time(Default::default()),
+            Field::CivilStart | Field::CivilSample => point.start().civil,
+            Field::Start | Field::PhysicalSample => point.start().physical(),
+            Field::CivilEnd => point.end().civil,
+            Field::End => point.end().physical(),
+            Field::Date => point.start().civil.date().and_time(Default::default()),
         }
     }
 }
@@ -54,7 +73,7 @@ enum Expr {
 }
 
 impl Expr {
-    fn matches(&self, point: &Point) -> bool {
+    fn matches(&self, point: &impl Timed) -> bool {
         match self {
             Expr::Compare(c) => {
                 let value = c.field.of(point);
@@ -97,7 +116,7 @@ impl Filter {
         Ok(filter)
     }
 
-    pub(crate) fn matches(&self, point: &Point) -> bool {
+    pub(crate) fn matches(&self, point: &impl Timed) -> bool {
         self.0.as_ref().is_none_or(|expr| expr.matches(point))
     }
 

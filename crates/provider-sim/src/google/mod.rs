@@ -5,6 +5,7 @@
 
 pub(crate) mod added;
 pub(crate) mod data_types;
+pub(crate) mod days;
 pub(crate) mod defects;
 pub(crate) mod delivery;
 pub(crate) mod encoding;
@@ -31,10 +32,9 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use crate::dataset::{today, History};
-use data_types::DataType;
 use encoding::Encoding;
-use mapping::Point;
 
+pub(crate) use days::GoogleDays;
 pub use delivery::Delivery;
 pub use mapping::health_user_id;
 pub use scopes::GOOGLE_HEALTH_SCOPES;
@@ -78,15 +78,15 @@ pub fn phone_exercise_days(user: &str, from: NaiveDate, to: NaiveDate) -> Vec<Na
 
 fn dataset_as(user: &str, from: NaiveDate, to: NaiveDate, encoding: Encoding) -> GoogleDataset {
     let history = History::new(user, today());
-    let health_user = health_user_id(user);
+    let google = GoogleDays::new(&history);
     let find = |path: &str| data_types::find(path).expect("a known data type");
     let serving = Serving { encoding, phone: false, sleep_processing: false };
     let points = LIST_TYPES
         .iter()
         .map(|path| {
-            let mut points = points(&history, &health_user, find(path), from, to, serving);
+            let mut points = google.points(&history, find(path), from, to, serving);
             points.sort_by_key(|p| p.start.physical());
-            (path.to_string(), points.into_iter().map(|p| p.value).collect())
+            (path.to_string(), points.into_iter().map(|p| p.json().into_owned()).collect())
         })
         .collect();
     let end = to.succ_opt().unwrap_or(to);
@@ -105,42 +105,4 @@ pub(crate) struct Serving {
     pub phone: bool,
     /// The newest night (the one that ended today) is still being processed.
     pub sleep_processing: bool,
-}
-
-/// The points of a data type for the Fitbit items dated `from` to `to`, in no particular order.
-pub(crate) fn points(
-    history: &History,
-    health_user: &str,
-    data_type: &DataType,
-    from: NaiveDate,
-    to: NaiveDate,
-    serving: Serving,
-) -> Vec<Point> {
-    let encoding = serving.encoding;
-    let days = from.iter_days().take_while(|day| *day <= to);
-    match data_type.path {
-        "exercise" => days
-            .flat_map(|day| {
-                let logs = history.activities_on(day);
-                let phone = serving.phone.then(|| phone::walk(history, health_user, day, &logs, encoding));
-                let tracker: Vec<Point> =
-                    logs.iter().filter_map(|log| mapping::exercise(health_user, log, encoding)).collect();
-                tracker.into_iter().chain(phone.flatten())
-            })
-            .collect(),
-        "sleep" => days
-            .filter_map(|day| {
-                let processed = !(serving.sleep_processing && day == history.last());
-                history.sleep_on(day).and_then(|log| mapping::sleep(health_user, &log, encoding, processed))
-            })
-            .collect(),
-        "weight" => {
-            days.filter_map(|day| history.weight_on(day)).filter_map(|log| mapping::weight(health_user, &log)).collect()
-        }
-        "body-fat" => days
-            .filter_map(|day| history.weight_on(day))
-            .filter_map(|log| mapping::body_fat(health_user, &log))
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -20,7 +20,7 @@ pub(crate) fn recorded(user: &str, day: NaiveDate, activities: &[Value]) -> bool
 pub(crate) fn days(history: &History, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     from.iter_days()
         .take_while(|day| *day <= to)
-        .filter(|day| recorded(history.user(), *day, &history.activities_on(*day)))
+        .filter(|day| recorded(history.user(), *day, history.activity_logs(*day)))
         .collect()
 }
 

@@ -187,7 +187,7 @@ fn activity(path: &str, sum: impl Fn(usize) -> i64, encoding: Encoding) -> Optio
 fn weigh_ins(history: &History, path: &str, days: &[NaiveDate]) -> Option<Value> {
     let logs = days.iter().filter_map(|day| history.weight_on(*day));
     let values: Vec<f64> = if path == "weight" {
-        logs.filter_map(|log| mapping::weight("", &log))
+        logs.filter_map(|log| mapping::weight("", log))
             .filter_map(|p| p.value["weight"]["weightGrams"].as_f64())
             .collect()
     } else {

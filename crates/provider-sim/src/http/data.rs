@@ -10,13 +10,13 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::bearer::{Bearer, Caller};
 use super::paging::{self, List};
 use super::preflight::preflight;
 use super::quota::metered;
-use crate::dataset::{today, History, SERIES_RESOURCES};
+use crate::dataset::{History, SERIES_RESOURCES};
 use crate::faults::Route;
 use crate::fitbit_error::{self, FitbitError};
 use crate::scopes;
@@ -44,10 +44,12 @@ pub(super) async fn get(State(shared): State<Arc<Shared>>, uri: Uri, headers: He
         .get(HOST)
         .and_then(|host| host.to_str().ok())
         .map_or_else(|| shared.base_url.clone(), |host| format!("http://{host}"));
-    metered(&shared, &caller.user, || serve(&caller, &uri, &origin).unwrap_or_else(IntoResponse::into_response))
+    metered(&shared, &caller.user, || {
+        serve(&shared, &caller, &uri, &origin).unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
-fn serve(caller: &Caller, uri: &Uri, origin: &str) -> Answer {
+fn serve(shared: &Shared, caller: &Caller, uri: &Uri, origin: &str) -> Answer {
     let path = uri.path();
     let (prefix, resource) = ["/1.2/user/-/", "/1/user/-/"]
         .iter()
@@ -58,15 +60,16 @@ fn serve(caller: &Caller, uri: &Uri, origin: &str) -> Answer {
     if !scopes::has(&caller.scopes, code) {
         return Err(fitbit_error::insufficient_scope(data));
     }
-    let history = History::new(&caller.user, today());
+    let data = shared.user_data(&caller.user);
+    let history = &data.history;
     match endpoint {
-        Endpoint::Weight { base, end } => weights(&history, base, end),
+        Endpoint::Weight { base, end } => weights(history, base, end),
         Endpoint::List(list) => {
             let query: HashMap<String, String> =
                 form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
-            paging::list(&history, list, &query, &format!("{origin}{prefix}/{resource}"))
+            paging::list(history, list, &query, &format!("{origin}{prefix}/{resource}"))
         }
-        Endpoint::Tracker { index, start, end } => tracker(&history, index, start, end),
+        Endpoint::Tracker { index, start, end } => tracker(history, index, start, end),
     }
 }
 
@@ -128,8 +131,10 @@ fn weights(history: &History, base: &str, end: &str) -> Answer {
     let (base, end) = (parse_date(base, "base-date")?, parse_date(end, "end-date")?);
     check_range(base, end, MAX_WEIGHT_RANGE_DAYS)?;
     let weight: Vec<Value> =
-        base.iter_days().take_while(|day| *day <= end).filter_map(|day| history.weight_on(day)).collect();
-    Ok(Json(json!({"weight": weight})).into_response())
+        base.iter_days().take_while(|day| *day <= end).filter_map(|day| history.weight_on(day)).cloned().collect();
+    let mut body = Map::new();
+    body.insert("weight".into(), Value::Array(weight));
+    Ok(Json(body).into_response())
 }
 
 /// `activities/tracker/<resource>/date/<start>/<end>.json`, `<end>` a date or `today`: one entry per day.
@@ -138,6 +143,7 @@ fn tracker(history: &History, index: usize, start: &str, end: &str) -> Answer {
     let end = if end == "today" { history.last() } else { parse_date(end, "end-date")? };
     check_range(start, end, MAX_SERIES_RANGE_DAYS)?;
     let mut body = Map::new();
-    body.insert(format!("activities-tracker-{}", SERIES_RESOURCES[index]), json!(history.series(index, start, end)));
+    let series = Value::Array(history.series(index, start, end));
+    body.insert(format!("activities-tracker-{}", SERIES_RESOURCES[index]), series);
     Ok(Json(body).into_response())
 }

@@ -32,10 +32,26 @@ impl List {
     }
 
     /// The day's items in chronological order.
-    fn items_on(self, history: &History, day: NaiveDate) -> Vec<Value> {
+    fn items_on(self, history: &History, day: NaiveDate) -> Vec<Item<'_>> {
         match self {
-            List::Sleep => history.sleep_on(day).into_iter().collect(),
-            List::Activities => history.activities_on(day),
+            List::Sleep => history.sleep_text(day).map(Item::Night).into_iter().collect(),
+            List::Activities => history.activity_logs(day).iter().map(Item::Log).collect(),
+        }
+    }
+}
+
+/// An item of the history, lent: the JSON of a log, or the text of a night.
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Log(&'a Value),
+    Night(&'a str),
+}
+
+impl Item<'_> {
+    fn to_json(self) -> Value {
+        match self {
+            Item::Log(log) => log.clone(),
+            Item::Night(text) => serde_json::from_str(text).expect("a kept night parses"),
         }
     }
 }
@@ -129,7 +145,7 @@ pub(super) fn list(
         }
     }
     let has_next = items.len() > end;
-    let items: Vec<Value> = items.into_iter().skip(page.offset).take(page.limit).collect();
+    let items: Vec<Value> = items.into_iter().skip(page.offset).take(page.limit).map(Item::to_json).collect();
 
     let (field, sort) = (anchor_field(page.direction), sort_order(page.direction));
     let page_link =
@@ -145,7 +161,7 @@ pub(super) fn list(
     pagination.insert("previous".into(), json!(previous));
     pagination.insert("sort".into(), json!(sort));
     let mut body = Map::new();
-    body.insert(list.name().into(), json!(items));
+    body.insert(list.name().into(), Value::Array(items));
     body.insert("pagination".into(), Value::Object(pagination));
     Ok(Json(body).into_response())
 }

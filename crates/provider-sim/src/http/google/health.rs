@@ -3,7 +3,8 @@
 //! per-minute quota and, when pacing is on, the per-second token bucket, then routed; errors are `google.rpc.Status`
 //! JSON. The run-time settings decide the encoding (proto3 or verbose), the phone source, whether the newest night is
 //! still processing and whether reconciled names are stable; a per-user switch breaks the user's newest items. Points
-//! added through the admin routes are served besides the generated ones. Project routes (`/v4/projects/…`, the
+//! added through the admin routes are served besides the generated ones, which come from the user's kept data
+//! ([`crate::memo`]) and are shaped, broken or renamed per answer, on copies. Project routes (`/v4/projects/…`, the
 //! webhook subscribers) are elsewhere: they take service-account tokens, not users'.
 
 use std::collections::HashMap;
@@ -21,16 +22,18 @@ use serde_json::{json, Map, Value};
 
 use super::super::oauth::parse_form;
 use super::super::preflight::preflight;
-use crate::dataset::{today, History};
+use crate::dataset::History;
 use crate::faults::Route;
 use crate::google::data_types::{self, DataType};
+use crate::google::days::Kept;
 use crate::google::encoding::Encoding;
 use crate::google::filter::Filter;
 use crate::google::mapping::health_user_id;
 use crate::google::rollup::{self, DailyRollUpRequest};
 use crate::google::status::{self, GoogleError};
 use crate::google::tokens::GoogleAccess;
-use crate::google::{defects, paging, points, scopes, Serving};
+use crate::google::{defects, paging, scopes, Serving};
+use crate::memo::UserData;
 use crate::redact::redact_query;
 use crate::state::{now, Shared};
 
@@ -167,14 +170,14 @@ fn route(
             if !scopes::can_read_area(&caller.scopes, data_type.area) {
                 return Err(status::scope_insufficient(&format!("DataPointsService.{rpc}")));
             }
-            let history = History::new(&caller.user, today());
+            let data = shared.user_data(&caller.user);
             let defective = shared.lock().google_defects.contains(&caller.user);
             match rpc {
                 "DailyRollUpDataPoints" => {
                     let encoding = Encoding::of(shared.lock().settings.google_verbose);
-                    daily_roll_up(&history, data_type, body, encoding, defective)
+                    daily_roll_up(&data.history, data_type, body, encoding, defective)
                 }
-                _ => list(shared, &history, &health_user, data_type, query, rpc == "ReconcileDataPoints", defective),
+                _ => list(shared, &data, &health_user, data_type, query, rpc == "ReconcileDataPoints", defective),
             }
         }
         _ => Err(not_found()),
@@ -211,7 +214,7 @@ fn check_family(family: Option<&str>) -> Result<Option<&str>, GoogleError> {
 /// user's newest point is broken (see [`defects`]).
 fn list(
     shared: &Shared,
-    history: &History,
+    data: &UserData,
     health_user: &str,
     data_type: &DataType,
     query: &HashMap<String, String>,
@@ -261,34 +264,48 @@ fn list(
         state.google_reconcile_calls
     });
 
+    let history = &data.history;
     let (from, to) = filter.days(history.first(), history.last());
     let added =
         shared.lock().google_added.points(history.user(), health_user, data_type.path, (from, to), serving.encoding);
-    let mut matching: Vec<_> = points(history, health_user, data_type, from, to, serving)
+    let added: Vec<Kept> = added.into_iter().map(Kept::value).collect();
+    let mut matching: Vec<&Kept> = data
+        .google
+        .points(history, data_type, from, to, serving)
         .into_iter()
-        .chain(added)
-        .filter(|point| filter.matches(point))
+        .chain(&added)
+        .filter(|point| filter.matches(*point))
         .collect();
     // Newest first.
     matching.sort_by(|a, b| {
-        b.start
-            .physical()
-            .cmp(&a.start.physical())
-            .then_with(|| b.value["name"].as_str().cmp(&a.value["name"].as_str()))
+        b.start.physical().cmp(&a.start.physical()).then_with(|| b.name().as_str().cmp(&a.name().as_str()))
     });
-    if defective {
-        defects::break_newest_point(history, health_user, data_type, &mut matching);
-    }
+    // The first point by the name of the newest one is broken, wherever it is.
+    let broken = defective
+        .then(|| defects::newest_point(history, &data.google, data_type))
+        .flatten()
+        .and_then(|(name, defect)| Some((matching.iter().position(|point| *point.name() == name)?, defect)));
     let page: Vec<Value> = matching
         .iter()
+        .enumerate()
         .skip(offset)
         .take(size)
-        .map(|point| if reconcile { reconciled(&point.value, call) } else { point.value.clone() })
+        .map(|(index, point)| {
+            let mut value = point.json().into_owned();
+            if let Some((_, defect)) = broken.as_ref().filter(|(at, _)| *at == index) {
+                defect.apply(&mut value);
+            }
+            if reconcile {
+                reconciled(value, call)
+            } else {
+                value
+            }
+        })
         .collect();
 
     let mut body = Map::new();
     if !page.is_empty() {
-        body.insert("dataPoints".into(), json!(page));
+        body.insert("dataPoints".into(), Value::Array(page));
     }
     if offset.saturating_add(size) < matching.len() {
         body.insert("nextPageToken".into(), json!(paging::token(offset + size, print)));
@@ -297,19 +314,20 @@ fn list(
 }
 
 /// A point as `reconcile` gives it; `call` is appended to its id when names are unstable.
-fn reconciled(point: &Value, call: Option<u64>) -> Value {
+fn reconciled(point: Value, call: Option<u64>) -> Value {
+    let Value::Object(fields) = point else { return Value::Object(Map::new()) };
     let mut out = Map::new();
-    for (key, value) in point.as_object().into_iter().flatten() {
+    for (key, value) in fields {
         match (key.as_str(), call) {
             ("name", None) => {
-                out.insert("dataPointName".into(), value.clone());
+                out.insert("dataPointName".into(), value);
             }
             ("name", Some(call)) => {
                 out.insert("dataPointName".into(), json!(format!("{}-{call}", value.as_str().unwrap_or_default())));
             }
             ("dataSource", _) => {}
             _ => {
-                out.insert(key.clone(), value.clone());
+                out.insert(key, value);
             }
         }
     }
@@ -338,7 +356,7 @@ fn daily_roll_up(history: &History, data_type: &DataType, body: &[u8], encoding:
     }
     let mut response = Map::new();
     if !buckets.is_empty() {
-        response.insert("rollupDataPoints".into(), json!(buckets));
+        response.insert("rollupDataPoints".into(), Value::Array(buckets));
     }
     Ok(Json(response).into_response())
 }
