@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ds_agent::config::Settings;
 use ds_agent::startup::Application;
 use futures::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
@@ -19,6 +18,8 @@ use lapin::types::FieldTable;
 use mongodb::bson::{doc, oid::ObjectId};
 use provider_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
+
+mod support;
 
 const SECRET: &str = "Bearer bench-notification-secret-0123456789";
 
@@ -51,32 +52,20 @@ async fn run() {
     let sim = Simulator::start(config, "127.0.0.1:0").await.expect("simulator");
     let base = sim.base_url();
 
-    let certs = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    std::fs::write(certs.path().join("c.pem"), certified.cert.pem()).unwrap();
-    std::fs::write(certs.path().join("k.pem"), certified.key_pair.serialize_pem()).unwrap();
-    let logs = tempfile::tempdir().unwrap();
     let database = format!("ds-agent-bench-notifications-{}", std::process::id());
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("NODE_ENV", "production".to_string()),
-        ("PORT_HTTP", "0".into()),
-        ("PORT_HTTPS", "0".into()),
-        ("SSL_CERT_PATH", certs.path().join("c.pem").display().to_string()),
-        ("SSL_KEY_PATH", certs.path().join("k.pem").display().to_string()),
-        ("MONGODB_URI", format!("mongodb://127.0.0.1:27017/{database}")),
-        ("GOOGLE_HEALTH_API_URL", base.clone()),
-        ("GOOGLE_OAUTH_URL", base.clone()),
-        ("GOOGLE_CLIENT_ID", "sim-google-client.apps.googleusercontent.com".into()),
-        ("GOOGLE_CLIENT_SECRET", "sim-google-secret".into()),
-        ("GOOGLE_REQUESTS_PER_SECOND", "20".into()),
-        ("GOOGLE_NOTIFICATION_SECRET", SECRET.into()),
-        ("GOOGLE_NOTIFICATION_KEYSET_URL", sim.google_webhook_keyset_url()),
-        ("GOOGLE_NOTIFICATION_COALESCE_SECS", coalesce.to_string()),
-        ("MONGODB_TIMEOUT_MS", "20000".into()),
-        ("LOG_DIR", logs.path().display().to_string()),
-    ]);
-    let mut settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings");
-    settings.user_delete_queue = format!("bench-notifications-{}", std::process::id());
+    let (settings, _files) = support::service_settings(
+        &database,
+        &[
+            ("GOOGLE_HEALTH_API_URL", base.clone()),
+            ("GOOGLE_OAUTH_URL", base.clone()),
+            ("GOOGLE_CLIENT_ID", "sim-google-client.apps.googleusercontent.com".to_string()),
+            ("GOOGLE_CLIENT_SECRET", "sim-google-secret".to_string()),
+            ("GOOGLE_REQUESTS_PER_SECOND", "20".to_string()),
+            ("GOOGLE_NOTIFICATION_SECRET", SECRET.to_string()),
+            ("GOOGLE_NOTIFICATION_KEYSET_URL", sim.google_webhook_keyset_url()),
+            ("GOOGLE_NOTIFICATION_COALESCE_SECS", coalesce.to_string()),
+        ],
+    );
     let app = Application::build(settings).await.expect("application");
     let endpoint = format!("https://127.0.0.1:{}/v1/google/notifications", app.https_port());
     let state = app.state().clone();

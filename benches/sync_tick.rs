@@ -9,15 +9,15 @@
 //! not Google's pace), `BENCH_LATENCY_MS` (default 50), `SYNC_CONCURRENCY` (default 8). The simulator runs in a child
 //! process, so the RSS figures are the service's (plus this driver's small share).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ds_agent::config::Settings;
 use ds_agent::metrics;
 use ds_agent::startup::Application;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 use provider_sim::{SimConfig, Simulator};
+
+mod support;
 
 const SIM_FLAG: &str = "--run-simulator";
 
@@ -110,33 +110,21 @@ async fn run_bench() {
     let tokens: Vec<String> = line.split_whitespace().map(str::to_string).collect();
     let [access_token, refresh_token, google_access, google_refresh] = <[String; 4]>::try_from(tokens).unwrap();
 
-    let certs = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    std::fs::write(certs.path().join("c.pem"), certified.cert.pem()).unwrap();
-    std::fs::write(certs.path().join("k.pem"), certified.key_pair.serialize_pem()).unwrap();
-    let logs = tempfile::tempdir().unwrap();
     let database = format!("ds-agent-bench-{}", std::process::id());
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("NODE_ENV", "production".to_string()),
-        ("PORT_HTTP", "0".into()),
-        ("PORT_HTTPS", "0".into()),
-        ("SSL_CERT_PATH", certs.path().join("c.pem").display().to_string()),
-        ("SSL_KEY_PATH", certs.path().join("k.pem").display().to_string()),
-        ("MONGODB_URI", format!("mongodb://127.0.0.1:27017/{database}")),
-        ("FITBIT_API_URL", format!("http://{addr}")),
-        ("FITBIT_CLIENT_ID", "1A2B3C".into()),
-        ("FITBIT_CLIENT_SECRET", "f1tb1ts3cr3t".into()),
-        ("GOOGLE_HEALTH_API_URL", format!("http://{addr}")),
-        ("GOOGLE_OAUTH_URL", format!("http://{addr}")),
-        ("GOOGLE_CLIENT_ID", "sim-google-client.apps.googleusercontent.com".into()),
-        ("GOOGLE_CLIENT_SECRET", "sim-google-secret".into()),
-        ("GOOGLE_REQUESTS_PER_SECOND", google_pace.to_string()),
-        ("SYNC_CONCURRENCY", concurrency.to_string()),
-        ("MONGODB_TIMEOUT_MS", "20000".into()),
-        ("LOG_DIR", logs.path().display().to_string()),
-    ]);
-    let mut settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("settings");
-    settings.user_delete_queue = format!("bench-{}", std::process::id());
+    let (settings, _files) = support::service_settings(
+        &database,
+        &[
+            ("FITBIT_API_URL", format!("http://{addr}")),
+            ("FITBIT_CLIENT_ID", "1A2B3C".to_string()),
+            ("FITBIT_CLIENT_SECRET", "f1tb1ts3cr3t".to_string()),
+            ("GOOGLE_HEALTH_API_URL", format!("http://{addr}")),
+            ("GOOGLE_OAUTH_URL", format!("http://{addr}")),
+            ("GOOGLE_CLIENT_ID", "sim-google-client.apps.googleusercontent.com".to_string()),
+            ("GOOGLE_CLIENT_SECRET", "sim-google-secret".to_string()),
+            ("GOOGLE_REQUESTS_PER_SECOND", google_pace.to_string()),
+            ("SYNC_CONCURRENCY", concurrency.to_string()),
+        ],
+    );
     let app = Application::build(settings).await.expect("application");
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
