@@ -61,6 +61,12 @@ struct Inner {
 impl Notifications {
     /// `None` while `GOOGLE_NOTIFICATION_SECRET` is unset: the endpoint is off.
     pub fn new(settings: &NotificationSettings, jobs: JobQueue, timeout: Duration) -> Option<Self> {
+        if settings.enabled() && !settings.verify_signature {
+            tracing::warn!(
+                "GOOGLE_NOTIFICATION_VERIFY_SIGNATURE=false: notifications are trusted on their Authorization alone{}",
+                if settings.require_authorization { "" } else { ", and accepted without it: anyone can send them" }
+            );
+        }
         settings.enabled().then(|| Notifications {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
