@@ -19,6 +19,10 @@ export GOOGLE_CLIENT_SECRET="${GOOGLE_CLIENT_SECRET:-sim-google-secret}"
 export FITBIT_API_URL="http://$SIM_ADDR"
 export GOOGLE_HEALTH_API_URL="http://$SIM_ADDR"
 export GOOGLE_OAUTH_URL="http://$SIM_ADDR"
+# Notifications on, signed by the simulator's key: scripts/live.sh registers the subscriber and adds a walk.
+export GOOGLE_NOTIFICATION_SECRET="${GOOGLE_NOTIFICATION_SECRET:-Bearer dev-notification-secret-0123456789}"
+export GOOGLE_NOTIFICATION_KEYSET_URL="http://$SIM_ADDR/googlehealthapi/webhooks/webhooks_public_keyset.json"
+export GOOGLE_NOTIFICATION_COALESCE_SECS="${GOOGLE_NOTIFICATION_COALESCE_SECS:-5}"
 
 legacy=(--legacy-gone)
 if [ "${SIM_LEGACY:-0}" = 1 ]; then legacy=(); fi
