@@ -1,7 +1,8 @@
 //! `POST /v1/google/notifications`: Google Health's webhook (google-health-api.md §4.3–§4.5). Mounted only while
 //! `GOOGLE_NOTIFICATION_SECRET` is set (the JSON 404 otherwise). Answers 201 to the endpoint check, 204 once the
 //! notifications are noted (never after a sync: Google counts anything else as a failed delivery), 401 without the
-//! secret or a valid signature, 400 for a body that is not JSON and 413 beyond 1 MiB.
+//! secret or a valid signature, 400 for a body that is not JSON, 413 beyond 1 MiB, and 503 while Redis or Google's
+//! keyset cannot be reached (Google delivers again).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
@@ -43,6 +44,10 @@ async fn receive(notifications: Notifications, headers: HeaderMap, body: Body) -
         }
         Err(NotificationError::Malformed(_)) => Err(ApiError::MalformedBody),
         Err(NotificationError::Unavailable(_)) => Err(ApiError::DependencyDown(Dependency::Redis)),
+        Err(NotificationError::KeysetUnavailable(_)) => Err(ApiError::ProviderUnavailable {
+            message: "Google's signing keys could not be read.".into(),
+            description: Some("Please try again later.".into()),
+        }),
     }
 }
 

@@ -42,6 +42,9 @@ pub enum NotificationError {
     BadSignature(SignatureError),
     #[error("{0}")]
     Malformed(PayloadError),
+    /// Google's keyset could not be fetched: not the sender's fault, and not a 204, so Google delivers again later.
+    #[error("{0}")]
+    KeysetUnavailable(SignatureError),
     /// Redis is down: the answer is not 204, so Google keeps the notification and delivers it again later.
     #[error(transparent)]
     Unavailable(#[from] CoordinationError),
@@ -117,8 +120,14 @@ impl Notifications {
             Body::Notifications { notifications, unreadable } => (notifications, unreadable),
         };
         if settings.verify_signature {
-            if let Err(e) = self.inner.verifier.verify(body, signature).await {
-                return Err(refused(NotificationError::BadSignature(e), "bad_signature"));
+            match self.inner.verifier.verify(body, signature).await {
+                Ok(()) => {}
+                Err(e @ SignatureError::Keyset(_)) => {
+                    tracing::warn!("Google notification not checked, Google delivers it again: {e}");
+                    metrics::increment("ds_agent_notifications_total", r#"outcome="unavailable""#);
+                    return Err(NotificationError::KeysetUnavailable(e));
+                }
+                Err(e) => return Err(refused(NotificationError::BadSignature(e), "bad_signature")),
             }
         }
         if unreadable > 0 {

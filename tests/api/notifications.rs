@@ -265,6 +265,8 @@ async fn each_tick_counts_the_google_children_that_had_no_notification() {
     let body = json!(notification(&provider_sim::health_user_id(&notified), "exercise", Utc::now(), "UPSERT"));
     assert_eq!(post_signed(&app, &body).await.status(), StatusCode::NO_CONTENT);
     assert!(probe.next_for(&child.to_string(), Duration::from_secs(90)).await.is_some(), "the notified sync ran");
+    // Its job is acknowledged just after the publish: until then the child counts as queued.
+    assert!(eventually(Duration::from_secs(60), || async { app.state.jobs.depth().await.unwrap() == 0 }).await);
 
     let enqueued = app.state.jobs.tick(&app.state.userauths, Utc::now()).await.unwrap();
     assert_eq!(enqueued, Some(2), "the cron still syncs both");
@@ -395,4 +397,17 @@ fn run_subscriber(env: &[(String, String)], action: &str) -> String {
     assert!(output.status.success(), "{action}: {stdout} {}", String::from_utf8_lossy(&output.stderr));
     assert!(!stdout.contains(SECRET.split(' ').nth(1).unwrap()), "the secret is never printed");
     stdout
+}
+
+#[tokio::test]
+async fn an_unreachable_keyset_is_503_so_that_google_delivers_again_and_nothing_is_noted() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let keyset = format!("http://127.0.0.1:{closed}/keyset.json");
+    let app = notification_app(&[("GOOGLE_NOTIFICATION_KEYSET_URL", &keyset)]).await;
+    let body = json!([notification("1234", "exercise", Utc::now(), "UPSERT")]);
+    let response = post_signed(&app, &body).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["message"], "Google's signing keys could not be read.");
+    assert!(nothing_enqueued(&app).await);
 }
