@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notifications;
 pub mod provider;
+pub mod recovery;
 pub mod shutdown;
 pub mod startup;
 pub mod store;

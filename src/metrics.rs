@@ -56,6 +56,10 @@ const HELP: &[(&str, &str)] = &[
     ("ds_agent_publish_failures_total", "Messages the broker did not confirm."),
     ("ds_agent_token_refreshes_total", "Token refreshes by outcome."),
     ("ds_agent_jobs_total", "Sync jobs by outcome (done, failed, retried, rescheduled)."),
+    (
+        "ds_agent_redis_state_recovered_total",
+        "Times Redis came back without the service's data and this instance rebuilt it from MongoDB.",
+    ),
     ("ds_agent_connections_refused_total", "Connections closed at once: HTTP_MAX_CONNECTIONS were open."),
     ("ds_agent_connections_timed_out_total", "Connections closed for a slow request head or for being idle."),
     ("ds_agent_requests_rejected_total", "Requests answered 414 or 431 before they reached the routes, by status."),

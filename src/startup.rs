@@ -17,11 +17,12 @@ use crate::coordination::Coordination;
 use crate::http::shedding::{Limits, SheddingAcceptor};
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
-use crate::notifications::{self, Notifications};
+use crate::notifications::{self, Inbox, Notifications};
 use crate::provider::fitbit::FitbitClient;
 use crate::provider::google::GoogleClient;
 use crate::provider::Providers;
-use crate::store::{self, Outbox, Resources, Store, TokenCipher, UserAuths};
+use crate::recovery;
+use crate::store::{self, NotificationJournal, Outbox, Resources, Store, TokenCipher, UserAuths};
 use crate::sync::SyncService;
 use crate::tokens::{self, FailureReporter, Revocations, StateSigner, TokenService};
 
@@ -123,14 +124,15 @@ impl Application {
             max_attempts: 3,
             stale_after: settings.notifications.enabled().then_some(settings.notifications.stale_after),
         };
-        let jobs = JobQueue::new(coordination.clone(), store.database().name(), job_settings);
+        let jobs = JobQueue::new(coordination.clone(), &store, job_settings);
         let signing_secret = match (&settings.token_encryption_key, &settings.google.client_secret) {
             (Some(key), _) => key.to_vec(),
             (None, Some(secret)) => secret.as_bytes().to_vec(),
             // Without a shared secret each instance signs with its own key: a callback must reach the same instance.
             (None, None) => rand::random::<[u8; 32]>().to_vec(),
         };
-        let notifications = Notifications::new(&settings.notifications, jobs.clone(), settings.provider_timeout);
+        let inbox = Inbox::new(jobs.clone(), NotificationJournal::new(store.clone()), settings.notifications.coalesce);
+        let notifications = Notifications::new(&settings.notifications, inbox, settings.provider_timeout);
         let state = AppState {
             notifications,
             state_signer: StateSigner::new(&signing_secret),
@@ -171,9 +173,10 @@ impl Application {
     /// background tasks and closes the connections.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let Application { state, https, http, https_port, tls, shutdown, mongodb_ready, .. } = self;
-        let dispatcher = state.notifications.as_ref().map(|_| {
-            notifications::dispatcher::spawn_dispatcher(state.jobs.clone(), state.userauths.clone(), shutdown.clone())
-        });
+        let inbox = state.notifications.as_ref().map(|notifications| notifications.inbox().clone());
+        let dispatcher = inbox
+            .clone()
+            .map(|inbox| notifications::dispatcher::spawn_dispatcher(inbox, state.userauths.clone(), shutdown.clone()));
         let background = [
             store::spawn_connector(state.store.clone(), shutdown.clone(), mongodb_ready),
             bus::spawn_connector(state.bus.clone(), shutdown.clone()),
@@ -184,6 +187,7 @@ impl Application {
                 shutdown.clone(),
             ),
             tokens::spawn_revocation_retries(state.revocations.clone(), shutdown.clone()),
+            recovery::spawn_recovery(state.jobs.clone(), state.userauths.clone(), inbox, shutdown.clone()),
             jobs::spawn_workers(state.jobs.clone(), state.sync.clone(), shutdown.clone()),
             jobs::spawn_scheduler(
                 state.jobs.clone(),

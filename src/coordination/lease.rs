@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::lock::LockGuard;
 use super::{Coordination, CoordinationError};
@@ -19,19 +20,27 @@ pub struct Lease {
     coordination: Arc<Coordination>,
     guard: Option<LockGuard>,
     renewer: JoinHandle<()>,
+    lost: CancellationToken,
 }
 
 impl Coordination {
     /// Takes `key` for `ttl` and keeps it while the returned lease lives, renewing every third of `ttl`; `None` when
     /// someone else holds it.
     pub async fn try_lease(self: &Arc<Self>, key: &str, ttl: Duration) -> Result<Option<Lease>, CoordinationError> {
+        let lost = self.epoch.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).leases.child_token();
         let Some(guard) = self.try_lock(key, ttl).await? else { return Ok(None) };
-        let renewer = tokio::spawn(renew(self.clone(), guard.key.clone(), guard.token.clone(), ttl));
-        Ok(Some(Lease { coordination: self.clone(), guard: Some(guard), renewer }))
+        let renewer = tokio::spawn(renew(self.clone(), guard.key.clone(), guard.token.clone(), ttl, lost.clone()));
+        Ok(Some(Lease { coordination: self.clone(), guard: Some(guard), renewer, lost }))
     }
 }
 
 impl Lease {
+    /// Cancelled once the lock is no longer held: its key vanished (Redis lost its data) or expired before a renewal.
+    /// The holder stops at its next safe point: a second holder may already be at work.
+    pub fn lost(&self) -> &CancellationToken {
+        &self.lost
+    }
+
     /// Releases the lock now; false when it had expired and someone else holds it.
     pub async fn release(mut self) -> Result<bool, CoordinationError> {
         self.renewer.abort();
@@ -57,7 +66,7 @@ impl Drop for Lease {
     }
 }
 
-async fn renew(coordination: Arc<Coordination>, key: String, token: String, ttl: Duration) {
+async fn renew(coordination: Arc<Coordination>, key: String, token: String, ttl: Duration, lost: CancellationToken) {
     let every = ttl / 3;
     loop {
         tokio::time::sleep(every).await;
@@ -74,7 +83,8 @@ async fn renew(coordination: Arc<Coordination>, key: String, token: String, ttl:
         match renewed.await {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!("Lock {key} expired before it was renewed; another holder may have it now");
+                tracing::warn!("Lock {key} vanished before it was renewed; another holder may have it now");
+                lost.cancel();
                 return;
             }
             // Redis is down: the next round tries again, the TTL still covers a third of the way.

@@ -2,6 +2,7 @@
 //! (password, db, `rediss://`; decisions #23). The connection is made on first use, so the API answers while Redis is
 //! down (decisions #24).
 
+mod epoch;
 mod lease;
 mod lock;
 
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
+pub use epoch::EpochCheck;
 pub use lease::Lease;
 pub use lock::LockGuard;
 
@@ -17,11 +20,22 @@ pub use lock::LockGuard;
 pub enum CoordinationError {
     #[error("Redis is not reachable: {0}")]
     Unreachable(String),
+    /// Redis answers but a stream or consumer group the service made is gone: Redis lost its data.
+    #[error("Redis lost the service's state: {0}")]
+    StateLost(String),
+    /// The key behind a lease vanished (Redis lost its data, or the lease expired during an outage): another sync of
+    /// the same child may start, so this one stops at its next safe point.
+    #[error("Redis lost the sync lock; the sync stopped at a safe point")]
+    LeaseLost,
 }
 
 impl From<redis::RedisError> for CoordinationError {
     fn from(e: redis::RedisError) -> Self {
-        CoordinationError::Unreachable(e.to_string())
+        if e.code() == Some("NOGROUP") {
+            CoordinationError::StateLost(e.to_string())
+        } else {
+            CoordinationError::Unreachable(e.to_string())
+        }
     }
 }
 
@@ -29,12 +43,27 @@ pub struct Coordination {
     client: redis::Client,
     timeout: Duration,
     connection: Mutex<Option<ConnectionManager>>,
+    /// Woken when a caller finds a sign that Redis lost its data, so the epoch is checked at once.
+    loss_suspected: tokio::sync::Notify,
+    /// The Redis state this instance last saw (see `epoch`), and the token every lease taken under it watches.
+    epoch: std::sync::Mutex<Epoch>,
+}
+
+struct Epoch {
+    seen: Option<String>,
+    leases: CancellationToken,
 }
 
 impl Coordination {
     pub fn new(uri: &str, timeout: Duration) -> Result<Self, CoordinationError> {
         let client = redis::Client::open(uri)?;
-        Ok(Coordination { client, timeout, connection: Mutex::new(None) })
+        Ok(Coordination {
+            client,
+            timeout,
+            connection: Mutex::new(None),
+            loss_suspected: tokio::sync::Notify::new(),
+            epoch: std::sync::Mutex::new(Epoch { seen: None, leases: CancellationToken::new() }),
+        })
     }
 
     /// A multiplexed connection that reconnects by itself once it has been made.

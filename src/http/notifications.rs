@@ -1,8 +1,8 @@
 //! `POST /v1/google/notifications`: Google Health's webhook (google-health-api.md §4.3–§4.5). Mounted only while
 //! `GOOGLE_NOTIFICATION_SECRET` is set (the JSON 404 otherwise). Answers 201 to the endpoint check, 204 once the
 //! notifications are noted (never after a sync: Google counts anything else as a failed delivery), 401 without the
-//! secret or a valid signature, 400 for a body that is not JSON, 413 beyond 1 MiB, and 503 while Redis or Google's
-//! keyset cannot be reached (Google delivers again).
+//! secret or a valid signature, 400 for a body that is not JSON, 413 beyond 1 MiB, and 503 while MongoDB, Redis or
+//! Google's keyset cannot be reached (Google delivers again).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::{ApiError, Dependency};
 use super::AppState;
-use crate::notifications::{NotificationError, Notifications, Receipt, SIGNATURE_HEADERS};
+use crate::notifications::{InboxError, NotificationError, Notifications, Receipt, SIGNATURE_HEADERS};
 
 pub const PATH: &str = "/v1/google/notifications";
 /// Google sends batches: far more than the API's 100 kB JSON bodies.
@@ -43,7 +43,10 @@ async fn receive(notifications: Notifications, headers: HeaderMap, body: Body) -
             Err(ApiError::Unauthorized(e.to_string()))
         }
         Err(NotificationError::Malformed(_)) => Err(ApiError::MalformedBody),
-        Err(NotificationError::Unavailable(_)) => Err(ApiError::DependencyDown(Dependency::Redis)),
+        Err(NotificationError::Unavailable(InboxError::Store(_))) => Err(ApiError::DependencyDown(Dependency::MongoDb)),
+        Err(NotificationError::Unavailable(InboxError::Coordination(_))) => {
+            Err(ApiError::DependencyDown(Dependency::Redis))
+        }
         Err(NotificationError::KeysetUnavailable(_)) => Err(ApiError::ProviderUnavailable {
             message: "Google's signing keys could not be read.".into(),
             description: Some("Please try again later.".into()),

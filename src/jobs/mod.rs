@@ -8,6 +8,6 @@ mod scheduler;
 mod tick;
 mod worker;
 
-pub use queue::{Job, JobQueue, JobSettings};
+pub use queue::{Job, JobPayload, JobQueue, JobSettings};
 pub use scheduler::spawn_scheduler;
-pub use worker::spawn_workers;
+pub use worker::{spawn_workers, JobOutcome};

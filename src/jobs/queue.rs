@@ -1,81 +1,77 @@
 //! The job queue's Redis layout. Every key carries a namespace (the MongoDB database name), so services that share a
 //! Redis but not a database never take each other's jobs.
 //!
-//! - `<ns>:jobs`: the stream of due jobs, read through the consumer group `workers`;
-//! - `<ns>:delayed`: a sorted set of jobs waiting for a retry or a provider's rate-limit reset, by due time;
+//! - `<ns>:jobs`: the stream of due jobs, read through the consumer group `workers`; each entry's field `job` holds
+//!   the [`JobPayload`] as JSON;
+//! - `<ns>:delayed`: a sorted set of job payloads waiting for a retry or a provider's rate-limit reset, by due time;
 //! - `<ns>:queued`: the children with a job queued, running or delayed, so a tick never enqueues one twice;
-//! - `<ns>:notify:*`: Google notifications waiting for their coalescing window to close (see `notifications`).
+//! - `<ns>:receipts:<child>`: ids of MongoDB records the child's current job settles when it ends (the notification
+//!   journal's entries, see `notifications`).
+//!
+//! Nothing here is the only copy of anything: MongoDB says which children a tick still owes and which notifications
+//! are still unsynced, so `recovery` can rebuild all of it after Redis loses its data.
 
 use std::time::Duration;
 
+use mongodb::bson::oid::ObjectId;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use redis::Value as RedisValue;
+use serde::{Deserialize, Serialize};
 
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::ChildId;
+use crate::store::{NotificationJournal, Store, Ticks};
 use crate::sync::SyncTarget;
 
 pub const GROUP: &str = "workers";
 
-/// Moves due delayed jobs into the stream, atomically, so two instances never move one twice.
+/// Moves due delayed jobs into the stream, atomically, so two instances never move one twice. A member written by
+/// ds-agent before payloads were JSON (`child|attempt|tick|…`) is read as a full sync of that child.
 const PROMOTE: &str = r#"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
 for _, member in ipairs(due) do
-  local child, attempt, tick, target = string.match(member, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
-  if target == '' then
-    redis.call('XADD', KEYS[2], '*', 'child', child, 'attempt', attempt, 'tick', tick)
-  else
-    redis.call('XADD', KEYS[2], '*', 'child', child, 'attempt', attempt, 'tick', tick, 'target', target)
+  local job = member
+  if string.sub(member, 1, 1) ~= '{' then
+    local child, attempt, tick = string.match(member, '^([^|]*)|([^|]*)|([^|]*)')
+    job = cjson.encode({child = child, attempt = tonumber(attempt) or 1, tick = tonumber(tick) or 0})
   end
+  redis.call('XADD', KEYS[2], '*', 'job', job)
   redis.call('ZREM', KEYS[1], member)
 end
 return #due
 "#;
 
 /// Marks each child queued and adds its job in one step, so a child is never marked without a job (it would never
-/// be enqueued again) nor given two jobs.
+/// be enqueued again) nor given two jobs. ARGV: the tick, then the children.
 const ENQUEUE: &str = r#"
 local added = 0
+local tick = tonumber(ARGV[1])
 for i = 2, #ARGV do
   if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
-    redis.call('XADD', KEYS[2], '*', 'child', ARGV[i], 'attempt', 1, 'tick', ARGV[1])
+    redis.call('XADD', KEYS[2], '*', 'job', cjson.encode({child = ARGV[i], attempt = 1, tick = tick}))
     added = added + 1
   end
 end
 return added
 "#;
 
-/// Turns a Google user's coalesced notifications into one targeted job for `child` (ARGV[1]), unless the child has
-/// a job already: then the notifications wait (`retry_ms` more) and go into a job of their own once it is over, so
-/// none is lost and a child is never queued twice. KEYS: queued, jobs, due, types, days, first; ARGV: child, health
-/// user id, now (ms), retry (ms). Returns 1 (enqueued), 0 (waits) or -1 (nothing was waiting).
-const ENQUEUE_NOTIFIED: &str = r#"
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
-  redis.call('ZADD', KEYS[3], 'XX', tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[2])
-  return 0
+/// Ends a job, only if it is still this consumer group's pending entry (it is not after Redis lost its data, nor
+/// once another worker took it over): acknowledged and removed, then either delayed (ARGV[4] is its due time) or
+/// unmarked, with the receipts it settles returned. A job that is no longer pending returns nil and changes nothing.
+/// KEYS: jobs, delayed, queued, receipts; ARGV: group, stream id, child, due ms or '', delayed payload.
+const FINISH: &str = r#"
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return false
 end
-local types = redis.call('SMEMBERS', KEYS[4])
-local days = redis.call('SMEMBERS', KEYS[5])
-local first = redis.call('GET', KEYS[6]) or ARGV[3]
-redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
-redis.call('ZREM', KEYS[3], ARGV[2])
-if #types == 0 then
-  return -1
+redis.call('XDEL', KEYS[1], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+  return {}
 end
-local dated, whole = {}, false
-for _, day in ipairs(days) do
-  if day == 'all' then whole = true else table.insert(dated, day) end
-end
-table.sort(dated)
-table.sort(types)
-local from, to = '', ''
-if not whole and #dated > 0 then
-  from, to = dated[1], dated[#dated]
-end
-redis.call('SADD', KEYS[1], ARGV[1])
-local target = table.concat(types, ',') .. ';' .. from .. ';' .. to .. ';' .. first
-redis.call('XADD', KEYS[2], '*', 'child', ARGV[1], 'attempt', 1, 'tick', 0, 'target', target)
-return 1
+redis.call('SREM', KEYS[3], ARGV[3])
+local receipts = redis.call('SMEMBERS', KEYS[4])
+redis.call('DEL', KEYS[4])
+return receipts
 "#;
 
 /// How jobs are retried and reclaimed.
@@ -93,8 +89,18 @@ pub struct JobSettings {
     pub stale_after: Option<Duration>,
 }
 
-/// One job: a child to sync, how often it was tried, the tick that enqueued it (0 for none), and for a job made of
-/// Google notifications, what they named.
+/// What a job says, as stored in Redis: the child to sync, how often it was tried, the tick that enqueued it (0 for
+/// none), and for a job made of Google notifications, what they named.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobPayload {
+    pub child: String,
+    pub attempt: u32,
+    pub tick: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<SyncTarget>,
+}
+
+/// One job taken from the stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     pub stream_id: String,
@@ -104,31 +110,53 @@ pub struct Job {
     pub target: Option<SyncTarget>,
 }
 
-/// The Redis keys of one Google user's notifications waiting for their window to close.
-pub struct WaitingKeys {
-    pub types: String,
-    pub days: String,
-    pub first: String,
+impl Job {
+    fn payload(&self, attempt: u32) -> JobPayload {
+        JobPayload { child: self.child.to_string(), attempt, tick: self.tick, target: self.target.clone() }
+    }
 }
 
 #[derive(Clone)]
 pub struct JobQueue {
     coordination: std::sync::Arc<Coordination>,
     namespace: String,
+    ticks: Ticks,
+    journal: NotificationJournal,
     pub settings: JobSettings,
 }
 
 impl JobQueue {
-    pub fn new(coordination: std::sync::Arc<Coordination>, namespace: &str, settings: JobSettings) -> Self {
-        JobQueue { coordination, namespace: format!("ds-agent:{namespace}"), settings }
+    /// The queue of the service whose database `store` is.
+    pub fn new(coordination: std::sync::Arc<Coordination>, store: &Store, settings: JobSettings) -> Self {
+        JobQueue {
+            coordination,
+            namespace: format!("ds-agent:{}", store.database().name()),
+            ticks: Ticks::new(store.clone()),
+            journal: NotificationJournal::new(store.clone()),
+            settings,
+        }
     }
 
     pub fn coordination(&self) -> &Coordination {
         &self.coordination
     }
 
+    pub(super) fn ticks(&self) -> &Ticks {
+        &self.ticks
+    }
+
     pub fn key(&self, name: &str) -> String {
         format!("{}:{name}", self.namespace)
+    }
+
+    /// The set of record ids that `child`'s current job settles when it ends.
+    pub fn receipts_key(&self, child: &str) -> String {
+        self.key(&format!("receipts:{child}"))
+    }
+
+    /// The key whose presence says that Redis still holds what this service put there (see `coordination::epoch`).
+    pub fn epoch_key(&self) -> String {
+        self.key("epoch")
     }
 
     /// Creates the consumer group (and the stream) unless it exists.
@@ -177,7 +205,8 @@ impl JobQueue {
             .arg(">")
             .query_async(&mut conn)
             .await?;
-        Ok(reply.map(|r| r.keys.into_iter().flat_map(|k| k.ids).filter_map(parse_job).collect()).unwrap_or_default())
+        let entries = reply.map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect()).unwrap_or_default();
+        self.readable(entries).await
     }
 
     /// Takes over jobs whose worker has been silent for `reclaim_after`.
@@ -193,7 +222,34 @@ impl JobQueue {
             .arg(count)
             .query_async(&mut conn)
             .await?;
-        Ok(reply.claimed.into_iter().filter_map(parse_job).collect())
+        self.readable(reply.claimed).await
+    }
+
+    /// The jobs among `entries`; an entry that is not a job is logged and removed, so it is not read forever.
+    async fn readable(&self, entries: Vec<StreamId>) -> Result<Vec<Job>, CoordinationError> {
+        let mut jobs = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match parse_job(&entry) {
+                Some(job) => jobs.push(job),
+                None => {
+                    tracing::error!("Sync job {} is unreadable and was removed: {:?}", entry.id, entry.map);
+                    let mut conn = self.coordination.connection().await?;
+                    redis::pipe()
+                        .cmd("XACK")
+                        .arg(self.key("jobs"))
+                        .arg(GROUP)
+                        .arg(&entry.id)
+                        .ignore()
+                        .cmd("XDEL")
+                        .arg(self.key("jobs"))
+                        .arg(&entry.id)
+                        .ignore()
+                        .query_async::<()>(&mut conn)
+                        .await?;
+                }
+            }
+        }
+        Ok(jobs)
     }
 
     /// A running job's heartbeat: resets its idle time so nobody reclaims it.
@@ -211,25 +267,38 @@ impl JobQueue {
         Ok(())
     }
 
-    /// The job is over: acknowledged and removed; if `again_at_ms` is set, the child comes back then.
-    pub async fn finish(&self, job: &Job, again_at_ms: Option<(i64, u32)>) -> Result<(), CoordinationError> {
-        let mut conn = self.coordination.connection().await?;
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("XACK").arg(self.key("jobs")).arg(GROUP).arg(&job.stream_id).ignore();
-        pipe.cmd("XDEL").arg(self.key("jobs")).arg(&job.stream_id).ignore();
-        match again_at_ms {
+    /// The job is over: acknowledged and removed; if `again_at_ms` is set (due time, attempt), the child comes back
+    /// then. Otherwise the records its receipts name are settled. False when the job was no longer this group's to
+    /// end (taken over, or lost with Redis's data): nothing was changed.
+    pub async fn finish(&self, job: &Job, again_at_ms: Option<(i64, u32)>) -> Result<bool, CoordinationError> {
+        let child = job.child.to_string();
+        let (due, delayed) = match again_at_ms {
             Some((due_ms, attempt)) => {
-                let target = job.target.as_ref().map(|t| format!("|{}", t.encode())).unwrap_or_default();
-                let member = format!("{}|{attempt}|{}{target}", job.child, job.tick);
-                pipe.cmd("ZADD").arg(self.key("delayed")).arg(due_ms).arg(member).ignore();
+                let payload = serde_json::to_string(&job.payload(attempt)).expect("a payload always serializes");
+                (due_ms.to_string(), payload)
             }
-            None => {
-                pipe.cmd("SREM").arg(self.key("queued")).arg(job.child.to_string()).ignore();
-            }
+            None => (String::new(), String::new()),
+        };
+        let mut conn = self.coordination.connection().await?;
+        let receipts: Option<Vec<String>> = redis::Script::new(FINISH)
+            .key(self.key("jobs"))
+            .key(self.key("delayed"))
+            .key(self.key("queued"))
+            .key(self.receipts_key(&child))
+            .arg(GROUP)
+            .arg(&job.stream_id)
+            .arg(&child)
+            .arg(due)
+            .arg(delayed)
+            .invoke_async(&mut conn)
+            .await?;
+        let Some(receipts) = receipts else { return Ok(false) };
+        let ids: Vec<ObjectId> = receipts.iter().filter_map(|id| ObjectId::parse_str(id).ok()).collect();
+        if let Err(e) = self.journal.settle(&ids).await {
+            // They stay in the journal: replayed only if Redis loses its data, dropped after 7 days.
+            tracing::warn!("{} notifications of child {child} synced but not settled: {e}", ids.len());
         }
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Moves due delayed jobs into the stream.
@@ -244,46 +313,6 @@ impl JobQueue {
         Ok(moved)
     }
 
-    /// The keys of the notifications of Google user `health_user_id` waiting to become a job.
-    pub fn waiting_keys(&self, health_user_id: &str) -> WaitingKeys {
-        WaitingKeys {
-            types: self.key(&format!("notify:types:{health_user_id}")),
-            days: self.key(&format!("notify:days:{health_user_id}")),
-            first: self.key(&format!("notify:first:{health_user_id}")),
-        }
-    }
-
-    /// Makes the waiting notifications of `health_user_id` one job for `child` (see [`ENQUEUE_NOTIFIED`]): `Some(true)`
-    /// when enqueued, `Some(false)` when they wait for the child's current job, `None` when nothing was waiting.
-    pub async fn enqueue_notified(
-        &self,
-        child: ChildId,
-        health_user_id: &str,
-        now_ms: i64,
-        retry: Duration,
-    ) -> Result<Option<bool>, CoordinationError> {
-        let mut conn = self.coordination.connection().await?;
-        let keys = self.waiting_keys(health_user_id);
-        let result: i64 = redis::Script::new(ENQUEUE_NOTIFIED)
-            .key(self.key("queued"))
-            .key(self.key("jobs"))
-            .key(self.key("notify:due"))
-            .key(keys.types)
-            .key(keys.days)
-            .key(keys.first)
-            .arg(child.to_string())
-            .arg(health_user_id)
-            .arg(now_ms)
-            .arg(retry.as_millis() as i64)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(match result {
-            1 => Some(true),
-            0 => Some(false),
-            _ => None,
-        })
-    }
-
     /// Jobs waiting, running or delayed.
     pub async fn depth(&self) -> Result<u64, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
@@ -292,18 +321,37 @@ impl JobQueue {
     }
 }
 
-fn parse_job(entry: StreamId) -> Option<Job> {
+fn parse_job(entry: &StreamId) -> Option<Job> {
     let text = |field: &str| match entry.map.get(field)? {
         RedisValue::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
         RedisValue::SimpleString(s) => Some(s.clone()),
         _ => None,
     };
-    let child = ChildId::parse(&text("child")?).ok()?;
+    let payload: JobPayload = serde_json::from_str(&text("job")?).ok()?;
     Some(Job {
-        child,
-        attempt: text("attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
-        tick: text("tick").and_then(|t| t.parse().ok()).unwrap_or(0),
-        target: text("target").and_then(|t| SyncTarget::decode(&t)),
-        stream_id: entry.id,
+        child: ChildId::parse(&payload.child).ok()?,
+        attempt: payload.attempt.max(1),
+        tick: payload.tick,
+        target: payload.target,
+        stream_id: entry.id.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_reads_as_the_queue_scripts_write_it() {
+        // cjson writes keys in any order and integers without a fraction.
+        let written = r#"{"tick":1764760000,"attempt":1,"child":"5a62be07de34500146d9c544"}"#;
+        let payload: JobPayload = serde_json::from_str(written).unwrap();
+        assert_eq!(payload.child, "5a62be07de34500146d9c544");
+        assert_eq!((payload.attempt, payload.tick, payload.target), (1, 1_764_760_000, None));
+        let mut map = std::collections::HashMap::new();
+        map.insert("job".to_string(), RedisValue::BulkString(written.as_bytes().to_vec()));
+        let job = parse_job(&StreamId { id: "1-0".into(), map }).unwrap();
+        assert_eq!(job.child.to_string(), "5a62be07de34500146d9c544");
+        assert_eq!(job.payload(2).attempt, 2);
+    }
 }

@@ -1,23 +1,19 @@
-//! The cron (§11.1): `EXPRESSION_AUTO_SYNC` in the server's local time, 5 fields or 6 with seconds, run by
-//! tokio-cron-scheduler. Every instance runs it; [`JobQueue::tick`] lets only one of them enqueue per tick.
+//! The cron: `EXPRESSION_AUTO_SYNC` in the server's local time, 5 fields or 6 with seconds (croner). Every instance
+//! runs it; [`JobQueue::tick`] lets only one of them enqueue per tick. A tick that fails (MongoDB or Redis away) is
+//! tried again with a growing pause until it runs or the next tick is due, so an outage at the scheduled moment does
+//! not cost a week.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 use tokio::task::JoinHandle;
-use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
 use super::JobQueue;
 use crate::store::UserAuths;
 
-/// tokio-cron-scheduler wants the seconds field; a 5-field expression fires at second 0, as node-cron's did.
-pub fn with_seconds(expression: &str) -> String {
-    let expression = expression.trim();
-    if expression.split_whitespace().count() == 5 {
-        format!("0 {expression}")
-    } else {
-        expression.to_string()
-    }
-}
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LONGEST_RETRY: Duration = Duration::from_secs(60);
 
 pub fn spawn_scheduler(
     queue: JobQueue,
@@ -27,48 +23,43 @@ pub fn spawn_scheduler(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let schedule = crate::config::parse_cron(&expression).expect("the expression was checked at startup");
-        let run = move |_, _| {
-            let (queue, userauths, schedule) = (queue.clone(), userauths.clone(), schedule.clone());
-            Box::pin(async move {
-                // Instances fire a few milliseconds apart: the scheduled time, not the clock, names the tick.
-                let scheduled = scheduled_time(&schedule, Utc::now());
-                if let Err(e) = queue.tick(&userauths, scheduled).await {
-                    tracing::error!("An error occurred while trying to retrieve data for Fitbit sync. {e}");
-                }
-            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-        };
-        let started = async {
-            let scheduler = JobScheduler::new().await?;
-            scheduler.add(CronJob::new_async_tz(with_seconds(&expression), Local, run)?).await?;
-            scheduler.start().await?;
-            Ok::<_, tokio_cron_scheduler::JobSchedulerError>(scheduler)
-        };
-        let mut scheduler = match started.await {
-            Ok(scheduler) => scheduler,
-            Err(e) => {
-                tracing::error!("An error occurred initializing the Fitbit data sync task. {e}");
+        let mut last: Option<DateTime<Local>> = None;
+        loop {
+            // Never the same tick twice, even if the wall clock steps back.
+            let from = last.map_or_else(Local::now, |last| last.max(Local::now()));
+            let Some(next) = next_after(&schedule, from) else {
+                tracing::error!("An error occurred initializing the Fitbit data sync task. {expression} never fires");
                 return;
+            };
+            let wait = (next - Local::now()).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
             }
-        };
-        shutdown.cancelled().await;
-        let _ = scheduler.shutdown().await;
+            last = Some(next);
+            // The scheduled time, not the clock, names the tick: instances fire a few milliseconds apart.
+            let scheduled = next.with_timezone(&Utc);
+            let following = next_after(&schedule, next);
+            let mut pause = FIRST_RETRY;
+            loop {
+                let Err(e) = queue.tick(&userauths, scheduled).await else { break };
+                tracing::error!("An error occurred while trying to retrieve data for Fitbit sync. {e}");
+                if following.is_some_and(|following| Local::now() + pause >= following) {
+                    break;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(LONGEST_RETRY);
+            }
+        }
     })
 }
 
-/// The latest time the expression names at or before `now` (within the last minute), in UTC.
-fn scheduled_time(schedule: &croner::Cron, now: DateTime<Utc>) -> DateTime<Utc> {
-    let local = now.with_timezone(&Local);
-    let from = local - chrono::Duration::seconds(61);
-    let mut latest = None;
-    let mut cursor = from;
-    while let Ok(next) = schedule.find_next_occurrence(&cursor, false) {
-        if next > local {
-            break;
-        }
-        latest = Some(next);
-        cursor = next;
-    }
-    latest.map_or(now, |t| t.with_timezone(&Utc)).with_timezone(&Utc)
+/// The first time the expression names strictly after `from`.
+fn next_after(schedule: &croner::Cron, from: DateTime<Local>) -> Option<DateTime<Local>> {
+    schedule.find_next_occurrence(&from, false).ok()
 }
 
 #[cfg(test)]
@@ -76,15 +67,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_fields_get_a_zero_seconds_field() {
-        assert_eq!(with_seconds("0 0 * * 0"), "0 0 0 * * 0");
-        assert_eq!(with_seconds("*/5 * * * * *"), "*/5 * * * * *");
-    }
-
-    #[test]
-    fn the_tick_is_named_by_its_scheduled_time() {
-        let schedule = crate::config::parse_cron("*/10 * * * * *").unwrap();
-        let now = DateTime::parse_from_rfc3339("2026-11-27T10:00:23.870Z").unwrap().with_timezone(&Utc);
-        assert_eq!(scheduled_time(&schedule, now).to_rfc3339(), "2026-11-27T10:00:20+00:00");
+    fn the_next_tick_is_strictly_later_and_reads_five_or_six_fields() {
+        let every_ten = crate::config::parse_cron("*/10 * * * * *").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:20Z").unwrap().with_timezone(&Local);
+        let next = next_after(&every_ten, at).unwrap();
+        assert_eq!((next - at).num_seconds(), 10);
+        let weekly = crate::config::parse_cron("0 0 * * 0").unwrap();
+        let next = next_after(&weekly, at).unwrap();
+        assert_eq!(chrono::Timelike::second(&next), 0, "a 5-field expression fires at second 0");
+        assert!(next > at);
     }
 }

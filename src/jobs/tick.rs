@@ -1,12 +1,13 @@
-//! One cron tick: exactly one instance lists every child with a valid token, a page at a time, and enqueues them
-//! (decisions #21). The tick's progress (enqueued, done, failed) is kept in Redis, so whichever instance finishes
-//! the last job of a tick logs its summary.
+//! One cron tick: exactly one instance lists every child with a valid token, a page at a time, and enqueues them.
+//! The tick's progress (enqueued, done, failed) is kept in Redis, so whichever instance finishes the last job of a
+//! tick logs its summary. The tick itself is noted in MongoDB first, so that if Redis loses the tick's jobs,
+//! [`JobQueue::catch_up`] knows which children are still owed a sync.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::JobQueue;
+use super::{JobOutcome, JobQueue};
 use crate::coordination::CoordinationError;
 use crate::domain::{ChildId, ProviderKind};
 use crate::store::{StoreError, UserAuths};
@@ -27,10 +28,12 @@ impl JobQueue {
     /// Runs the tick scheduled at `scheduled` unless another instance has; returns the children enqueued, `None`
     /// when another instance had the tick.
     pub async fn tick(&self, userauths: &UserAuths, scheduled: DateTime<Utc>) -> Result<Option<usize>, TickError> {
+        self.ticks().record(scheduled).await?;
         let tick = scheduled.timestamp();
+        let claim = self.key(&format!("tick:{tick}:claim"));
         let mut conn = self.coordination().connection().await?;
         let claimed: Option<String> = redis::cmd("SET")
-            .arg(self.key(&format!("tick:{tick}:claim")))
+            .arg(&claim)
             .arg(1)
             .arg("NX")
             .arg("EX")
@@ -41,6 +44,46 @@ impl JobQueue {
         if claimed.is_none() {
             return Ok(None);
         }
+        match self.run_tick(userauths, scheduled).await {
+            Ok(enqueued) => Ok(Some(enqueued)),
+            Err(e) => {
+                // Unclaimed again, so that the retry (here or on another instance) runs it: enqueuing is idempotent.
+                let released: Result<(), _> = redis::cmd("DEL").arg(&claim).query_async(&mut conn).await;
+                if let Err(release) = released {
+                    tracing::warn!("Sync tick {tick} stays claimed until its claim expires: {release}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// After Redis lost its state: enqueues every child that the latest tick still owes a sync (no `last_sync`, or
+    /// one older than the tick), as part of that tick. Returns how many were enqueued.
+    pub async fn catch_up(&self, userauths: &UserAuths) -> Result<usize, TickError> {
+        let Some(tick) = self.ticks().latest().await? else { return Ok(0) };
+        let Some(at) = DateTime::from_timestamp(tick, 0) else { return Ok(0) };
+        let at = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (mut enqueued, mut after) = (0, None);
+        loop {
+            let page = userauths.valid_children_page(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let owed: Vec<ChildId> = page
+                .iter()
+                .filter(|valid| valid.last_sync.as_deref().is_none_or(|last_sync| last_sync < at.as_str()))
+                .map(|valid| valid.child)
+                .collect();
+            enqueued += self.enqueue(&owed, tick).await?;
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+        Ok(enqueued)
+    }
+
+    async fn run_tick(&self, userauths: &UserAuths, scheduled: DateTime<Utc>) -> Result<usize, TickError> {
+        let tick = scheduled.timestamp();
+        let mut conn = self.coordination().connection().await?;
         let started = Instant::now();
         let progress = self.key(&format!("tick:{tick}"));
         redis::pipe()
@@ -61,12 +104,16 @@ impl JobQueue {
         let mut stale = 0;
         loop {
             let page = userauths.valid_children_page(after, PAGE).await?;
-            let Some((last, _, _)) = page.last() else { break };
-            after = Some(*last);
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
             listed += page.len();
-            let children: Vec<_> = page.iter().map(|(_, child, _)| *child).collect();
+            let children: Vec<_> = page.iter().map(|valid| valid.child).collect();
             if let Some(stale_after) = self.settings.stale_after {
-                let google: Vec<_> = page.iter().filter(|(_, _, p)| *p == ProviderKind::Google).map(|p| p.1).collect();
+                let google: Vec<_> = page
+                    .iter()
+                    .filter(|valid| valid.provider == ProviderKind::Google)
+                    .map(|valid| valid.child)
+                    .collect();
                 stale += self.without_notifications(&google, stale_after).await?;
             }
             // Counted before the jobs exist, so a fast worker never sees more done than enqueued.
@@ -119,7 +166,7 @@ impl JobQueue {
             .await
             .map_err(CoordinationError::from)?;
         self.report_if_finished(tick).await?;
-        Ok(Some(enqueued))
+        Ok(enqueued)
     }
 
     /// How many of the Google `children` had no notification for `stale_after` (or none on record).
@@ -139,16 +186,25 @@ impl JobQueue {
     }
 
     /// Counts a finished job of `tick` (`done` or `failed`), and logs the tick's summary once all are finished.
-    pub async fn count_finished(&self, tick: i64, field: &str) -> Result<(), CoordinationError> {
+    pub async fn count_finished(&self, tick: i64, outcome: JobOutcome) -> Result<(), CoordinationError> {
+        let field = outcome.as_str();
         if tick == 0 {
             return Ok(());
         }
         let mut conn = self.coordination().connection().await?;
-        redis::cmd("HINCRBY")
-            .arg(self.key(&format!("tick:{tick}")))
+        let progress = self.key(&format!("tick:{tick}"));
+        // The expiry again: after a loss of Redis's state this may be the hash's first field.
+        redis::pipe()
+            .cmd("HINCRBY")
+            .arg(&progress)
             .arg(field)
             .arg(1)
-            .query_async::<i64>(&mut conn)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&progress)
+            .arg(PROGRESS_TTL_SECS)
+            .ignore()
+            .query_async::<()>(&mut conn)
             .await?;
         self.report_if_finished(tick).await
     }

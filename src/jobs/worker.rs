@@ -1,6 +1,7 @@
 //! The workers of one instance: up to `SYNC_CONCURRENCY` child syncs at a time, from new jobs and from jobs whose
 //! worker died. On shutdown no new job is taken; running ones finish, and any left unacknowledged is reclaimed by
-//! another instance.
+//! another instance. While Redis is away the loop backs off; when Redis answers that the consumer group is gone, the
+//! group is made again at once and the epoch check (`recovery`) is asked to look.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,25 +12,50 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::{Job, JobQueue};
+use crate::coordination::CoordinationError;
 use crate::metrics;
 use crate::provider::ProviderErrorKind;
 use crate::sync::{SyncError, SyncService};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const PROMOTE_EVERY: Duration = Duration::from_secs(1);
+/// The longest pause between two tries while Redis does not answer.
+const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
 /// When the provider gives no reset time with its 429: Fitbit's window is an hour.
 const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 3600;
+
+/// How a job ended, as counted in `ds_agent_jobs_total{outcome}` and in a tick's progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    Failed,
+    Retried,
+    Rescheduled,
+}
+
+impl JobOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobOutcome::Done => "done",
+            JobOutcome::Failed => "failed",
+            JobOutcome::Retried => "retried",
+            JobOutcome::Rescheduled => "rescheduled",
+        }
+    }
+}
 
 pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let consumer = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        let mut backoff = Backoff::default();
         while let Err(e) = queue.ensure_group().await {
-            tracing::warn!("Waiting for Redis to start the Fitbit data sync task: {e}");
+            backoff.failed("Waiting for Redis to start the Fitbit data sync task", &e);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = tokio::time::sleep(backoff.pause()) => {}
             }
         }
+        backoff.succeeded();
         tracing::debug!("Fitbit data sync task started successfully!");
         let permits = Arc::new(Semaphore::new(queue.settings.concurrency));
         let mut running = JoinSet::new();
@@ -38,28 +64,44 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
         while !shutdown.is_cancelled() {
             while running.try_join_next().is_some() {}
             let now = tokio::time::Instant::now();
-            if now >= next_promote {
-                next_promote = now + PROMOTE_EVERY;
-                if let Err(e) = queue.promote_due(Utc::now().timestamp_millis()).await {
-                    tracing::warn!("An error occurred processing queue for Fitbit sync. {e}");
+            let polled = async {
+                if now >= next_promote {
+                    next_promote = now + PROMOTE_EVERY;
+                    queue.promote_due(Utc::now().timestamp_millis()).await?;
                 }
-            }
-            let free = permits.available_permits();
-            let mut jobs = Vec::new();
-            if free > 0 && now >= next_reclaim {
-                next_reclaim = now + (queue.settings.reclaim_after / 2).max(Duration::from_millis(500));
-                match queue.reclaim(&consumer, free).await {
-                    Ok(reclaimed) => jobs.extend(reclaimed.into_iter().map(|job| (job, true))),
-                    Err(e) => tracing::warn!("An error occurred processing queue for Fitbit sync. {e}"),
+                let free = permits.available_permits();
+                let mut jobs = Vec::new();
+                if free > 0 && now >= next_reclaim {
+                    next_reclaim = now + (queue.settings.reclaim_after / 2).max(Duration::from_millis(500));
+                    jobs.extend(queue.reclaim(&consumer, free).await?.into_iter().map(|job| (job, true)));
                 }
-            }
-            let free = free - jobs.len();
-            if free > 0 {
-                match queue.read(&consumer, free).await {
-                    Ok(new) => jobs.extend(new.into_iter().map(|job| (job, false))),
-                    Err(e) => tracing::warn!("An error occurred processing queue for Fitbit sync. {e}"),
+                let free = free - jobs.len();
+                if free > 0 {
+                    jobs.extend(queue.read(&consumer, free).await?.into_iter().map(|job| (job, false)));
                 }
-            }
+                Ok::<_, CoordinationError>(jobs)
+            };
+            let jobs = match polled.await {
+                Ok(jobs) => {
+                    backoff.succeeded();
+                    jobs
+                }
+                Err(e) => {
+                    if matches!(e, CoordinationError::StateLost(_)) {
+                        queue.coordination().suspect_loss();
+                        // The group again at once: the stream may already hold the recovery's new jobs.
+                        if queue.ensure_group().await.is_ok() {
+                            tracing::warn!("The sync job queue's consumer group was gone from Redis; made again");
+                            continue;
+                        }
+                    }
+                    backoff.failed("An error occurred processing queue for Fitbit sync", &e);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff.pause()) => continue,
+                    }
+                }
+            };
             if jobs.is_empty() {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -78,6 +120,34 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
         // Running syncs finish; their jobs are acknowledged as usual.
         while running.join_next().await.is_some() {}
     })
+}
+
+/// Pauses that double while Redis fails, and a log line when it starts failing, every tenth failure, and when it
+/// answers again: an outage is reported, not repeated four times a second.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn failed(&mut self, what: &str, error: &CoordinationError) {
+        self.failures += 1;
+        if self.failures == 1 || self.failures.is_multiple_of(10) {
+            tracing::warn!("{what}. {error} (failure {}; next try in {} ms)", self.failures, self.pause().as_millis());
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::info!("Redis answers again after {} failed tries", self.failures);
+        }
+        self.failures = 0;
+    }
+
+    fn pause(&self) -> Duration {
+        let doublings = self.failures.saturating_sub(1).min(6);
+        (IDLE_POLL * 2u32.pow(doublings)).min(LONGEST_BACKOFF)
+    }
 }
 
 async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: Job, reclaimed: bool) {
@@ -121,13 +191,13 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
                 let seconds = (now_ms - target.notified_at_ms).max(0) as f64 / 1000.0;
                 metrics::observe("ds_agent_notification_to_published_seconds", seconds);
             }
-            (None, "done")
+            (None, JobOutcome::Done)
         }
         Err(Some(SyncError::Provider(e))) if matches!(e.kind, ProviderErrorKind::RateLimited { .. }) => {
             let ProviderErrorKind::RateLimited { retry_after_secs } = e.kind else { unreachable!() };
             let wait = retry_after_secs.unwrap_or(DEFAULT_RATE_LIMIT_WAIT_SECS).max(1);
             tracing::warn!("Fitbit rate limit for child {}: the sync is rescheduled in {wait} s", job.child);
-            (Some((now_ms + wait as i64 * 1000, job.attempt)), "rescheduled")
+            (Some((now_ms + wait as i64 * 1000, job.attempt)), JobOutcome::Rescheduled)
         }
         Err(Some(e)) if e.is_transient() && job.attempt < queue.settings.max_attempts => {
             let delay = queue.settings.retry_base * 2u32.pow(job.attempt - 1);
@@ -138,26 +208,31 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
                 queue.settings.max_attempts,
                 delay.as_secs()
             );
-            (Some((now_ms + delay.as_millis() as i64, job.attempt + 1)), "retried")
+            (Some((now_ms + delay.as_millis() as i64, job.attempt + 1)), JobOutcome::Retried)
         }
         Err(e) => {
             let reason = e.as_ref().map_or_else(|| "too many attempts".to_string(), ToString::to_string);
             tracing::error!("An error occurred while syncing Fitbit data from child {}. {reason}", job.child);
-            (None, "failed")
+            (None, JobOutcome::Failed)
         }
     };
-    metrics::increment("ds_agent_jobs_total", &format!(r#"outcome="{outcome}""#));
-    if let Err(e) = queue.finish(&job, again).await {
-        // Left pending: another worker reclaims it.
-        tracing::warn!("The sync job of child {} could not be acknowledged: {e}", job.child);
-        return;
+    metrics::increment("ds_agent_jobs_total", &format!(r#"outcome="{}""#, outcome.as_str()));
+    match queue.finish(&job, again).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Taken over by another worker, or gone with Redis's data (the recovery enqueues what is owed).
+            tracing::warn!("The sync job of child {} was no longer this worker's to finish", job.child);
+            return;
+        }
+        Err(e) => {
+            // Left pending: another worker reclaims it.
+            tracing::warn!("The sync job of child {} could not be acknowledged: {e}", job.child);
+            return;
+        }
     }
-    let counted = match outcome {
-        "done" => queue.count_finished(job.tick, "done").await,
-        "failed" => queue.count_finished(job.tick, "failed").await,
-        _ => Ok(()),
-    };
-    if let Err(e) = counted {
-        tracing::warn!("Progress of sync tick {} not counted: {e}", job.tick);
+    if matches!(outcome, JobOutcome::Done | JobOutcome::Failed) {
+        if let Err(e) = queue.count_finished(job.tick, outcome).await {
+            tracing::warn!("Progress of sync tick {} not counted: {e}", job.tick);
+        }
     }
 }

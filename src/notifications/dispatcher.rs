@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::inbox;
-use crate::jobs::JobQueue;
+use super::Inbox;
 use crate::metrics;
 use crate::store::UserAuths;
 
@@ -18,39 +16,38 @@ const BATCH: usize = 100;
 /// A child that already has a job gets its notifications in a job of their own after it: asked again this often.
 const BUSY_RETRY: Duration = Duration::from_secs(1);
 
-pub fn spawn_dispatcher(jobs: JobQueue, userauths: UserAuths, shutdown: CancellationToken) -> JoinHandle<()> {
+pub fn spawn_dispatcher(inbox: Inbox, userauths: UserAuths, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(POLL_EVERY) => {}
             }
-            if let Err(e) = dispatch_due(&jobs, &userauths).await {
+            if let Err(e) = dispatch_due(&inbox, &userauths).await {
                 tracing::warn!("Google notifications wait: {e}");
             }
         }
     })
 }
 
-async fn dispatch_due(jobs: &JobQueue, userauths: &UserAuths) -> Result<(), Box<dyn std::error::Error>> {
-    for health_user in inbox::due(jobs, BATCH).await? {
+async fn dispatch_due(inbox: &Inbox, userauths: &UserAuths) -> Result<(), Box<dyn std::error::Error>> {
+    for health_user in inbox.due(BATCH).await? {
         match userauths.find_by_health_user(&health_user).await? {
             None => {
                 tracing::debug!("Google notified Health user {health_user}, who is no child's: dropped");
                 metrics::increment("ds_agent_notifications_total", r#"outcome="unknown_user""#);
-                inbox::drop_waiting(jobs, &health_user).await?;
+                inbox.drop_waiting(&health_user).await?;
             }
             Some((child, false)) => {
                 tracing::debug!("Google notified child {child}, whose tokens are invalid: dropped");
                 metrics::increment("ds_agent_notifications_total", r#"outcome="invalid_tokens""#);
-                inbox::drop_waiting(jobs, &health_user).await?;
+                inbox.drop_waiting(&health_user).await?;
             }
             Some((child, true)) => {
-                let now = Utc::now().timestamp_millis();
-                if jobs.enqueue_notified(child, &health_user, now, BUSY_RETRY).await? == Some(true) {
+                if inbox.enqueue(child, &health_user, BUSY_RETRY).await? == Some(true) {
                     tracing::debug!("Google notifications of child {child} make a sync job");
                     metrics::increment("ds_agent_notification_jobs_total", "");
-                    inbox::mark_notified(jobs, &child.to_string()).await?;
+                    inbox.mark_notified(child).await?;
                 }
             }
         }

@@ -14,11 +14,13 @@ use std::time::Duration;
 
 use subtle::ConstantTimeEq;
 
+use mongodb::bson::oid::ObjectId;
+
 use crate::config::NotificationSettings;
-use crate::coordination::CoordinationError;
-use crate::jobs::JobQueue;
 use crate::metrics;
+use crate::store::JournalEntry;
 use crate::sync::is_synced_type;
+pub use inbox::{Inbox, InboxError};
 pub use keyset::{SignatureError, SignatureVerifier};
 pub use payload::{Body, Notification, Operation, PayloadError};
 
@@ -45,9 +47,9 @@ pub enum NotificationError {
     /// Google's keyset could not be fetched: not the sender's fault, and not a 204, so Google delivers again later.
     #[error("{0}")]
     KeysetUnavailable(SignatureError),
-    /// Redis is down: the answer is not 204, so Google keeps the notification and delivers it again later.
+    /// MongoDB or Redis is down: the answer is not 204, so Google keeps the notification and delivers it again later.
     #[error(transparent)]
-    Unavailable(#[from] CoordinationError),
+    Unavailable(#[from] InboxError),
 }
 
 #[derive(Clone)]
@@ -58,12 +60,12 @@ pub struct Notifications {
 struct Inner {
     settings: NotificationSettings,
     verifier: SignatureVerifier,
-    jobs: JobQueue,
+    inbox: Inbox,
 }
 
 impl Notifications {
     /// `None` while `GOOGLE_NOTIFICATION_SECRET` is unset: the endpoint is off.
-    pub fn new(settings: &NotificationSettings, jobs: JobQueue, timeout: Duration) -> Option<Self> {
+    pub fn new(settings: &NotificationSettings, inbox: Inbox, timeout: Duration) -> Option<Self> {
         if settings.enabled() && !settings.verify_signature {
             tracing::warn!(
                 "GOOGLE_NOTIFICATION_VERIFY_SIGNATURE=false: notifications are trusted on their Authorization alone{}",
@@ -74,13 +76,17 @@ impl Notifications {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 verifier: SignatureVerifier::new(&settings.keyset_url, timeout),
-                jobs,
+                inbox,
             }),
         })
     }
 
     pub fn settings(&self) -> &NotificationSettings {
         &self.inner.settings
+    }
+
+    pub fn inbox(&self) -> &Inbox {
+        &self.inner.inbox
     }
 
     /// Checks and notes one request: the `Authorization` value, the signature header's value, and the raw body.
@@ -151,12 +157,22 @@ impl Notifications {
                 wanted.push(notification);
             }
         }
-        if let Err(e) = inbox::note(&self.inner.jobs, &wanted, settings.coalesce).await {
+        let entries: Vec<JournalEntry> = wanted
+            .into_iter()
+            .map(|n| JournalEntry {
+                id: ObjectId::new(),
+                health_user_id: n.health_user_id,
+                data_type: n.data_type,
+                days: n.days,
+            })
+            .collect();
+        // Kept in MongoDB before the 204, so that losing Redis afterwards loses nothing (see `inbox`).
+        if let Err(e) = self.inner.inbox.accept(&entries).await {
             tracing::warn!("Google notifications not noted, Google delivers them again: {e}");
-            metrics::add("ds_agent_notifications_total", r#"outcome="unavailable""#, wanted.len() as u64);
+            metrics::add("ds_agent_notifications_total", r#"outcome="unavailable""#, entries.len() as u64);
             return Err(e.into());
         }
-        metrics::add("ds_agent_notifications_total", r#"outcome="accepted""#, wanted.len() as u64);
+        metrics::add("ds_agent_notifications_total", r#"outcome="accepted""#, entries.len() as u64);
         Ok(Receipt::Accepted)
     }
 }

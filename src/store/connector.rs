@@ -32,7 +32,14 @@ pub fn spawn_connector(store: Store, shutdown: CancellationToken, connected: boo
             let reachable = store.ping().await.is_ok();
             match (reachable, connected) {
                 (false, true) => tracing::warn!("Connection to MongoDb was lost..."),
-                (true, false) => tracing::warn!("Reconnection established with MongoDb..."),
+                (true, false) => {
+                    tracing::warn!("Reconnection established with MongoDb...");
+                    // A server that came back empty (a new container without its volume) gets its collections and
+                    // indexes again before the next query relies on them.
+                    if let Err(e) = store.ensure_indexes().await {
+                        tracing::warn!("Indexes not re-created after the reconnection: {e}");
+                    }
+                }
                 _ => {}
             }
             connected = reachable;

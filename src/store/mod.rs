@@ -3,8 +3,10 @@
 
 mod connector;
 pub mod crypto;
+mod journal;
 mod outbox;
 mod resources;
+mod ticks;
 mod userauths;
 
 use std::future::IntoFuture;
@@ -18,9 +20,11 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 pub use connector::{connect_once, spawn_connector};
 pub use crypto::TokenCipher;
+pub use journal::{JournalEntry, NotificationJournal, NOTIFICATIONS};
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
 pub use resources::{id_key, NewRecord, Recorded, Resources, NATURAL_KEY};
-pub use userauths::{StoredAuth, UserAuths};
+pub use ticks::{Ticks, TICKS};
+pub use userauths::{StoredAuth, UserAuths, ValidChild};
 
 pub const USERAUTHS: &str = "userauths";
 pub const RESOURCES: &str = "resources";
@@ -117,10 +121,12 @@ impl Store {
     /// creates a collection implicitly. (The MongoDB stand-in, SecantusDB 0.7.0b3, can livelock when an implicit
     /// creation races a `createIndexes` elsewhere.) Idempotent.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        match self.timed(self.db.create_collection(OUTBOX)).await {
-            // 48: NamespaceExists.
-            Err(StoreError::Other(reason)) if reason.contains("already exists") || reason.contains("48") => {}
-            other => other?,
+        for collection in [OUTBOX, NOTIFICATIONS, TICKS] {
+            match self.timed(self.db.create_collection(collection)).await {
+                // 48: NamespaceExists.
+                Err(StoreError::Other(reason)) if reason.contains("already exists") || reason.contains("48") => {}
+                other => other?,
+            }
         }
         let unique = IndexOptions::builder().unique(true).name("user_id_unique".to_string()).build();
         self.timed(
@@ -154,6 +160,12 @@ impl Store {
         self.timed(
             self.collection(USERAUTHS)
                 .create_index(IndexModel::builder().keys(doc! {"fitbit.status": 1, "_id": 1}).options(status).build()),
+        )
+        .await?;
+        let received = IndexOptions::builder().name("received_at".to_string()).build();
+        self.timed(
+            self.collection(NOTIFICATIONS)
+                .create_index(IndexModel::builder().keys(doc! {"received_at": 1}).options(received).build()),
         )
         .await?;
         let due = IndexOptions::builder().name("next_attempt_at".to_string()).build();

@@ -23,6 +23,16 @@ pub struct StoredAuth {
     pub stored_refresh_token: String,
 }
 
+/// A child the cron syncs: one with a valid token.
+#[derive(Clone, Debug)]
+pub struct ValidChild {
+    pub id: mongodb::bson::oid::ObjectId,
+    pub child: ChildId,
+    pub provider: ProviderKind,
+    /// `fitbit.last_sync` as stored (`YYYY-MM-DDTHH:MM:SSZ`, so text order is time order); `None` before a first sync.
+    pub last_sync: Option<String>,
+}
+
 impl UserAuths {
     pub fn new(store: Store, cipher: TokenCipher) -> Self {
         UserAuths { store, cipher }
@@ -113,19 +123,19 @@ impl UserAuths {
         self.store.timed(collection.find_one_and_delete(doc! {"user_id": child.object_id()})).await
     }
 
-    /// Every child with a valid token and its provider, streamed in `_id` order from `after` on, a page at a time, so
-    /// a tick never holds all children in memory.
+    /// Every child with a valid token, with its provider and `last_sync`, streamed in `_id` order from `after` on, a
+    /// page at a time, so a tick never holds all children in memory.
     pub async fn valid_children_page(
         &self,
         after: Option<mongodb::bson::oid::ObjectId>,
         limit: i64,
-    ) -> Result<Vec<(mongodb::bson::oid::ObjectId, ChildId, ProviderKind)>, StoreError> {
+    ) -> Result<Vec<ValidChild>, StoreError> {
         let mut filter = doc! {"fitbit.status": "valid_token"};
         if let Some(after) = after {
             filter.insert("_id", doc! {"$gt": after});
         }
         let collection = self.store.collection(USERAUTHS);
-        let projection = doc! {"user_id": 1, "fitbit.provider": 1};
+        let projection = doc! {"user_id": 1, "fitbit.provider": 1, "fitbit.last_sync": 1};
         let find = collection.find(filter).projection(projection).sort(doc! {"_id": 1}).limit(limit);
         let cursor = self.store.timed(find).await?;
         let documents: Vec<Document> = self.store.timed(futures::TryStreamExt::try_collect(cursor)).await?;
@@ -134,8 +144,10 @@ impl UserAuths {
             .filter_map(|d| {
                 let id = d.get_object_id("_id").ok()?;
                 let child = ChildId::parse(&d.get_object_id("user_id").ok()?.to_hex()).ok()?;
-                let provider = d.get_document("fitbit").ok().and_then(|f| f.get_str("provider").ok());
-                Some((id, child, provider.and_then(ProviderKind::parse).unwrap_or_default()))
+                let fitbit = d.get_document("fitbit").ok();
+                let text = |key: &str| fitbit.and_then(|f| f.get_str(key).ok());
+                let provider = text("provider").and_then(ProviderKind::parse).unwrap_or_default();
+                Some(ValidChild { id, child, provider, last_sync: text("last_sync").map(str::to_string) })
             })
             .collect())
     }

@@ -27,7 +27,7 @@ use super::transform::LogType;
 use super::window::SyncWindow;
 use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
-use crate::coordination::Coordination;
+use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ProviderKind, TokenStatus};
 use crate::metrics;
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
@@ -181,7 +181,23 @@ impl SyncService {
             metrics::increment("ds_agent_syncs_total", r#"outcome="busy""#);
             return Err(SyncError::Busy);
         };
-        let result = self.sync_locked(child, target).await;
+        // A sync stops at its next safe point at shutdown, and as soon as its lease is lost: a second sync of the
+        // same child may be starting elsewhere.
+        let stop = self.stop.child_token();
+        let watcher = {
+            let (lost, stop) = (lease.lost().clone(), stop.clone());
+            tokio::spawn(async move {
+                lost.cancelled().await;
+                stop.cancel();
+            })
+        };
+        let scoped = SyncService { stop, ..self.clone() };
+        let mut result = scoped.sync_locked(child, target).await;
+        watcher.abort();
+        if matches!(result, Err(SyncError::Interrupted)) && lease.lost().is_cancelled() {
+            tracing::warn!("Sync of child {child} stopped at a safe point: its lock vanished from Redis");
+            result = Err(SyncError::Coordination(CoordinationError::LeaseLost));
+        }
         if let Err(e) = lease.release().await {
             tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}");
         }

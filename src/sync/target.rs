@@ -1,44 +1,27 @@
 //! A sync narrowed by Google notifications: only the notified data types, over the notified civil days. It carries
-//! through the job queue as one text field, and publishes the same events as a full sync; it never moves
+//! through the job queue inside the job's JSON payload, and publishes the same events as a full sync; it never moves
 //! `last_sync`, which says that every type was read up to then.
 
 use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use super::part::Part;
 use super::resource::ResourceKind;
 use super::source::Source;
 use super::window::SyncWindow;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncTarget {
     /// Google data types, as notified (`exercise`, `sleep`, `steps`, …).
     pub data_types: Vec<String>,
     /// The first and last notified civil day; `None`: the usual window since the last sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<(NaiveDate, NaiveDate)>,
     /// When the first of the coalesced notifications arrived (epoch ms).
     pub notified_at_ms: i64,
 }
 
 impl SyncTarget {
-    /// `types;from;to;notified_at_ms`, with `types` comma-separated and the days empty when not notified.
-    pub fn encode(&self) -> String {
-        let (from, to) = match self.days {
-            Some((from, to)) => (from.to_string(), to.to_string()),
-            None => (String::new(), String::new()),
-        };
-        format!("{};{from};{to};{}", self.data_types.join(","), self.notified_at_ms)
-    }
-
-    pub fn decode(text: &str) -> Option<SyncTarget> {
-        let mut fields = text.split(';');
-        let data_types: Vec<String> = fields.next()?.split(',').filter(|t| !t.is_empty()).map(String::from).collect();
-        let day = |text: Option<&str>| text.and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
-        let (from, to) = (day(fields.next()), day(fields.next()));
-        let notified_at_ms = fields.next()?.parse().ok()?;
-        let days = from.zip(to).map(|(from, to)| (from.min(to), from.max(to)));
-        Some(SyncTarget { data_types, days, notified_at_ms }).filter(|t| !t.data_types.is_empty())
-    }
-
     /// The parts that read the notified types; types the sync does not read have none.
     pub fn parts(&self, source: &Source<'_>) -> Vec<Part> {
         let mut parts = Vec::new();
@@ -84,17 +67,18 @@ mod tests {
     }
 
     #[test]
-    fn a_target_survives_the_queue() {
+    fn a_target_reads_as_the_queue_script_writes_it() {
         let target = SyncTarget {
             data_types: vec!["exercise".into(), "steps".into()],
             days: Some((day("2026-11-19"), day("2026-11-20"))),
             notified_at_ms: 1_764_000_000_000,
         };
-        assert_eq!(SyncTarget::decode(&target.encode()), Some(target.clone()));
-        let undated = SyncTarget { days: None, ..target };
-        assert_eq!(SyncTarget::decode(&undated.encode()), Some(undated));
-        assert_eq!(SyncTarget::decode(";;;1"), None);
-        assert_eq!(SyncTarget::decode("garbage"), None);
+        let written =
+            r#"{"data_types":["exercise","steps"],"days":["2026-11-19","2026-11-20"],"notified_at_ms":1764000000000}"#;
+        assert_eq!(serde_json::from_str::<SyncTarget>(written).unwrap(), target);
+        let undated: SyncTarget = serde_json::from_str(r#"{"data_types":["sleep"],"notified_at_ms":1}"#).unwrap();
+        assert_eq!(undated.days, None);
+        assert_eq!(serde_json::to_string(&undated).unwrap(), r#"{"data_types":["sleep"],"notified_at_ms":1}"#);
     }
 
     #[test]
