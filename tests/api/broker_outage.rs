@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::bus_probe::BusProbe;
+use crate::bus_probe::{BusProbe, BROKER};
 use crate::helpers::{eventually, spawn_app_with};
 use crate::proxy::Proxy;
 
@@ -52,4 +55,73 @@ async fn nothing_counts_as_synced_while_the_broker_is_away() {
         (Some(0), Some(0), Some(0))
     );
     assert!(probe.next_for(&child.to_string(), Duration::from_secs(2)).await.is_none(), "nothing sent twice");
+}
+
+/// The broker and MongoDB both go away and come back (through TCP proxies, as a restart looks to a client): the
+/// subscription, publishing, the routes and the jobs all work again without restarting the service.
+#[tokio::test]
+async fn after_rabbitmq_and_mongodb_come_back_everything_works_again_without_a_restart() {
+    let broker = Proxy::start("127.0.0.1:5672").await;
+    let mongodb = Proxy::start("127.0.0.1:27017").await;
+    let database = crate::helpers::test_database_name();
+    let rabbitmq_uri = format!("amqp://guest:guest@127.0.0.1:{}/ocariot", broker.port);
+    // A direct connection, so the driver never goes around the proxy.
+    let mongodb_uri = format!("mongodb://127.0.0.1:{}/{database}?directConnection=true", mongodb.port);
+    let app = spawn_app_with(&[
+        ("RABBITMQ_URI", &rabbitmq_uri),
+        ("MONGODB_URI_TEST", &mongodb_uri),
+        ("MONGODB_TIMEOUT_MS", "2000"),
+    ])
+    .await;
+    let connection = Connection::connect(BROKER, ConnectionProperties::default()).await.unwrap();
+    let queue = app.state.settings.user_delete_queue.clone();
+    let subscribers = || async {
+        let channel = connection.create_channel().await.unwrap();
+        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+        channel.queue_declare(&queue, passive, FieldTable::default()).await.map_or(0, |q| q.consumer_count())
+    };
+    assert!(eventually(Duration::from_secs(60), || async { subscribers().await == 1 }).await, "subscribed");
+    let (deleted_child, _) = app.connect_child("rwei ract rsle").await;
+
+    broker.cut();
+    mongodb.cut();
+    let ready = || async { app.get("/health/ready").await.status() == StatusCode::OK };
+    assert!(eventually(Duration::from_secs(60), || async { !ready().await }).await, "not ready while they are away");
+    assert!(eventually(Duration::from_secs(60), || async { subscribers().await == 0 }).await);
+    broker.restore();
+    mongodb.restore();
+    assert!(eventually(Duration::from_secs(90), ready).await, "ready again");
+    assert!(eventually(Duration::from_secs(60), || async { subscribers().await == 1 }).await, "subscribed again");
+
+    // A route that writes, a sync that publishes, a job of a tick: all as before.
+    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let mut probe = BusProbe::bind(&["physicalactivities.sync", "fitbit.lastsync"]).await;
+    let response = app.sync(child).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["activities"].as_u64().unwrap() > 0);
+    let sent = probe.published(&child.to_string(), &body, Duration::from_secs(60)).await;
+    assert_eq!(sent.of("physicalactivities.sync").len() as u64, body["activities"].as_u64().unwrap());
+    let enqueued = app.state.jobs.tick(&app.state.userauths, chrono::Utc::now()).await.unwrap();
+    assert_eq!(enqueued, Some(2), "both children have valid tokens");
+    let synced = eventually(Duration::from_secs(90), || async {
+        let stored = app.userauth_document(deleted_child).await;
+        stored.is_some_and(|d| d.get_document("fitbit").is_ok_and(|f| f.get_str("last_sync").is_ok()))
+    })
+    .await;
+    assert!(synced, "the tick's job ran");
+
+    // The renewed subscription handles a UserDeleteEvent published after the outage.
+    let channel = connection.create_channel().await.unwrap();
+    let event = format!(
+        r#"{{"event_name":"UserDeleteEvent","timestamp":"2026-12-03T10:00:00.000Z","user":{{"id":"{deleted_child}","type":"child","username":"BR0001"}}}}"#
+    );
+    let properties = BasicProperties::default().with_content_type("application/json".into());
+    channel
+        .basic_publish("account", "users.delete", BasicPublishOptions::default(), event.as_bytes(), properties)
+        .await
+        .unwrap();
+    let deleted =
+        eventually(Duration::from_secs(60), || async { app.userauth_document(deleted_child).await.is_none() }).await;
+    assert!(deleted, "the child's record is gone");
 }

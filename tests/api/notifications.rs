@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use crate::bus_probe::BusProbe;
 use crate::helpers::{eventually, metric, spawn_app, spawn_app_with, unique_name, TestApp};
 
-const SECRET: &str = "Bearer 5f1c0e9a7b3d4c2e8f6a1b0c9d8e7f6a";
+pub(crate) const SECRET: &str = "Bearer 5f1c0e9a7b3d4c2e8f6a1b0c9d8e7f6a";
 
-async fn notification_app(extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn notification_app(extra: &[(&str, &str)]) -> TestApp {
     let mut vars = vec![("GOOGLE_NOTIFICATION_SECRET", SECRET), ("GOOGLE_NOTIFICATION_COALESCE_SECS", "1")];
     vars.extend_from_slice(extra);
     spawn_app_with(&vars).await
@@ -30,7 +30,7 @@ fn endpoint(app: &TestApp) -> String {
 
 /// A Google Health notification of `data_type` for `health_user` over the day before `at`, in Google's shape (a
 /// day, so that the civil dates cover `at` in whatever zone the simulated person lives).
-fn notification(health_user: &str, data_type: &str, at: DateTime<Utc>, operation: &str) -> Value {
+pub(crate) fn notification(health_user: &str, data_type: &str, at: DateTime<Utc>, operation: &str) -> Value {
     let from = at - chrono::Duration::days(1);
     let civil = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
     json!({"data": {"version": "1", "clientProvidedSubscriptionName": unique_name("n"), "healthUserId": health_user,
@@ -50,14 +50,14 @@ async fn post(app: &TestApp, body: &[u8], authorization: Option<&str>, signature
     request.send().await.unwrap()
 }
 
-async fn post_signed(app: &TestApp, body: &Value) -> reqwest::Response {
+pub(crate) async fn post_signed(app: &TestApp, body: &Value) -> reqwest::Response {
     let bytes = serde_json::to_vec(body).unwrap();
     let signature = app.sim.sign_google_notification(&bytes);
     post(app, &bytes, Some(SECRET), Some(signature)).await
 }
 
 /// Nothing waits for a window and no job is queued.
-async fn nothing_enqueued(app: &TestApp) -> bool {
+pub(crate) async fn nothing_enqueued(app: &TestApp) -> bool {
     let mut redis =
         redis::Client::open("redis://127.0.0.1:6379").unwrap().get_multiplexed_async_connection().await.unwrap();
     let waiting: u64 = redis::cmd("ZCARD").arg(app.state.jobs.key("notify:due")).query_async(&mut redis).await.unwrap();
@@ -92,7 +92,7 @@ async fn create_subscriber(app: &TestApp, secret: &str, data_types: &[&str]) -> 
 
 /// A Google child with everything the simulator holds for its last week published, so that a notification makes a
 /// targeted sync with nothing else new. (The year before stays unread: its first sync is skipped by a `last_sync`.)
-async fn synced_google_child(app: &TestApp, user: &str) -> ChildId {
+pub(crate) async fn synced_google_child(app: &TestApp, user: &str) -> ChildId {
     let (child, _) = app.connect_google_user(user, 3600).await;
     let last_sync = (Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let update = doc! {"$set": {"fitbit.last_sync": last_sync}};
@@ -303,14 +303,16 @@ async fn a_notification_job_whose_worker_died_is_reclaimed_and_still_reads_only_
         .cmd("XADD")
         .arg(&jobs)
         .arg("*")
-        .arg("child")
-        .arg(child.to_string())
-        .arg("attempt")
-        .arg(1)
-        .arg("tick")
-        .arg(0)
-        .arg("target")
-        .arg(target.encode())
+        .arg("job")
+        .arg(
+            serde_json::to_string(&ds_agent::jobs::JobPayload {
+                child: child.to_string(),
+                attempt: 1,
+                tick: 0,
+                target: Some(target),
+            })
+            .unwrap(),
+        )
         .ignore()
         .cmd("XREADGROUP")
         .arg("GROUP")
