@@ -1,4 +1,4 @@
-//! The cron (§11.1): `EXPRESSION_AUTO_SYNC` in the server's local time, 5 fields or 6 with seconds, run by
+//! The cron: `EXPRESSION_AUTO_SYNC` in the server's local time, 5 fields or 6 with seconds, run by
 //! tokio-cron-scheduler. Every instance runs it; [`JobQueue::tick`] lets only one of them enqueue per tick.
 
 use chrono::{DateTime, Local, Utc};

@@ -1,6 +1,6 @@
 //! One cron tick: exactly one instance lists every child with a valid token, a page at a time, and enqueues them
-//! (decisions #21). The tick's progress (enqueued, done, failed) is kept in Redis, so whichever instance finishes
-//! the last job of a tick logs its summary.
+//! (docs/decisions.md#the-cron-syncs-every-child). The tick's progress (enqueued, done, failed) is kept in Redis, so
+//! whichever instance finishes the last job of a tick logs its summary.
 
 use std::time::{Duration, Instant};
 
