@@ -1,6 +1,6 @@
-//! Google Health notifications end to end (issue #9): from a signed notification posted to the endpoint to the
-//! child's event at RabbitMQ, on the real MongoDB stand-in, Redis and RabbitMQ, with the simulator adding latency to
-//! every Google request. Prints the latency's median and p99, the provider requests per notification, and the
+//! Google Health notifications end to end (docs/notifications.md): from a signed notification posted to the endpoint to
+//! the child's event at RabbitMQ, on the real MongoDB stand-in, Redis and RabbitMQ, with the simulator adding latency
+//! to every Google request. Prints the latency's median and p99, the provider requests per notification, and the
 //! endpoint's answer times under a flood.
 //!
 //! `cargo bench --bench notifications` (after `scripts/services.sh`). Knobs: `BENCH_NOTIFICATIONS` (default 200, one

@@ -63,7 +63,7 @@ if ! port_open 6379; then
   started+=("Redis")
 fi
 
-# RabbitMQ, with the service's vhost (decisions #25).
+# RabbitMQ, with the service's vhost `ocariot` (docs/decisions.md#rabbitmq-vhost).
 if ! port_open 5672; then
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   rabbitmq-server -detached

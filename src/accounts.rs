@@ -1,5 +1,5 @@
-//! `UserDeleteEvent` (§12.4): when the platform deletes a user, the child's authorization and synced-item records go
-//! too, and the provider grant is revoked best-effort (decisions #30).
+//! `UserDeleteEvent` (docs/decisions.md#user-deletion): when the platform deletes a user, the child's authorization and
+//! synced-item records go too, and the provider grant is revoked best-effort.
 
 use serde_json::Value;
 

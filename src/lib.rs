@@ -1,4 +1,41 @@
-//! ds-agent: keeps children's Fitbit data flowing into the OCARIoT platform. A port of ocariot/data-sync-agent 1.7.0.
+//! ds-agent keeps children's wearable data flowing into the OCARIoT platform: it reads each child's activities,
+//! sleep, weights and daily logs from the Google Health API (or the retired Fitbit Web API), publishes them on
+//! RabbitMQ as OCARIoT objects, and remembers in MongoDB what it published. A port of ocariot/data-sync-agent 1.7.0
+//! with the same REST API, events, documents and environment variables.
+//!
+//! # Layout
+//!
+//! Entry points, which turn requests, ticks and notifications into calls of the services:
+//!
+//! * [`http`]: the REST API (the original's routes and errors, the Google connect flow and webhook, health, metrics).
+//! * [`jobs`]: the cron and the Redis Streams job queue that every instance's workers share.
+//! * [`notifications`]: Google Health notifications, from the webhook's checks to one sync job per child.
+//!
+//! Services, the service's own work:
+//!
+//! * [`sync`]: one child's sync: window, provider pages, transforms, publish, confirm, record.
+//! * [`tokens`]: a child's tokens once handed over: refresh, failure effects, revocations.
+//! * [`accounts`]: what a deleted OCARIoT user takes with it.
+//!
+//! Infrastructure, one module per outside system:
+//!
+//! * [`store`]: MongoDB (`userauths`, `resources`, `outbox`, `revocations`), tokens sealed at rest.
+//! * [`bus`]: RabbitMQ, publisher-confirmed, with the outbox relay and the `UserDeleteEvent` subscription.
+//! * [`coordination`]: Redis locks and leases shared by the instances.
+//! * [`provider`]: the Fitbit and Google Health clients behind one error type.
+//!
+//! At the bottom, [`domain`]: child ids, token records and their rules, without I/O.
+//!
+//! Cross-cutting, usable from any layer:
+//!
+//! * [`config`]: typed settings from the environment and `.env`; a bad value stops the process at startup.
+//! * [`telemetry`]: logging with the original's levels, texts and line formats.
+//! * [`metrics`]: process-wide counters for `GET /metrics`.
+//! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to.
+//! * [`startup`]: builds the application from its settings and runs it until shutdown.
+//!
+//! A module uses its own layer or the ones below, never above. Where the code still departs from that, and how data
+//! flows through the layers, is in docs/ARCHITECTURE.md; why it behaves as it does, in docs/decisions.md.
 
 pub mod accounts;
 pub mod bus;

@@ -1,4 +1,5 @@
-//! Turns SIGINT and SIGTERM into the shutdown signal every task listens to (decisions #35: both stop gracefully).
+//! Turns SIGINT and SIGTERM into the shutdown signal every task listens to (both stop gracefully;
+//! docs/decisions.md#shutdown-exit-codes-and-timeouts).
 
 use tokio_util::sync::CancellationToken;
 

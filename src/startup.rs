@@ -263,7 +263,7 @@ async fn load_tls(settings: &Settings) -> Result<RustlsConfig, StartupError> {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| tls_error(e.to_string()))?;
-    // HTTP/1.1 only, like the original's Node HTTPS server (§4.2).
+    // HTTP/1.1 only, like the original's Node HTTPS server.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(RustlsConfig::from_config(Arc::new(config)))
 }

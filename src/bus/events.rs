@@ -1,5 +1,5 @@
-//! The events ds-agent publishes on exchange `data.sync` (§12.3), with the original's envelope (§12.2):
-//! `{"event_name": …, "timestamp": <ISO-ms>, <payload key>: <payload>}`.
+//! The events ds-agent publishes on exchange `data.sync`, with the original's names, keys and envelope
+//! (docs/decisions.md#events-on-the-bus): `{"event_name": …, "timestamp": <ISO-ms>, <payload key>: <payload>}`.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};

@@ -1,7 +1,7 @@
 //! RabbitMQ. One long-lived connection, re-established in the background after a loss, with a publisher-confirmed
 //! channel: a publish returns only once the broker has taken the message, so nothing counts as sent that was not
-//! (decisions #19). While the broker is unreachable a publish fails at once with a clear error; the API keeps
-//! answering.
+//! (docs/decisions.md#publish-confirm-then-record). While the broker is unreachable a publish fails at once with a
+//! clear error; the API keeps answering.
 
 mod connector;
 pub mod events;

@@ -1,5 +1,5 @@
-//! Publishing of the service's announcements (revoke, token errors) with the original's log lines (§12.3). An event
-//! the broker did not confirm is kept in the outbox and delivered by the relay once RabbitMQ is back.
+//! Publishing of the service's announcements (revoke, token errors) with the original's log lines. An event the broker
+//! did not confirm is kept in the outbox and delivered by the relay once RabbitMQ is back.
 
 use super::events::{Event, DATA_SYNC_EXCHANGE};
 use super::{Bus, BusError};
@@ -36,7 +36,7 @@ impl Publisher {
     }
 
     /// Publishes a sync event and waits for the confirm. Nothing is kept for later: the items are not recorded as
-    /// synced, so the next sync sends them again (decisions #19).
+    /// synced, so the next sync sends them again (docs/decisions.md#publish-confirm-then-record).
     pub async fn publish_now(&self, event: &Event, child: &str) -> Result<(), BusError> {
         match self.bus.publish(DATA_SYNC_EXCHANGE, event.routing_key, &event.body()).await {
             Ok(()) => {

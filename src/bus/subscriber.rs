@@ -1,6 +1,6 @@
-//! The one subscription of the service (§12.4): `UserDeleteEvent` on exchange `account`, key `users.delete`. Unlike
-//! the original's auto-ack, a message is acknowledged only once handled (decisions #30); the subscription is renewed
-//! after every reconnection.
+//! The one subscription of the service: `UserDeleteEvent` on exchange `account`, key `users.delete`. Unlike the
+//! original's auto-ack, a message is acknowledged only once handled (docs/decisions.md#user-deletion); the subscription
+//! is renewed after every reconnection.
 
 use std::time::Duration;
 

@@ -25,7 +25,7 @@ pub struct Settings {
     /// The MongoDB URI in force: `MONGODB_URI_TEST` when `NODE_ENV=test`, `MONGODB_URI` otherwise.
     pub mongodb_uri: String,
     pub redis_uri: String,
-    /// `RABBITMQ_URI` with the vhost rule of decisions #25 applied.
+    /// `RABBITMQ_URI` with the vhost rule applied (docs/decisions.md#rabbitmq-vhost).
     pub rabbitmq_uri: String,
     pub rabbitmq_ca_path: PathBuf,
     pub fitbit: ClientCredentials,
@@ -54,8 +54,8 @@ pub struct Settings {
     pub sync_route_wait: Duration,
     /// Connections both servers hold at most (`HTTP_MAX_CONNECTIONS`); more are refused at once.
     pub http_max_connections: usize,
-    /// The queue of the `UserDeleteEvent` subscription; `data.sync.agent.app` (§12.4). Not a variable: only tests,
-    /// which share one broker, change it.
+    /// The queue of the `UserDeleteEvent` subscription; `data.sync.agent.app`, as in the original. Not a variable: only
+    /// tests, which share one broker, change it.
     pub user_delete_queue: String,
     pub log_dir: PathBuf,
     pub mongodb_timeout: Duration,
@@ -95,7 +95,8 @@ pub const DEFAULT_EXPRESSION_AUTO_SYNC: &str = "0 0 * * 0";
 /// Half of the usual 1,024 descriptors a process gets, leaving the rest to MongoDB, Redis, RabbitMQ and the
 /// provider connections.
 const DEFAULT_HTTP_MAX_CONNECTIONS: &str = "512";
-/// Below the 2.5 requests per second per user that Google allows an app it has not verified (spec §5.1).
+/// Below the 2.5 requests per second per user that Google allows an app it has not verified
+/// (docs/google-health.md#pacing).
 const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: &str = "2";
 
 impl Settings {

@@ -1,4 +1,4 @@
-//! The settings of Google Health notifications (google-health-api.md §4): whether the endpoint is on, the secrets it
+//! The settings of Google Health notifications (docs/notifications.md): whether the endpoint is on, the secrets it
 //! accepts, how signatures are checked and how notifications become jobs; and what `ds-agent google-subscriber`
 //! registers with Google.
 
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{parse_base_url, parse_positive, ConfigError};
 
-/// Google's published Tink keyset of the webhook signing keys (§4.5).
+/// Google's published Tink keyset of the webhook signing keys (docs/notifications.md#what-google-sends).
 pub const DEFAULT_KEYSET_URL: &str = "https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json";
 
 #[derive(Clone)]
@@ -32,7 +32,7 @@ pub struct NotificationSettings {
     pub subscriber: SubscriberSettings,
 }
 
-/// The subscriber ds-agent registers with Google (§4.2).
+/// The subscriber ds-agent registers with Google (docs/notifications.md#registering-the-subscriber).
 #[derive(Clone, Debug)]
 pub struct SubscriberSettings {
     /// `GOOGLE_PROJECT_NUMBER`: the Cloud project's number, not its id.

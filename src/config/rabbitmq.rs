@@ -1,5 +1,5 @@
-//! The RabbitMQ vhost rule (decisions #25): deployments rely on vhost `ocariot` being implied, but a URI that names
-//! its own vhost is taken as it is instead of being nested.
+//! The RabbitMQ vhost rule (docs/decisions.md#rabbitmq-vhost): deployments rely on vhost `ocariot` being implied, but a
+//! URI that names its own vhost is taken as it is instead of being nested.
 
 /// Returns the URI to connect to: `/ocariot` is added when `uri` names no vhost.
 pub fn rabbitmq_uri_with_vhost(uri: &str) -> Result<String, String> {

@@ -1,6 +1,6 @@
 //! Redis, used to coordinate instances: per-child locks and the shared job queue. The full `REDIS_URI` is honoured
-//! (password, db, `rediss://`; decisions #23). The connection is made on first use, so the API answers while Redis is
-//! down (decisions #24).
+//! (password, db, `rediss://`). The connection is made on first use, so the API answers while Redis is down
+//! (docs/decisions.md#redis).
 
 mod epoch;
 mod lease;

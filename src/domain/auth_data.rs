@@ -1,4 +1,4 @@
-//! A child's provider authorization: the `fitbit` sub-document of `userauths` (§6 FitbitAuthData, §7.1).
+//! A child's provider authorization: the `fitbit` sub-document of `userauths` (docs/decisions.md#stored-documents).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ pub enum TokenStatus {
 pub struct ProviderAuth {
     pub access_token: String,
     pub refresh_token: String,
-    /// Absolute expiry in epoch seconds (the JWT `exp`), despite the name (decisions #4).
+    /// Absolute expiry in epoch seconds (the JWT `exp`), despite the name (docs/decisions.md#token-expiry-and-refresh).
     pub expires_in: Option<i64>,
     pub scope: Option<String>,
     pub token_type: String,
@@ -41,7 +41,7 @@ impl std::fmt::Debug for ProviderAuth {
     }
 }
 
-/// Refresh when less than this is left (decisions #4).
+/// Refresh when less than this is left (docs/decisions.md#token-expiry-and-refresh).
 pub const REFRESH_MARGIN_SECS: i64 = 600;
 
 impl ProviderAuth {

@@ -1,4 +1,4 @@
-//! A child's OCARIoT id: a 24-character hexadecimal MongoDB ObjectId (§5 "ObjectId check").
+//! A child's OCARIoT id: a 24-character hexadecimal MongoDB ObjectId, checked as the original did.
 
 use mongodb::bson::oid::ObjectId;
 

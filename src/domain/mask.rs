@@ -1,4 +1,4 @@
-//! Tokens never appear in full in a log, an error text or an event (decisions #2).
+//! Tokens never appear in full in a log, an error text or an event (docs/decisions.md#tokens-are-never-shown-in-full).
 
 /// The first 6 characters of `token`, then `…`.
 pub fn mask_token(token: &str) -> String {

@@ -1,4 +1,4 @@
-//! The scope rule of §5.3 and §9.1: a token must allow at least one of the synced features.
+//! The original's scope rule, at POST auth and at every sync: a token must allow at least one of the synced features.
 
 /// The original's scope validation error.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -1,4 +1,4 @@
-//! A child's provider authorization (§5.3 to §5.5): hand tokens over, read them back, revoke them.
+//! A child's provider authorization: hand tokens over, read them back, revoke them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/fitbit/auth/revoke", post(revoke_authorization))
 }
 
-/// §5.3. The `provider` field (`fitbit` or `google`) picks the provider; without it, a JWT-shaped access token is
+/// POST auth. The `provider` field (`fitbit` or `google`) picks the provider; without it, a JWT-shaped access token is
 /// Fitbit's and anything else Google's.
 async fn save_authorization(
     State(state): State<AppState>,
@@ -152,7 +152,8 @@ fn required_tokens<'a>(
     }
 }
 
-/// §5.3's answer to a token the provider says is not active.
+/// POST auth's answer to a token the provider says is not active: 503, as in the original
+/// (docs/decisions.md#post-auth-with-an-inactive-token).
 fn inactive_token(access_token: &str) -> ApiError {
     ApiError::ProviderUnavailable {
         message: format!(
@@ -171,7 +172,7 @@ fn provider_unreachable(child: ChildId, error: &crate::provider::ProviderError) 
     }
 }
 
-/// §5.4; a revoked child answers 404 (decisions #28).
+/// GET auth; a revoked child answers 404 (docs/decisions.md#get-auth-after-a-revoke).
 async fn read_authorization(State(state): State<AppState>, UserId(user_id): UserId) -> Result<Response, ApiError> {
     let child = ChildId::parse(&user_id)?;
     let Some(stored) = state.userauths.find(child).await? else {
@@ -189,8 +190,8 @@ async fn read_authorization(State(state): State<AppState>, UserId(user_id): User
     Ok(json(StatusCode::OK, &Value::Object(body)))
 }
 
-/// §5.5 with decisions #29: the local tokens always go; a remote revoke that failed is retried in the background;
-/// the revoke event is published now or, if RabbitMQ is down, from the outbox once it is back.
+/// Revoke (docs/decisions.md#revoke): the local tokens always go; a remote revoke that failed is retried in the
+/// background; the revoke event is published now or, if RabbitMQ is down, from the outbox once it is back.
 async fn revoke_authorization(State(state): State<AppState>, UserId(user_id): UserId) -> Result<Response, ApiError> {
     let child = ChildId::parse(&user_id)?;
     let Some(stored) = state.userauths.find(child).await? else {
@@ -204,7 +205,8 @@ async fn revoke_authorization(State(state): State<AppState>, UserId(user_id): Us
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A token field as the original accepted it: present and truthy. A non-string counts as missing (decisions #34).
+/// A token field as the original accepted it: present and truthy. A non-string counts as missing
+/// (docs/decisions.md#request-bodies).
 fn token_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
 }

@@ -1,5 +1,5 @@
 //! Request bodies, parsed before routing as Express's body-parser did, so a bad body is reported even on an unknown
-//! route (§4.3, §15.1 item 2). JSON and form bodies up to 100 kB; 413 and 415 keep their status (decisions #32).
+//! route. JSON and form bodies up to 100 kB; 413 and 415 keep their status (docs/decisions.md#request-bodies).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request};

@@ -1,5 +1,5 @@
 //! The one error type of the REST API. Every failure becomes the original's body `{code, message, description?}`
-//! (§4.4) here, in one place, so handlers just use `?`.
+//! (docs/decisions.md#http-layer) here, in one place, so handlers just use `?`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -47,7 +47,8 @@ pub enum ApiError {
     /// The provider could not confirm something the route needs (the original's FitbitClientException).
     #[error("{message}")]
     ProviderUnavailable { message: String, description: Option<String> },
-    /// A typed provider failure on the sync route: the body carries the internal code (decisions #33).
+    /// A typed provider failure on the sync route: the body carries the internal code
+    /// (docs/decisions.md#internal-error-codes).
     #[error("{0}")]
     Provider(crate::provider::ProviderError),
     #[error("The service is temporarily unavailable: {} is not reachable.", .0.name())]
@@ -63,7 +64,7 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The error body of §4.4; `description` is left out when absent.
+/// The original's error body; `description` is left out when absent.
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct ErrorBody {
     pub code: u16,

@@ -1,5 +1,5 @@
-//! `GET /v1/fitbit` (§5.2): hands OCARIoT apps the Fitbit client credentials. Returning the secret is deliberate and
-//! gated by the API gateway (decisions #1); it is never logged.
+//! `GET /v1/fitbit`: hands OCARIoT apps the Fitbit client credentials. Returning the secret is deliberate and gated by
+//! the API gateway (docs/decisions.md#client-secret-on-the-fitbit-route); it is never logged.
 
 use axum::extract::State;
 use axum::http::StatusCode;

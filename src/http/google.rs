@@ -1,6 +1,7 @@
-//! The server-side Google connect flow (issue #5): the app sends the family's browser to `…/google/authorize`, which
-//! redirects to Google's consent page; Google sends it back to `/v1/google/callback`, where the code is exchanged and
-//! the tokens stored as POST auth would. The client secret never leaves the service.
+//! The server-side Google connect flow (docs/decisions.md#which-provider-a-child-is-on): the app sends the family's
+//! browser to `…/google/authorize`, which redirects to Google's consent page; Google sends it back to
+//! `/v1/google/callback`, where the code is exchanged and the tokens stored as POST auth would. The client secret never
+//! leaves the service.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
-//! Cross-cutting request handling: helmet's headers (§4.3), the morgan access line, and Express's routing rules
-//! (case-insensitive paths, optional trailing slash), with the original URL kept for the 404 text.
+//! Cross-cutting request handling (docs/decisions.md#http-layer): helmet's headers, the morgan access line, and
+//! Express's routing rules (case-insensitive paths, optional trailing slash), with the original URL kept for the
+//! 404 text.
 
 use std::net::SocketAddr;
 use std::time::Instant;

@@ -1,4 +1,5 @@
-//! The REST API: one router per resource file, merged here, wrapped in the original's middleware chain (§4.3).
+//! The REST API: one router per resource file, merged here, wrapped in the original's middleware chain
+//! (docs/decisions.md#http-layer).
 
 mod auth;
 mod body;
@@ -82,7 +83,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::access_log))
 }
 
-/// Unknown routes and known routes with another method alike (§4.4).
+/// Unknown routes and known routes with another method alike: 404, as in the original.
 async fn endpoint_not_found(request: Request) -> Response {
     let url = match request.extensions().get::<OriginalUrl>() {
         Some(OriginalUrl(url)) => url.clone(),

@@ -1,4 +1,4 @@
-//! `POST /v1/google/notifications`: Google Health's webhook (google-health-api.md §4.3–§4.5). Mounted only while
+//! `POST /v1/google/notifications`: Google Health's webhook (docs/notifications.md). Mounted only while
 //! `GOOGLE_NOTIFICATION_SECRET` is set (the JSON 404 otherwise). Answers 201 to the endpoint check, 204 once the
 //! notifications are noted (never after a sync: Google counts anything else as a failed delivery), 401 without the
 //! secret or a valid signature, 400 for a body that is not JSON, 413 beyond 1 MiB, and 503 while MongoDB, Redis or

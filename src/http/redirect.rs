@@ -1,4 +1,5 @@
-//! The plain-HTTP listener: every request gets 301 to the same URL on HTTPS (§4.1), nothing else.
+//! The plain-HTTP listener: every request gets 301 to the same URL on HTTPS, nothing else
+//! (docs/decisions.md#http-layer).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};

@@ -1,5 +1,5 @@
-//! `/v1/reference`: Swagger UI for the project's own `openapi.yaml`, with every asset served from the binary so that
-//! no request leaves the machine (decisions: Swagger UI).
+//! `/v1/reference`: Swagger UI for the project's own `openapi.yaml`, with every asset served from the binary so that no
+//! request leaves the machine (docs/decisions.md#swagger-ui).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,7 +1,7 @@
-//! §5.6: the manual sync of one child, answered once every fetched item is published, confirmed and recorded. The
-//! sync runs in a task of the service's own: a client that goes away does not cut it short. A first sync still
-//! running after `SYNC_ROUTE_WAIT_SECS` is answered 202 and goes on, so the OCARIoT gateway's 10 s proxy timeout is
-//! never what ends the request.
+//! The manual sync of one child, answered once every fetched item is published, confirmed and recorded. The sync runs
+//! in a task of the service's own: a client that goes away does not cut it short. A first sync still running after
+//! `SYNC_ROUTE_WAIT_SECS` is answered 202 and goes on, so the OCARIoT gateway's 10 s proxy timeout is never what ends
+//! the request (docs/decisions.md#long-first-syncs-on-the-route).
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,7 +1,7 @@
-//! Background syncs (§11), shared by every instance through Redis: the cron's tick lists every child with a valid
-//! token and enqueues one job per child (child id only, decisions #2); workers on every instance take jobs from a
-//! Redis Stream consumer group, so each job runs once, survives restarts, and is reclaimed when its worker dies
-//! (decisions #21 and #22).
+//! Background syncs, shared by every instance through Redis: the cron's tick lists every child with a valid token and
+//! enqueues one job per child (child id only: no token in Redis); workers on every instance take jobs from a Redis
+//! Stream consumer group, so each job runs once, survives restarts, and is reclaimed when its worker dies
+//! (docs/decisions.md#the-cron-syncs-every-child, docs/decisions.md#shared-jobs).
 
 mod queue;
 mod scheduler;

@@ -1,7 +1,7 @@
-//! One cron tick: exactly one instance lists every child with a valid token, a page at a time, and enqueues them.
-//! The tick's progress (enqueued, done, failed) is kept in Redis, so whichever instance finishes the last job of a
-//! tick logs its summary. The tick itself is noted in MongoDB first, so that if Redis loses the tick's jobs,
-//! [`JobQueue::catch_up`] knows which children are still owed a sync.
+//! One cron tick: exactly one instance lists every child with a valid token, a page at a time, and enqueues them
+//! (docs/decisions.md#the-cron-syncs-every-child). The tick's progress (enqueued, done, failed) is kept in Redis, so
+//! whichever instance finishes the last job of a tick logs its summary. The tick itself is noted in MongoDB first, so
+//! that if Redis loses the tick's jobs, [`JobQueue::catch_up`] knows which children are still owed a sync.
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
-//! The signature of a Google Health notification (google-health-api.md §4.5): ECDSA P-256 with SHA-256 over the raw
-//! body, as Tink writes it (`0x01`, a 4-byte key id, then the DER signature, in base64), checked against Google's
-//! published Tink keyset. The keyset is fetched on first use, kept about an hour, and fetched again once when a
-//! signature names a key it does not hold (keys rotate).
+//! The signature of a Google Health notification (docs/notifications.md#what-google-sends): ECDSA P-256 with SHA-256
+//! over the raw body, as Tink writes it (`0x01`, a 4-byte key id, then the DER signature, in base64), checked against
+//! Google's published Tink keyset. The keyset is fetched on first use, kept about an hour, and fetched again once when
+//! a signature names a key it does not hold (keys rotate).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
-//! Google Health notifications (google-health-api.md §4), which turn the weekly batch into a live feed: Google
-//! tells the endpoint whose data changed, the endpoint answers 204 at once and notes it in Redis, and once a
-//! child's coalescing window closes the [`dispatcher`] makes everything noted one targeted sync job. The cron stays
-//! as the safety net. OCARIoT has no delete event: `DELETE` notifications are counted and logged, nothing more.
+//! Google Health notifications (docs/notifications.md), which turn the weekly batch into a live feed: Google tells the
+//! endpoint whose data changed, the endpoint answers 204 at once and notes it in Redis, and once a child's coalescing
+//! window closes the [`dispatcher`] makes everything noted one targeted sync job. The cron stays as the safety net.
+//! OCARIoT has no delete event: `DELETE` notifications are counted and logged, nothing more.
 
 pub mod dispatcher;
 mod inbox;
@@ -24,13 +24,13 @@ pub use inbox::{Inbox, InboxError};
 pub use keyset::{SignatureError, SignatureVerifier};
 pub use payload::{Body, Notification, Operation, PayloadError};
 
-/// Both names Google has used for the signature header (§4.5); header names are case-insensitive.
+/// Both names Google has used for the signature header (docs/google-health.md#gaps); header names are case-insensitive.
 pub const SIGNATURE_HEADERS: [&str; 2] = ["x-healthapi-signature", "google-health-api-signature"];
 
 /// What a notification request came to.
 #[derive(Debug, PartialEq)]
 pub enum Receipt {
-    /// The endpoint check at subscriber creation (§4.3): answered 201.
+    /// The endpoint check at subscriber creation (docs/notifications.md#what-google-sends): answered 201.
     Verification,
     /// Notifications noted (or deliberately left aside): answered 204.
     Accepted,
@@ -117,7 +117,7 @@ impl Notifications {
         };
         let parsed = payload::parse(body).map_err(|e| refused(NotificationError::Malformed(e), "malformed"))?;
         let (notifications, unreadable) = match parsed {
-            // The check's second probe comes without Authorization and must be refused (§4.3).
+            // The check's second probe comes without Authorization and must be refused.
             Body::Verification if authorized => {
                 metrics::increment("ds_agent_notifications_total", r#"outcome="verification""#);
                 return Ok(Receipt::Verification);

@@ -1,6 +1,7 @@
-//! What a Google Health notification says (google-health-api.md §4.4), read leniently: one object or an array of
-//! them (§7 G1), each with or without its `data` wrapper, an `intervals` list that may come as one object, and each
-//! interval in whichever of its three forms is there. The notified intervals become whole civil days.
+//! What a Google Health notification says (docs/notifications.md#what-google-sends), read leniently: one object or an
+//! array of them (Google's guide shows one, production sends arrays), each with or without its `data` wrapper, an
+//! `intervals` list that may come as one object, and each interval in whichever of its three forms is there. The
+//! notified intervals become whole civil days.
 
 use chrono::{DateTime, Duration, NaiveDate};
 use serde_json::Value;

@@ -1,8 +1,9 @@
-//! `ds-agent google-subscriber create|show|delete`: the operator's side of notifications (google-health-api.md §4.2).
-//! With a service account (`GOOGLE_APPLICATION_CREDENTIALS`, else Application Default Credentials), it registers
-//! the endpoint (`GOOGLE_NOTIFICATION_URL`) and its secret with Google for the data types the sync reads, on the
-//! AUTOMATIC policy, and prints the subscriber's state. Google answers with a long-running Operation or with the
-//! subscriber itself (§4.2 conflict): both are read. The secret is sent, never printed.
+//! `ds-agent google-subscriber create|show|delete`: the operator's side of notifications
+//! (docs/notifications.md#registering-the-subscriber). With a service account (`GOOGLE_APPLICATION_CREDENTIALS`, else
+//! Application Default Credentials), it registers the endpoint (`GOOGLE_NOTIFICATION_URL`) and its secret with Google
+//! for the data types the sync reads, on the AUTOMATIC policy, and prints the subscriber's state. Google answers with a
+//! long-running Operation or with the subscriber itself (Google's documentation says both; docs/google-health.md#gaps):
+//! both are read. The secret is sent, never printed.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! One typed error for everything a provider call can go wrong with, and its mapping to the original's internal
-//! codes and texts (§8.6). Tokens in the texts are masked (decisions #2).
+//! One typed error for everything a provider call can go wrong with, and its mapping to the original's internal codes
+//! and texts (docs/decisions.md#internal-error-codes). Tokens in the texts are masked
+//! (docs/decisions.md#tokens-are-never-shown-in-full).
 
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -10,7 +11,8 @@ use crate::domain::mask_token;
 pub enum ProviderErrorKind {
     ExpiredToken,
     InvalidToken,
-    /// The stored tokens are marked `invalid_token` (§9.1 step 5): 1012 without asking the provider.
+    /// The stored tokens are marked `invalid_token`: 1012 without asking the provider
+    /// (docs/decisions.md#invalid-tokens-stay-invalid).
     MarkedInvalid,
     InvalidGrant,
     InvalidClient,
@@ -54,7 +56,7 @@ impl ProviderError {
         ProviderError { kind, detail: mask_tokens_in(&detail.into()), access_token: None, refresh_token: None }
     }
 
-    /// Remembers (masked) the tokens of the failed call, for the texts of §8.6.
+    /// Remembers (masked) the tokens of the failed call, for the original's error texts.
     pub fn with_tokens(mut self, access_token: Option<&str>, refresh_token: Option<&str>) -> Self {
         if let Some(token) = access_token {
             self.access_token = Some(mask_token(token));
@@ -65,7 +67,7 @@ impl ProviderError {
         self
     }
 
-    /// The internal code of §8.6 step 3; `None` for errors without a provider type.
+    /// The internal code (docs/decisions.md#internal-error-codes); `None` for errors without a provider type.
     pub fn code(&self) -> Option<u16> {
         match self.kind {
             ProviderErrorKind::ExpiredToken => Some(1011),
@@ -102,7 +104,7 @@ impl ProviderError {
         self.kind == ProviderErrorKind::Unavailable
     }
 
-    /// The normalised texts of §8.6 step 2.
+    /// The original's texts for each error type, tokens masked.
     pub fn body(&self) -> AuthErrorBody {
         let at = self.access_token.as_deref().unwrap_or("undefined");
         let rt = self.refresh_token.as_deref().unwrap_or("undefined");

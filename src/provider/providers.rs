@@ -29,7 +29,7 @@ impl Providers {
         match auth.provider {
             ProviderKind::Fitbit => {
                 let grant = self.fitbit.refresh(&auth.access_token, &auth.refresh_token).await?;
-                // Only the tokens are taken from the answer; the rest comes from the new JWT's claims (§8.2).
+                // Only the tokens are taken from the answer; the rest comes from the new JWT's claims.
                 let claims = decode_claims(&grant.access_token).unwrap_or_default();
                 Ok(Refreshed {
                     access_token: grant.access_token,

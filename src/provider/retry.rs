@@ -1,4 +1,5 @@
-//! Bounded retries with exponential backoff, for transient provider failures only (decisions #18).
+//! Bounded retries with exponential backoff, for transient provider failures only
+//! (docs/decisions.md#provider-errors-timeouts-and-retries).
 
 use std::future::Future;
 use std::time::Duration;

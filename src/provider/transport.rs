@@ -10,7 +10,8 @@ use super::{ProviderError, ProviderErrorKind};
 
 pub type RawAnswer = (StatusCode, HeaderMap, bytes::Bytes);
 
-/// Every provider call is bounded by `timeout` (decisions #18); connecting gets at most 5 s of it.
+/// Every provider call is bounded by `timeout` (docs/decisions.md#provider-errors-timeouts-and-retries); connecting
+/// gets at most 5 s of it.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)

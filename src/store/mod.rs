@@ -1,5 +1,6 @@
 //! MongoDB access. The client connects lazily and in the background, so the API answers while MongoDB is down; every
-//! call is bounded by `MONGODB_TIMEOUT_MS` and fails with a clear error instead of hanging (decisions #35).
+//! call is bounded by `MONGODB_TIMEOUT_MS` and fails with a clear error instead of hanging
+//! (docs/decisions.md#shutdown-exit-codes-and-timeouts).
 
 mod connector;
 pub mod crypto;

@@ -1,6 +1,7 @@
-//! The `resources` collection (§7.2): the provider items already published, so that a later sync sends only new ones.
-//! Unlike the original, only items whose message the broker confirmed are recorded, and nothing is deleted and
-//! re-inserted: an incremental sync fetches a short window, and dropping older records would make them look new.
+//! The `resources` collection (docs/decisions.md#stored-documents): the provider items already published, so that a
+//! later sync sends only new ones. Unlike the original, only items whose message the broker confirmed are recorded, and
+//! nothing is deleted and re-inserted: an incremental sync fetches a short window, and dropping older records would
+//! make them look new.
 
 use std::collections::HashSet;
 

@@ -1,5 +1,5 @@
-//! The `userauths` collection, exactly as the original wrote it (§7.1), so that a database written by the original
-//! works unchanged. Tokens are sealed by [`TokenCipher`] on every write.
+//! The `userauths` collection, exactly as the original wrote it (docs/decisions.md#stored-documents), so that a
+//! database written by the original works unchanged. Tokens are sealed by [`TokenCipher`] on every write.
 
 use chrono::Utc;
 use mongodb::bson::{doc, Bson, Document};
@@ -46,8 +46,8 @@ impl UserAuths {
         self.read_auth(fitbit)
     }
 
-    /// POST auth: a new authorization replaces the whole `fitbit` part (decisions #9 keeps this wipe of
-    /// `last_sync`); the record is created when missing.
+    /// POST auth: a new authorization replaces the whole `fitbit` part (this wipe of `last_sync` is kept:
+    /// docs/decisions.md#refresh-keeps-last-sync); the record is created when missing.
     pub async fn save_authorization(&self, child: ChildId, auth: &ProviderAuth) -> Result<(), StoreError> {
         let update = doc! {
             "$set": {"user_id": child.object_id(), "fitbit": self.fitbit_document(auth)},
@@ -69,8 +69,8 @@ impl UserAuths {
         }
     }
 
-    /// A refresh: only the token fields change (decisions #9), and only if the refresh token read before is still
-    /// the stored one. Returns false when another writer got there first.
+    /// A refresh: only the token fields change (docs/decisions.md#refresh-keeps-last-sync), and only if the refresh
+    /// token read before is still the stored one. Returns false when another writer got there first.
     pub async fn replace_tokens(
         &self,
         child: ChildId,

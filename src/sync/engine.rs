@@ -1,7 +1,8 @@
 //! One child's sync, start to end. Its parts (each resource kind, each log part) run concurrently and fail
-//! independently (§9.2), each page by page: a page is published, confirmed and recorded before the next is read, so
-//! a first sync of twelve months holds no more than a few pages in memory. Items count as synced only once the
-//! broker confirmed their message (decisions #19), and one sync per child runs at a time across instances.
+//! independently (docs/decisions.md#partial-failures), each page by page: a page is published, confirmed and recorded
+//! before the next is read, so a first sync of twelve months holds no more than a few pages in memory. Items count as
+//! synced only once the broker confirmed their message (docs/decisions.md#publish-confirm-then-record), and one sync
+//! per child runs at a time across instances (docs/decisions.md#one-sync-per-child).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
 const RECORD_ATTEMPTS: u32 = 3;
 const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
 
-/// The 200 body of the sync route (§5.6): new items per resource, fetched entries per log type.
+/// The 200 body of the sync route, as the original's: new items per resource, fetched entries per log type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SyncCounts {
     pub activities: usize,
@@ -163,7 +164,8 @@ impl SyncService {
         }
     }
 
-    /// Syncs the child, or says why not. Token and provider failures are announced on the bus (§8.6).
+    /// Syncs the child, or says why not. Token and provider failures are announced on the bus
+    /// (docs/decisions.md#internal-error-codes).
     pub async fn sync(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
         self.sync_with(child, None).await
     }
@@ -232,9 +234,9 @@ impl SyncService {
         };
 
         // The provider refused a token whose stored expiry says it is still good (clock skew, an early expiry): one
-        // refresh under the child's lock, then the refused parts again (decisions #4: never 1011 while a refresh can
-        // still help). A refused refresh token ends here with 1021, as a pre-emptive refresh would. A part refused
-        // after some pages starts over: what it published is recorded and not sent twice.
+        // refresh under the child's lock, then the refused parts again (never 1011 while a refresh can still help:
+        // docs/decisions.md#token-expiry-and-refresh). A refused refresh token ends here with 1021, as a pre-emptive
+        // refresh would. A part refused after some pages starts over: what it published is recorded and not sent twice.
         let refused: Vec<Part> =
             reports.iter().filter(|report| report.refresh_may_cure(provider)).map(|report| report.part).collect();
         if !refreshed && !refused.is_empty() {
@@ -353,8 +355,8 @@ impl SyncService {
     }
 
     /// The stored tokens (as read) and the tokens to use, refreshed first when less than 10 minutes remain
-    /// (decisions #4), and whether they were. A child marked `invalid_token` stays so until a refresh or new tokens
-    /// (decisions #8).
+    /// (docs/decisions.md#token-expiry-and-refresh), and whether they were. A child marked `invalid_token` stays so
+    /// until a refresh or new tokens (docs/decisions.md#invalid-tokens-stay-invalid).
     async fn usable_tokens(&self, child: ChildId) -> Result<(StoredAuth, ProviderAuth, bool), SyncError> {
         let stored = self.userauths.find(child).await?.ok_or(SyncError::NoAuthorization)?;
         has_synced_scope(stored.auth.scope.as_deref())?;
@@ -368,8 +370,9 @@ impl SyncService {
     }
 
     /// Drops items already published and transforms the rest; a skipped item is counted and logged, the others go
-    /// through (decisions #17). Already published means: the same id (also within the batch), or for Google, whose
-    /// reconciled ids are not documented as stable, the same natural key ([`ResourceKind::natural_key`]).
+    /// through (docs/decisions.md#one-malformed-item-is-skipped). Already published means: the same id (also within the
+    /// batch), or for Google, whose reconciled ids are not documented as stable, the same natural key
+    /// ([`ResourceKind::natural_key`]).
     async fn new_items(
         &self,
         child: ChildId,
@@ -467,7 +470,7 @@ impl SyncService {
         }
     }
 
-    /// Stores and announces the time of this sync (§9.2 step 9).
+    /// Stores and announces the time of this sync (`FitbitLastSyncEvent`).
     async fn finish(&self, child: ChildId) {
         let last_sync = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         match self.userauths.set_last_sync(child, &last_sync).await {

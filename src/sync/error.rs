@@ -13,7 +13,8 @@ pub enum SyncError {
     NoAuthorization,
     #[error(transparent)]
     Scope(#[from] ScopeError),
-    /// A token or provider failure; it has an internal code and may be announced (§8.6).
+    /// A token or provider failure; it has an internal code and may be announced
+    /// (docs/decisions.md#internal-error-codes).
     #[error(transparent)]
     Provider(#[from] ProviderError),
     /// Another sync of the same child runs, here or on another instance.

@@ -1,5 +1,5 @@
-//! The sync of one child (§9): load the child's tokens (store) → fetch (provider) → transform → publish (bus) →
-//! record (store). Used by `POST /v1/users/:user_id/fitbit/sync` and by the cron's jobs alike.
+//! The sync of one child (docs/ARCHITECTURE.md#a-sync): load the child's tokens (store) → fetch (provider) → transform
+//! → publish (bus) → record (store). Used by `POST /v1/users/:user_id/fitbit/sync` and by the cron's jobs alike.
 
 mod engine;
 mod error;

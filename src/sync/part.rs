@@ -1,6 +1,6 @@
-//! The parts of a sync (each resource kind, each log part) and what their reports add up to. The parts run
-//! concurrently and fail independently (§9.2): a failed part still answers 200 with what it published, unless every
-//! resource part or every log part failed, which fails the sync with the provider's error (§8.6).
+//! The parts of a sync (each resource kind, each log part) and what their reports add up to. The parts run concurrently
+//! and fail independently (docs/decisions.md#partial-failures): a failed part still answers 200 with what it published,
+//! unless every resource part or every log part failed, which fails the sync with the provider's error.
 
 use super::engine::{LogCounts, SyncCounts};
 use super::resource::ResourceKind;
@@ -122,7 +122,7 @@ pub fn outcome(child: ChildId, provider: ProviderKind, reports: Vec<PartReport>)
     Ok(counts)
 }
 
-/// Partial failures answer 200 as in the original, but are no longer silent (decisions #10).
+/// Partial failures answer 200 as in the original, but are no longer silent (docs/decisions.md#partial-failures).
 fn part_failed(child: ChildId, provider: &str, part: &str, error: &ProviderError) {
     metrics::increment("ds_agent_sync_parts_failed_total", &format!(r#"part="{part}""#));
     tracing::warn!("{provider} sync of child {child}: the {part} part failed and counts what it sent before: {error}");

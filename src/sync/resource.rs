@@ -15,7 +15,7 @@ pub enum ResourceKind {
 impl ResourceKind {
     pub const ALL: [ResourceKind; 3] = [ResourceKind::Weights, ResourceKind::Sleep, ResourceKind::Activities];
 
-    /// `resources.type` (§7.2).
+    /// `resources.type`, as the original named it.
     pub fn record_type(self) -> &'static str {
         match self {
             ResourceKind::Weights => "body",
@@ -42,7 +42,7 @@ impl ResourceKind {
         object.get(field)?.as_str()
     }
 
-    /// One event carrying every new item (§12.3).
+    /// One event carrying `items` (docs/decisions.md#events-on-the-bus).
     pub fn event(self, items: &[Value]) -> Event {
         match self {
             ResourceKind::Weights => Event::items("WeightSyncEvent", "weights.sync", "weight", items),

@@ -1,6 +1,6 @@
-//! Where a sync's items come from: the child's provider, read over the sync's window and turned into OCARIoT
-//! objects, one page at a time. Both providers yield the same objects (§10), so everything after this point is
-//! provider-blind.
+//! Where a sync's items come from: the child's provider, read over the sync's window and turned into OCARIoT objects,
+//! one page at a time. Both providers yield the same objects (docs/decisions.md#published-payloads), so everything
+//! after this point is provider-blind.
 
 use chrono::{Duration, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};

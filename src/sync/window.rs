@@ -1,6 +1,6 @@
-//! Which dates a sync asks for. The original asked for the same 12 months on every sync (§9.3); ds-agent asks for
-//! them once, and afterwards only for the days since the last sync, with a week of overlap for data that reached the
-//! provider late (decisions #13 and #14).
+//! Which dates a sync asks for. The original asked for the same 12 months on every sync; ds-agent asks for them once,
+//! and afterwards only for the days since the last sync, with a week of overlap for data that reached the provider late
+//! (docs/decisions.md#sync-windows).
 
 use chrono::{Duration, Months, NaiveDate};
 
@@ -40,7 +40,7 @@ impl SyncWindow {
     }
 
     /// Consecutive, non-overlapping ranges (both ends included) that cover the weight window within Fitbit's range
-    /// limit; the original's overlapping month windows published boundary days twice (decisions #12).
+    /// limit; the original's overlapping month windows published boundary days twice (docs/decisions.md#sync-windows).
     pub fn weight_ranges(&self) -> Vec<(NaiveDate, NaiveDate)> {
         let mut ranges = Vec::new();
         let mut start = self.weights_from;

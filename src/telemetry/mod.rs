@@ -1,5 +1,6 @@
-//! Logging with the levels and texts of the original (§13): a console line `ds.app @ <time> <level>: <message>` and a
-//! daily JSON-lines file under `LOG_DIR`, kept 15 days. Production logs warnings and errors only (decisions #26).
+//! Logging with the levels and texts of the original (docs/decisions.md#logging): a console line
+//! `ds.app @ <time> <level>: <message>` and a daily JSON-lines file under `LOG_DIR`, kept 15 days. Production logs
+//! warnings and errors only (docs/decisions.md#defaults).
 
 mod format;
 
@@ -48,7 +49,7 @@ pub fn init(environment: Environment, log_dir: &Path) -> Result<LogGuards, Telem
     let filter = Targets::new()
         .with_target("ds_agent", level)
         .with_target("provider_sim", level)
-        // The RabbitMQ client's own logger stays off, as in the original (§13.4); the bus logs what matters.
+        // The RabbitMQ client's own logger stays off, as in the original; the bus logs what matters.
         .with_target("lapin", tracing::level_filters::LevelFilter::OFF)
         .with_default(Level::WARN.min(level));
 

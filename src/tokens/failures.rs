@@ -1,5 +1,5 @@
-//! What a provider failure does to a child (§8.6 step 3): `invalid_token` marks the tokens invalid, `invalid_grant`
-//! removes them, and typed failures are announced with `FitbitAuthErrorEvent`.
+//! What a provider failure does to a child (docs/decisions.md#internal-error-codes): `invalid_token` marks the tokens
+//! invalid, `invalid_grant` removes them, and typed failures are announced with `FitbitAuthErrorEvent`.
 
 use serde_json::json;
 

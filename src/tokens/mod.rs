@@ -1,5 +1,6 @@
-//! Ownership of a child's provider tokens once they are handed over: refreshing them (one refresh per child at a
-//! time, across instances), reporting the failures that make them unusable (§8.6), and revoking them.
+//! Ownership of a child's provider tokens once they are handed over: refreshing them (one refresh per child at a time,
+//! across instances), reporting the failures that make them unusable (docs/decisions.md#internal-error-codes), and
+//! revoking them.
 
 mod connect_state;
 mod failures;

@@ -40,7 +40,8 @@ impl TokenService {
         TokenService { userauths, providers, coordination }
     }
 
-    /// The child's tokens, refreshed first when less than 10 minutes remain (decisions #4).
+    /// The child's tokens, refreshed first when less than 10 minutes remain
+    /// (docs/decisions.md#token-expiry-and-refresh).
     pub async fn fresh_tokens(&self, child: ChildId) -> Result<ProviderAuth, RefreshError> {
         let current = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
         if !current.auth.needs_refresh(chrono::Utc::now().timestamp()) {

@@ -1,5 +1,5 @@
 //! Revoking a child's grant at the provider. The local tokens are always removed when a user asks to disconnect
-//! (decisions #29); a remote revoke that failed for a reason that may pass is kept (tokens sealed) in the
+//! (docs/decisions.md#revoke); a remote revoke that failed for a reason that may pass is kept (tokens sealed) in the
 //! `revocations` collection and retried in the background with a growing delay.
 
 use std::time::Duration;

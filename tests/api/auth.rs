@@ -1,4 +1,5 @@
-//! §5.3 to §5.5: handing tokens over, reading them back, revoking them; §15.1 items 6 to 10.
+//! POST, GET and revoke auth: handing tokens over, reading them back, revoking them, with the original's checks (the id
+//! is validated, the token fields are required).
 
 use std::time::Duration;
 
@@ -74,7 +75,10 @@ async fn post_auth_accepts_form_bodies_and_replaces_a_previous_authorization() {
     let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
     assert_eq!(fitbit.get_str("access_token").unwrap(), tokens.access_token);
     assert_eq!(fitbit.get_str("scope").unwrap(), "rsle");
-    assert!(fitbit.get("last_sync").is_none(), "a new authorization starts a new history (decisions #9)");
+    assert!(
+        fitbit.get("last_sync").is_none(),
+        "a new authorization starts a new history (docs/decisions.md#refresh-keeps-last-sync)"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +91,7 @@ async fn post_auth_validates_in_the_original_order_and_stores_nothing_on_error()
         async move { request.send().await.unwrap() }
     };
 
-    // §15.1 item 6.
+    // The original's test: a valid JWT with an invalid id is 400 with the id error.
     let response =
         post("/v1/users/123/fitbit/auth".into(), json!({"access_token": tokens.access_token, "refresh_token": "r"}))
             .await;
@@ -114,8 +118,10 @@ async fn post_auth_validates_in_the_original_order_and_stores_nothing_on_error()
         );
     }
 
-    // Not a JWT, for Fitbit: 400 instead of the original's 500 (decisions #6), even with a bad id, as the decode
-    // comes first. (Without `provider`, a token that is not a JWT is taken as Google's, issue #5.)
+    // Not a JWT, for Fitbit: 400 instead of the original's 500
+    // (docs/decisions.md#post-auth-with-a-token-that-is-not-a-jwt), even with a bad id, as the decode comes first.
+    // (Without `provider`, a token that is not a JWT is taken as Google's:
+    // docs/decisions.md#which-provider-a-child-is-on.)
     for target in [path.clone(), "/v1/users/123/fitbit/auth".to_string()] {
         let request = json!({"access_token": "not-a-jwt", "refresh_token": "r", "provider": "fitbit"});
         let response = post(target, request).await;

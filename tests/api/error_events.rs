@@ -1,5 +1,5 @@
-//! §8.6: every typed provider failure becomes the original's error object and a `FitbitAuthErrorEvent`, with the
-//! database side effects of the handling table. The failures are real answers of the simulator.
+//! docs/decisions.md#internal-error-codes: every typed provider failure becomes the original's error object and a
+//! `FitbitAuthErrorEvent`, with the database side effects of its table. The failures are real answers of the simulator.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! §4: the redirect listener, helmet's headers, the 404 and body-parser errors.
+//! docs/decisions.md#http-layer: the redirect listener, helmet's headers, the 404 and body-parser errors.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

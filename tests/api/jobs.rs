@@ -1,5 +1,5 @@
-//! §11 with decisions #21 and #22: one tick enqueues every child once across instances, jobs are shared, and a job
-//! whose worker died is taken over.
+//! docs/decisions.md#the-cron-syncs-every-child and docs/decisions.md#shared-jobs: one tick enqueues every child once
+//! across instances, jobs are shared, and a job whose worker died is taken over.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -47,7 +47,11 @@ async fn tokens_inside_the_margin_are_refreshed_and_only_token_fields_change() {
     assert_eq!(fitbit.get_str("access_token").unwrap(), auth.access_token);
     assert_eq!(fitbit.get_str("refresh_token").unwrap(), auth.refresh_token);
     assert_eq!(fitbit.get_str("status").unwrap(), "valid_token");
-    assert_eq!(fitbit.get_str("last_sync").unwrap(), "2020-09-08T19:09:23Z", "decisions #9");
+    assert_eq!(
+        fitbit.get_str("last_sync").unwrap(),
+        "2020-09-08T19:09:23Z",
+        "docs/decisions.md#refresh-keeps-last-sync"
+    );
     assert!(i64::from(fitbit.get_i32("expires_in").unwrap()) > chrono::Utc::now().timestamp() + 3600);
 }
 

@@ -1,4 +1,4 @@
-//! §5.1, §5.2 and §5.7: `/`, `/v1/fitbit` and the API reference.
+//! `/`, `/v1/fitbit` and the API reference, as the original answered them.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -1,4 +1,5 @@
-//! §5.6 and §9: the manual sync of one child against the simulator, read back from the real broker and database.
+//! The manual sync of one child (docs/ARCHITECTURE.md#a-sync) against the simulator, read back from the real broker and
+//! database.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -31,7 +32,8 @@ pub async fn messages_for(
     by_key
 }
 
-/// What the first sync must publish for the simulator's user: each list transformed as §10 says.
+/// What the first sync must publish for the simulator's user: each list transformed as the original did
+/// (docs/decisions.md#published-payloads).
 fn expected_first_sync(user: &str, child: ChildId) -> (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>) {
     let today = Utc::now().date_naive();
     let year = provider_sim::dataset(user, today.checked_sub_months(Months::new(12)).unwrap(), today);
@@ -119,7 +121,7 @@ async fn a_first_sync_publishes_the_simulators_data_in_the_original_shapes() {
     assert_eq!(last_sync["child_id"], child.to_string());
     assert_eq!(last_sync["last_sync"].as_str().unwrap().len(), "2020-09-08T19:09:23Z".len());
 
-    // Independently of the transforms: one weight as §10.2 spells it (numbers printed as JavaScript does).
+    // Independently of the transforms: one weight as the original spelled it (numbers printed as JavaScript does).
     let today = Utc::now().date_naive();
     let raw = &provider_sim::dataset(&user, today.checked_sub_months(Months::new(4)).unwrap(), today).weight[0];
     let mut weight = json!({"type": "weight", "timestamp": format!("{}T{}Z", raw["date"].as_str().unwrap(), raw["time"].as_str().unwrap()),
@@ -233,7 +235,8 @@ async fn a_revoked_token_is_1012_and_marks_the_child_invalid() {
     assert_eq!(body["code"], 1012);
     let stored = app.userauth_document(child).await.unwrap();
     assert_eq!(stored.get_document("fitbit").unwrap().get_str("status").unwrap(), "invalid_token");
-    // Sticky (decisions #8): the next sync fails with §9.1's texts without calling the provider.
+    // Sticky (docs/decisions.md#invalid-tokens-stay-invalid): the next sync fails with the original's texts without
+    // calling the provider.
     let requests = app.sim.counts(&user).data;
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);

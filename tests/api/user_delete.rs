@@ -1,5 +1,5 @@
-//! §12.4 with decisions #30: `UserDeleteEvent` removes the child's records, is acknowledged after the deletes, and
-//! a malformed message is acknowledged rather than redelivered forever.
+//! docs/decisions.md#user-deletion: `UserDeleteEvent` removes the child's records, is acknowledged after the deletes,
+//! and a malformed message is acknowledged rather than redelivered forever.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Fitbit's error envelope, `{"errors":[{"errorType","fieldName","message"}],"success":false}`. ds-agent acts on the
-//! type and message (§8.6), so both follow Fitbit's wording; tokens in messages are shortened.
+//! type and message (docs/decisions.md#internal-error-codes), so both follow Fitbit's wording; tokens in messages are
+//! shortened.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,6 +1,6 @@
-//! Fitbit access tokens are HS256 JWTs whose claims ds-agent decodes (§8.5: `sub`, `scopes`, `exp`). The simulator
-//! signs them with a key of its own so they are well-formed JWTs; it recognises its tokens by looking them up, not by
-//! checking signatures.
+//! Fitbit access tokens are HS256 JWTs whose claims ds-agent decodes (`sub`, `scopes`, `exp`). The simulator signs them
+//! with a key of its own so they are well-formed JWTs; it recognises its tokens by looking them up, not by checking
+//! signatures.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -52,7 +52,7 @@
 //!   outputPrefixType: "TINK"}]}`, `value` the base64 of a hand-encoded `EcdsaPublicKey` proto (P-256, SHA256, DER;
 //!   `x` and `y` with a leading zero byte, as Tink's Java writes them). A new key is made at every start.
 //!
-//! # Google webhooks (spec §4)
+//! # Google webhooks (docs/notifications.md)
 //!
 //! Subscriber routes take a service-account token from the JWT-bearer grant: none or an unknown one → 401
 //! `UNAUTHENTICATED`, a user's → 403 `PERMISSION_DENIED` (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`). A project that is not a
@@ -62,12 +62,12 @@
 //! - `POST /v4/projects/{number}/subscribers[?subscriberId=]` with `{endpointUri, subscriberConfigs:[{dataTypes,
 //!   subscriptionCreatePolicy}], endpointAuthorization:{secret}}`. 400 `INVALID_ARGUMENT` for an id not matching
 //!   `[a-z]([a-z0-9-]{2,34}[a-z0-9])` (one is generated without it), an endpoint that is no `https` URL (`http` is
-//!   taken too, for local receivers), no secret, a data type outside spec §4.1's kebab-case list or a policy other
-//!   than `AUTOMATIC` / `MANUAL`; 409 `ALREADY_EXISTS` for an id in use. Then the verification handshake, inside the
-//!   call: `{"type":"verification"}` POSTed with `Content-Type: application/json`, `User-Agent:
-//!   Google-Health-API-Webhooks-Verifier` and `Authorization: <secret>` must get 201, the same without
-//!   `Authorization` 401 or 403; anything else, a connection error or a 5 s timeout → 400 `FAILED_PRECONDITION` and
-//!   nothing stored. The subscriber is then `ACTIVE`.
+//!   taken too, for local receivers), no secret, a data type outside Google's kebab-case list or a policy other than
+//!   `AUTOMATIC` / `MANUAL`; 409 `ALREADY_EXISTS` for an id in use. Then the verification handshake, inside the call:
+//!   `{"type":"verification"}` POSTed with `Content-Type: application/json`, `User-Agent:
+//!   Google-Health-API-Webhooks-Verifier` and `Authorization: <secret>` must get 201, the same without `Authorization`
+//!   401 or 403; anything else, a connection error or a 5 s timeout → 400 `FAILED_PRECONDITION` and nothing stored. The
+//!   subscriber is then `ACTIVE`.
 //! - `GET …/subscribers/{id}` → the Subscriber, or 404 `NOT_FOUND`; `GET …/subscribers` → `{subscribers,
 //!   totalSize}` in one page (`pageSize` and `pageToken` are ignored, no `nextPageToken`; `{}` without any).
 //! - `PATCH …/subscribers/{id}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization` (without a mask: the
@@ -97,12 +97,13 @@
 //! up to [`SimConfig::google_notification_max_attempts`] attempts; every attempt is a [`Delivery`]
 //! ([`Simulator::google_deliveries`]). Deliveries run in the background and are dropped when the simulator stops.
 //!
-//! Data points and rollups are proto3 JSON, as Google writes them (spec §1.2): default values are left out, so a still
-//! day's steps are `"steps": {}`, a zero `activeZoneMinutes` or sleep-stage count is absent and `false` flags
-//! (`nap`, `manuallyEdited`, `hasGps`, `processed`) never appear. [`SimConfig::google_verbose`] prints every field
-//! instead, zeros included, and serves no phone source. With [`SimConfig::google_sleep_processing_until`] in the
-//! future, the newest night is still processing: no `processed` and no `stagesStatus`. [`google_dataset`] is what the
-//! default configuration serves for the Fitbit devices and the rollups.
+//! Data points and rollups are proto3 JSON, as Google writes them (docs/google-health.md#proto3-json): default values
+//! are left out, so a still day's steps are `"steps": {}`, a zero `activeZoneMinutes` or sleep-stage count is absent
+//! and `false` flags (`nap`, `manuallyEdited`, `hasGps`, `processed`) never appear. [`SimConfig::google_verbose`]
+//! prints every field instead, zeros included, and serves no phone source. With
+//! [`SimConfig::google_sleep_processing_until`] in the future, the newest night is still processing: no `processed` and
+//! no `stagesStatus`. [`google_dataset`] is what the default configuration serves for the Fitbit devices and the
+//! rollups.
 //!
 //! Health API errors are `google.rpc.Status` JSON: 401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`
 //! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),

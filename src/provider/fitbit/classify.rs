@@ -1,5 +1,5 @@
 //! Turns a Fitbit HTTP answer or transport failure into a [`ProviderError`]: from the body's `errors[0].errorType`
-//! first, as the original did, then from the HTTP status (decisions #18).
+//! first, as the original did, then from the HTTP status (docs/decisions.md#provider-errors-timeouts-and-retries).
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -11,7 +11,7 @@ use crate::provider::{ProviderError, ProviderErrorKind};
 /// The error an answer carries, if any. A body with an `errors` array is an error whatever the status.
 pub fn classify_answer(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<ProviderError> {
     if status == StatusCode::GONE {
-        // The legacy API's 410 body is undocumented; it is never parsed (google-health-api.md §6.3).
+        // The legacy API's 410 body is undocumented; it is never parsed (docs/google-health.md#gaps).
         return Some(ProviderError::new(ProviderErrorKind::LegacyRetired, "410 Gone"));
     }
     let parsed: Option<Value> = serde_json::from_slice(body).ok();

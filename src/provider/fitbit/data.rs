@@ -1,5 +1,5 @@
-//! The data reads of a sync (§8.1), over the date ranges a sync asks for: weight logs range by range, the sleep and
-//! activity lists page by page as a stream (following `pagination.next`, decisions #13), and the daily series.
+//! The data reads of a sync, over the date ranges a sync asks for: weight logs range by range, the sleep and activity
+//! lists page by page as a stream (following `pagination.next`, docs/decisions.md#sync-windows), and the daily series.
 
 use chrono::NaiveDate;
 use futures::stream::{self, Stream};

@@ -1,5 +1,5 @@
-//! Fitbit access tokens are JWTs; the service only decodes their claims, without a signature check (§8.5,
-//! decisions #3: Fitbit publishes no verification key).
+//! Fitbit access tokens are JWTs; the service only decodes their claims, without a signature check (Fitbit publishes no
+//! verification key; docs/decisions.md#jwt-claims-are-decoded-not-verified).
 
 use base64::Engine;
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! The legacy Fitbit Web API client (§8): token refresh, introspection and revoke, and the data GETs, against
+//! The legacy Fitbit Web API client: token refresh, introspection and revoke, and the data GETs, against
 //! `FITBIT_API_URL`. Every call has a timeout; transient failures are retried a bounded number of times.
 //!
 //! The token exchange is plain reqwest rather than the oauth2 crate: Fitbit's token errors are not RFC 6749 shaped
@@ -23,7 +23,7 @@ use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use classify::classify_answer;
 
-/// The tokens a refresh hands back. Everything else is re-derived from the new access token's claims (§8.2).
+/// The tokens a refresh hands back. The rest comes from the new access token's claims, as in the original.
 #[derive(Clone, Deserialize)]
 pub struct TokenGrant {
     pub access_token: String,
@@ -63,8 +63,9 @@ impl FitbitClient {
         self
     }
 
-    /// §8.3. `Ok(false)` when Fitbit says the token is not active or rejects it as a token; an error when Fitbit
-    /// could not answer, so that an outage is never mistaken for a dead token (decisions #7).
+    /// Token introspection. `Ok(false)` when Fitbit says the token is not active or rejects it as a token; an error
+    /// when Fitbit could not answer, so that an outage is never mistaken for a dead token
+    /// (docs/decisions.md#an-outage-is-not-a-dead-token).
     pub async fn introspect(&self, access_token: &str) -> Result<bool, ProviderError> {
         let url = format!("{}/1.1/oauth2/introspect", self.base_url);
         let answer = with_retry(
@@ -88,8 +89,8 @@ impl FitbitClient {
         }
     }
 
-    /// §8.2. A refresh token works once, so only failures that prove the request was not processed (no connection,
-    /// or a 5xx answer) are retried; a timeout is not, since Fitbit may have spent the token.
+    /// Token refresh. A refresh token works once, so only failures that prove the request was not processed (no
+    /// connection, or a 5xx answer) are retried; a timeout is not, since Fitbit may have spent the token.
     pub async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<TokenGrant, ProviderError> {
         let url = format!("{}/oauth2/token", self.base_url);
         let form = [
@@ -112,7 +113,7 @@ impl FitbitClient {
         body.map_err(|e| e.with_tokens(Some(access_token), Some(refresh_token)))
     }
 
-    /// §8.4: revokes the grant of `access_token`.
+    /// Revokes the grant of `access_token`.
     pub async fn revoke(&self, access_token: &str) -> Result<(), ProviderError> {
         let url = format!("{}/oauth2/revoke", self.base_url);
         let form = [
@@ -131,8 +132,8 @@ impl FitbitClient {
         .map_err(|e| e.with_tokens(Some(access_token), None))
     }
 
-    /// A data GET of §8.1: `path` follows `/1.2/user/-`, query included. An absolute URL (a `pagination.next`
-    /// link) is taken as it is.
+    /// A data GET: `path` follows `/1.2/user/-`, query included; an absolute URL (a `pagination.next` link) is used as
+    /// is.
     pub async fn get(&self, path: &str, access_token: &str) -> Result<Value, ProviderError> {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()

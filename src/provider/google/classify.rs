@@ -1,5 +1,6 @@
-//! Turns a Google answer into a [`ProviderError`] with the same internal codes as Fitbit's (issue #5): OAuth errors
-//! (`{"error": "invalid_grant"}`) from the token endpoints and `google.rpc.Status` from the Health API.
+//! Turns a Google answer into a [`ProviderError`] with the same internal codes as Fitbit's
+//! (docs/decisions.md#internal-error-codes): OAuth errors (`{"error": "invalid_grant"}`) from the token endpoints and
+//! `google.rpc.Status` from the Health API.
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;

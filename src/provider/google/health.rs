@@ -1,8 +1,9 @@
-//! The Health API reads of a sync (google-health-api.md §1.5 and §1.7), as streams of pages so that a sync holds one
-//! page at a time: `reconcile` with civil-time filters, following `nextPageToken` (pages may be empty and still carry
-//! one), and `dailyRollUp` in chunks within each type's range limit. `reconcile` rather than `list`: `list` answers
-//! each data source separately (tracker, phone, manual entry), so one walk recorded by two devices would be two
-//! activities; `reconcile` is the merged stream the Fitbit app shows. Every read is paced within the child's budget.
+//! The Health API reads of a sync (docs/google-health.md#reconcile and docs/google-health.md#daily-rollups), as streams
+//! of pages so that a sync holds one page at a time: `reconcile` with civil-time filters, following `nextPageToken`
+//! (pages may be empty and still carry one), and `dailyRollUp` in chunks within each type's range limit. `reconcile`
+//! rather than `list`: `list` answers each data source separately (tracker, phone, manual entry), so one walk recorded
+//! by two devices would be two activities; `reconcile` is the merged stream the Fitbit app shows. Every read is paced
+//! within the child's budget.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use futures::stream::{self, Stream};
@@ -60,7 +61,7 @@ impl GoogleClient {
                 }
                 let mut request = reqwest::Url::parse(&url).expect("the configured base URL was checked at startup");
                 request.query_pairs_mut().append_pair("filter", &filter);
-                // Google documents no data source family for sleep reads (§1.4); left out, all sources is the default.
+                // Google documents no data source family for sleep reads; left out, all sources is the default.
                 if data_type != "sleep" {
                     request.query_pairs_mut().append_pair("dataSourceFamily", ALL_SOURCES);
                 }
@@ -101,7 +102,7 @@ impl GoogleClient {
     }
 }
 
-/// A repeated field of an answer. Lenient as the real API asks (§7 G16): a single object where a list belongs is a
+/// A repeated field of an answer. Lenient (docs/google-health.md#tolerance): a single object where a list belongs is a
 /// list of one, and an absent or null field is empty (proto3 JSON leaves empty lists out).
 fn list_field(body: &mut Value, key: &str) -> Vec<Value> {
     match body.get_mut(key).map(Value::take) {
@@ -111,7 +112,8 @@ fn list_field(body: &mut Value, key: &str) -> Vec<Value> {
     }
 }
 
-/// dailyRollUp's range limit (§1.7): 14 days for the calorie and active-minutes family, 90 otherwise.
+/// dailyRollUp's range limit (docs/google-health.md#daily-rollups): 14 days for the calorie and active-minutes family,
+/// 90 otherwise.
 fn max_range_days(data_type: &str) -> i64 {
     match data_type {
         "total-calories" | "active-minutes" | "heart-rate" | "calories-in-heart-rate-zone" => 14,

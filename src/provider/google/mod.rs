@@ -1,7 +1,7 @@
-//! The Google Health API client (google-health-api.md §1 and §3): Google OAuth (refresh, code exchange, revoke,
-//! tokeninfo) against `GOOGLE_OAUTH_URL`, and the Health API v4 reads against `GOOGLE_HEALTH_API_URL`. Every call
-//! has a timeout; transient failures are retried a bounded number of times. A sync's reads share one request budget
-//! per child ([`pacer`]), and a 429 is waited out briefly before it fails the read.
+//! The Google Health API client (docs/google-health.md): Google OAuth (refresh, code exchange, revoke, tokeninfo)
+//! against `GOOGLE_OAUTH_URL`, and the Health API v4 reads against `GOOGLE_HEALTH_API_URL`. Every call has a timeout;
+//! transient failures are retried a bounded number of times. A sync's reads share one request budget per child
+//! ([`pacer`]), and a 429 is waited out briefly before it fails the read.
 
 mod classify;
 mod health;
@@ -49,7 +49,8 @@ impl std::fmt::Debug for GoogleGrant {
 }
 
 impl GoogleGrant {
-    /// Absolute expiry in epoch seconds, the meaning of the stored `expires_in` (decisions #4).
+    /// Absolute expiry in epoch seconds, the meaning of the stored `expires_in`
+    /// (docs/decisions.md#token-expiry-and-refresh).
     pub fn expires_at(&self) -> Option<i64> {
         self.expires_in.map(|secs| Utc::now().timestamp() + secs)
     }
@@ -97,8 +98,8 @@ impl GoogleClient {
         &self.credentials
     }
 
-    /// Google's consent page (§3.2), served by the OAuth host's sibling `accounts.google.com` in production and by
-    /// the simulator's base URL locally.
+    /// Google's consent page, served by the OAuth host's sibling `accounts.google.com` in production and by the
+    /// simulator's base URL locally.
     pub fn consent_url(&self) -> String {
         if self.oauth_url == "https://oauth2.googleapis.com" {
             "https://accounts.google.com/o/oauth2/v2/auth".to_string()
@@ -107,7 +108,7 @@ impl GoogleClient {
         }
     }
 
-    /// §3.3 refresh. The refresh token is long-lived and may be retried, unlike Fitbit's single-use one.
+    /// Token refresh. The refresh token is long-lived and may be retried, unlike Fitbit's single-use one.
     pub async fn refresh(&self, refresh_token: &str) -> Result<GoogleGrant, ProviderError> {
         let form = [
             ("grant_type", "refresh_token"),
@@ -118,7 +119,7 @@ impl GoogleClient {
         self.token_request(&form).await.map_err(|e| e.with_tokens(None, Some(refresh_token)))
     }
 
-    /// §3.3 code exchange, for the server-side connect flow.
+    /// Code exchange, for the server-side connect flow.
     pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<GoogleGrant, ProviderError> {
         let form = [
             ("grant_type", "authorization_code"),
@@ -149,7 +150,7 @@ impl GoogleClient {
             .map_err(|_| ProviderError::new(ProviderErrorKind::Untyped, "token answer without tokens"))
     }
 
-    /// §3.1: revokes the whole grant. A token Google no longer knows is already revoked.
+    /// Revokes the whole grant. A token Google no longer knows is already revoked.
     pub async fn revoke(&self, token: &str) -> Result<(), ProviderError> {
         let url = format!("{}/revoke", self.oauth_url);
         let result = with_retry(
@@ -165,8 +166,8 @@ impl GoogleClient {
         }
     }
 
-    /// §3.1 tokeninfo: `None` when Google says the token is not (or no longer) valid; an error when Google could not
-    /// answer, so an outage is never mistaken for a dead token (decisions #7).
+    /// Tokeninfo: `None` when Google says the token is not (or no longer) valid; an error when Google could not answer,
+    /// so an outage is never mistaken for a dead token (docs/decisions.md#an-outage-is-not-a-dead-token).
     pub async fn tokeninfo(&self, access_token: &str) -> Result<Option<TokenInfo>, ProviderError> {
         let url = format!("{}/tokeninfo", self.oauth_url);
         let answer = with_retry(
@@ -235,7 +236,7 @@ impl GoogleClient {
 }
 
 /// The pause before retrying a Health API call, or `None` to fail now. A 429 is waited out when it names a short
-/// `Retry-After`, or after a short growing pause when it names none (google-health-api.md §5.1, G13); a longer
+/// `Retry-After`, or after a short growing pause when it names none (docs/google-health.md#pacing); a longer
 /// `Retry-After` fails the read with 1429, whose job is rescheduled after it.
 fn health_backoff(error: &ProviderError, delay: Duration) -> Option<Duration> {
     match error.kind {

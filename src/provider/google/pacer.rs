@@ -1,7 +1,7 @@
 //! A request budget per child for the Google Health API. An app that Google has not verified yet gets about 2.5
-//! requests per second per user (google-health-api.md §5.1), and a sync fires its parts concurrently: without a
-//! shared budget the parts would trip the limit together and fail the sync on a 429. Every Health API call of a
-//! child waits for its turn here, whichever part or sync of this instance makes it.
+//! requests per second per user (docs/google-health.md#pacing), and a sync fires its parts concurrently: without a
+//! shared budget the parts would trip the limit together and fail the sync on a 429. Every Health API call of a child
+//! waits for its turn here, whichever part or sync of this instance makes it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

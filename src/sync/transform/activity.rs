@@ -1,4 +1,5 @@
-//! Fitbit activity log → OCARIoT `PhysicalActivity` (spec §10.3), the payload of `PhysicalActivitySyncEvent`.
+//! Fitbit activity log → OCARIoT `PhysicalActivity` (docs/decisions.md#published-payloads), the payload of
+//! `PhysicalActivitySyncEvent`.
 
 use serde_json::{Map, Value};
 
@@ -12,7 +13,8 @@ const ZONES: [(&str, &str); 4] = [
     ("Peak", "peak_zone"),
 ];
 
-/// Fitbit reports distance in the user's unit; anything not metric is taken as miles, as the original did (§16.16).
+/// Fitbit reports distance in the user's unit; anything not metric is taken as miles, as the original did
+/// (docs/decisions.md#published-payloads).
 const METRES_PER_MILE: f64 = 1609.344;
 
 /// One Fitbit activity log as an OCARIoT physical activity.

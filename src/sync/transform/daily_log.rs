@@ -1,5 +1,5 @@
-//! Fitbit daily time series `{dateTime, value}` → OCARIoT `Log` entries (spec §10.5), the payload of `LogSyncEvent`,
-//! and the merge of the fairly and very active series into one "active minutes" series (§9.2, task L5).
+//! Fitbit daily time series `{dateTime, value}` → OCARIoT `Log` entries (docs/decisions.md#published-payloads), the
+//! payload of `LogSyncEvent`, and the merge of the fairly and very active series into one "active minutes" series.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{js_parse_int, MalformedItem};
 
-/// The five daily log types, in the order their lists are concatenated into one `LogSyncEvent` (§6 UserLog).
+/// The five daily log types, in the order their lists are concatenated into one `LogSyncEvent`, as the original did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogType {
     Steps,
@@ -42,7 +42,8 @@ impl LogType {
 /// One OCARIoT log per series entry, in series order; entries without a string `dateTime` and `value` are reported
 /// and skipped.
 ///
-/// `value` stays the string Fitbit sent (`"8423"`): downstream services were built against strings (decisions #14).
+/// `value` stays the string Fitbit sent (`"8423"`): downstream services were built against strings
+/// (docs/decisions.md#published-payloads).
 pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
     let mut logs = Vec::with_capacity(series.len());
     let mut malformed = Vec::new();
@@ -70,10 +71,10 @@ pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<V
 /// Fitbit has no "active minutes" series: it is fairly + very active minutes, per day, as a string
 /// (`String(parseInt(fairly) + parseInt(very))`), in the order of the fairly series.
 ///
-/// The original paired the two series by index, dropped days whose dates differed and crashed when the very series
-/// was shorter. Here days are paired by `dateTime`; a day present in only one series, or whose values are not
-/// integers, is reported and skipped (decisions #17). As in the original, an empty series on either side means there
-/// is nothing to merge, and yields nothing without complaint.
+/// The original paired the two series by index, dropped days whose dates differed and crashed when the very series was
+/// shorter. Here days are paired by `dateTime`; a day present in only one series, or whose values are not integers, is
+/// reported and skipped (docs/decisions.md#one-malformed-item-is-skipped). As in the original, an empty series on
+/// either side means there is nothing to merge, and yields nothing without complaint.
 pub fn active_minutes(fairly: &[Value], very: &[Value]) -> (Vec<Value>, Vec<MalformedItem>) {
     let mut merged = Vec::with_capacity(fairly.len());
     let mut malformed = Vec::new();

@@ -1,16 +1,16 @@
 //! Google Health API data points → the same OCARIoT objects the Fitbit transforms produce.
 //!
 //! The legacy Fitbit Web API is retired; the Google Health API v4 serves the same person's data in another shape
-//! (spec google-health-api §1.2, §2, §6.2): UTC timestamps with a UTC offset per timestamp, metric base units, int64
-//! values as JSON strings, durations as `"900s"` strings, enums in UPPER_SNAKE. This module turns those points into
-//! OCARIoT objects with exactly the keys, key order, units and number formatting of [`super::activity`],
-//! [`super::sleep`], [`super::weight`] and [`super::daily_log`] (original-behaviour §6, §10), so that consumers cannot
-//! tell which provider a child uses. Where Google has no equivalent of a Fitbit field, the key is left out rather
-//! than filled with made-up values. As with Fitbit, one malformed point is a [`MalformedItem`] naming the field, and
-//! the caller skips just that point.
+//! (docs/google-health.md#proto3-json, docs/google-health.md#times): UTC timestamps with a UTC offset per timestamp,
+//! metric base units, int64 values as JSON strings, durations as `"900s"` strings, enums in UPPER_SNAKE. This module
+//! turns those points into OCARIoT objects with exactly the keys, key order, units and number formatting of
+//! [`super::activity`], [`super::sleep`], [`super::weight`] and [`super::daily_log`]
+//! (docs/decisions.md#published-payloads), so that consumers cannot tell which provider a child uses. Where Google has
+//! no equivalent of a Fitbit field, the key is left out rather than filled with made-up values. As with Fitbit, one
+//! malformed point is a [`MalformedItem`] naming the field, and the caller skips just that point.
 //!
-//! **Times.** Fitbit gave local wall-clock times, and OCARIoT receives them relabelled as UTC (`normalizeDate`, §10.1).
-//! Here the local time is the physical time plus its UTC offset (`startTime` + `startUtcOffset`), printed as
+//! **Times.** Fitbit gave local wall-clock times, and OCARIoT receives them relabelled as UTC (`normalizeDate`). Here
+//! the local time is the physical time plus its UTC offset (`startTime` + `startUtcOffset`), printed as
 //! `YYYY-MM-DDTHH:MM:SSZ` with the fraction dropped: the very string `normalize_date` yields for the same moment. If
 //! the offset is missing, the output-only civil mirror (`civilStartTime`, `civilTime`) is used instead; a sleep stage
 //! without an offset takes its session's start offset. A time with neither is malformed: a missing offset is never
@@ -20,7 +20,7 @@
 //!
 //! | Google | OCARIoT | Notes |
 //! |---|---|---|
-//! | **`exercise` point** | **PhysicalActivity** (§10.3) | |
+//! | **`exercise` point** | **PhysicalActivity** ([`super::activity`]) | |
 //! | `interval.startTime` + `startUtcOffset` (else `civilStartTime`) | `start_time` | local time, literal `Z` |
 //! | `start_time` + `duration` | `end_time` | |
 //! | `interval.endTime` − `interval.startTime` | `duration` | ms, pauses included (Fitbit's `duration`) |
@@ -30,9 +30,9 @@
 //! | `metricsSummary.steps` | `steps` | number; left out when absent |
 //! | `metricsSummary.distanceMillimeters` ÷ 1000 | `distance` | metres; left out when 0 or absent; the codelab's misspelt `distanceMillimiters` is accepted too |
 //! | — | `levels` | **left out**: Google has no minutes per activity level (sedentary/lightly/fairly/very) per exercise |
-//! | — | `heart_rate` | **left out**: Google's per-exercise zones (`heartRateZoneDurations` light/moderate/vigorous/peak, AZM fat-burn/cardio/peak) have no official mapping to Fitbit's Out of Range/Fat Burn/Cardio/Peak and carry no min/max (gap G6); an `average` alone would not be a valid `heart_rate` |
+//! | — | `heart_rate` | **left out**: Google's per-exercise zones (`heartRateZoneDurations` light/moderate/vigorous/peak, AZM fat-burn/cardio/peak) have no official mapping to Fitbit's Out of Range/Fat Burn/Cardio/Peak and carry no min/max (docs/google-health.md#gaps); an `average` alone would not be a valid `heart_rate` |
 //! | `activeDuration`, `exerciseEvents`, `splits`, `averageHeartRateBeatsPerMinute`, `activeZoneMinutes`, pace, speed, elevation… | — | dropped, as Fitbit's `activeDuration`, `pace`, `speed`… were |
-//! | **`sleep` point** | **Sleep** (§10.4) | |
+//! | **`sleep` point** | **Sleep** ([`super::sleep`]) | |
 //! | `interval` | `start_time`, `end_time`, `duration` | as for exercise |
 //! | — | `child_id` | |
 //! | `stages[]` | `pattern.data_set[]` | `{start_time: local start, name, duration: endTime − startTime in ms}`; `AWAKE`/`LIGHT`/`DEEP`/`REM`/`ASLEEP`/`RESTLESS` → `awake`/`light`/`deep`/`rem`/`asleep`/`restless`; any other stage type is malformed |
@@ -40,7 +40,7 @@
 //! | `type` | `type` | `STAGES` → `stages`, `CLASSIC` → `classic`; when absent (it is optional), the stages tell: LIGHT/DEEP/REM → `stages`, ASLEEP/RESTLESS → `classic`; anything else is malformed |
 //! | `metadata.processed` not `true`, or a pending `stagesStatus` | — | the night is still being processed: not published nor recorded while it ended less than [`SLEEP_PROCESSING_GRACE`] ago ([`sleep_unfinished`]); a later sync publishes it once final |
 //! | `shortAwakenings`, `outOfBedSegments`, `summary.minutes*`, `metadata` | — | dropped, as Fitbit's `shortData`, `efficiency`, `minutesAsleep`… were |
-//! | **`weight` point (+ `body-fat` point)** | **Weight** (§10.2) | |
+//! | **`weight` point (+ `body-fat` point)** | **Weight** ([`super::weight`]) | |
 //! | — | `type` | `"weight"` |
 //! | `sampleTime.physicalTime` + `utcOffset` (else `civilTime`) | `timestamp` | local time, literal `Z` |
 //! | `weightGrams` ÷ 1000 | `value` | kg |
@@ -48,14 +48,14 @@
 //! | — | `child_id` | |
 //! | `bodyFat.percentage` of the body-fat point with the same `physicalTime` | `body_fat` | left out without such a point ([`pair_body_fat`]) |
 //! | — | (BMI) | Google reports none; OCARIoT's weight never carried it either |
-//! | **`dailyRollUp` buckets** | **Log** (§10.5) | one per bucket, oldest first |
+//! | **`dailyRollUp` buckets** | **Log** ([`super::daily_log`]) | one per bucket, oldest first |
 //! | `civilStartTime.date` | `date` | `YYYY-MM-DD` |
 //! | `steps.countSum` | `value` of `steps` | integer string (`"8423"`); in a bucket, an absent sum or value object is `"0"` (proto3 JSON leaves zeros out; a bucket means the tracker was worn) |
 //! | `total-calories`: `totalCalories.kcalSum` | `value` of `calories` | JavaScript `String(number)` (`"1804"`, `"1804.5"`) |
 //! | `active-minutes`: MODERATE + VIGOROUS `activeMinutesSum` | `value` of `active_minutes` | Fitbit's fairly + very; a level missing from the list, a level without a sum, or a bucket without the list counts 0 |
 //! | `active-minutes`: LIGHT `activeMinutesSum` | `value` of `lightly_active_minutes` | |
 //! | `sedentary-period`: `sedentaryPeriod.durationSum` | `value` of `sedentary_minutes` | whole minutes (seconds ÷ 60, truncated); absent → `"0"` |
-//! | day without a bucket | — | no log: Google leaves out days the tracker was not worn, where Fitbit sent zeros (spec §2.12); zeros are never filled in |
+//! | day without a bucket | — | no log: Google leaves out days the tracker was not worn, where Fitbit sent zeros (docs/google-health.md#true-zeros); zeros are never filled in |
 
 use std::collections::{HashMap, VecDeque};
 
@@ -66,15 +66,15 @@ use super::daily_log::LogType;
 use super::{end_time, get, js_number, missing, normalize_date, string, MalformedItem};
 
 /// The id of a data point: the last segment of its `name` (`users/…/dataTypes/…/dataPoints/{id}`), or of
-/// `dataPointName` for a reconciled point (spec §1.5).
+/// `dataPointName` for a reconciled point (docs/google-health.md#reconcile).
 pub fn point_id(point: &Value) -> Option<String> {
     let name = point.get("dataPointName").or_else(|| point.get("name"))?.as_str()?;
     let (_, id) = name.rsplit_once("/dataPoints/")?;
     (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
 }
 
-/// Google `exercise` data point → the same PhysicalActivity object as the Fitbit transform produces (§10.3), without
-/// `levels` and `heart_rate` (see the module documentation).
+/// Google `exercise` data point → the same PhysicalActivity object as the Fitbit transform produces, without `levels`
+/// and `heart_rate` (see the module documentation).
 pub fn exercise(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     let exercise = payload(point, "exercise")?;
     let interval = object(get(exercise, "interval"), "exercise.interval")?;
@@ -104,13 +104,13 @@ pub fn exercise(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     Ok(Value::Object(out))
 }
 
-/// Google `sleep` data point → Sleep (§10.4).
+/// Google `sleep` data point → Sleep.
 pub fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     let sleep = payload(point, "sleep")?;
     let interval = object(get(sleep, "interval"), "sleep.interval")?;
     let session = Session::read(interval, "sleep.interval")?;
-    // (Google stage type, OCARIoT summary key), in Fitbit's output order.
-    // Stages cover the whole session (spec §2.6); a session without them has no pattern to report.
+    // (Google stage type, OCARIoT summary key), in Fitbit's output order. Stages cover the whole session; a session
+    // without them has no pattern to report.
     let stages = array(get(sleep, "stages"), "sleep.stages")?;
     if stages.is_empty() {
         return Err(missing("sleep.stages"));
@@ -140,7 +140,7 @@ pub fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     Ok(Value::Object(out))
 }
 
-/// Google `weight` data point, with the `body-fat` point of the same weigh-in if any → Weight (§10.2).
+/// Google `weight` data point, with the `body-fat` point of the same weigh-in if any → Weight.
 ///
 /// A body-fat point without a usable `percentage` makes the pair malformed, as a non-numeric Fitbit `fat` did.
 pub fn weight(point: &Value, body_fat: Option<&Value>, child_id: &str) -> Result<Value, MalformedItem> {
@@ -177,8 +177,8 @@ pub fn pair_body_fat<'a>(weights: &[Value], body_fat: &'a [Value]) -> Vec<Option
     weights.iter().map(|w| physical_time(w, "weight").and_then(|at| by_time.get_mut(&at)?.pop_front())).collect()
 }
 
-/// dailyRollUp buckets (`rollupDataPoints`) of the data type behind `log_type` → Log objects
-/// `{child_id, date, value, type}` (§10.5), oldest first; each malformed bucket is reported and skipped.
+/// dailyRollUp buckets (`rollupDataPoints`) of the data type behind `log_type` → Log objects `{child_id, date, value,
+/// type}`, oldest first; each malformed bucket is reported and skipped.
 ///
 /// Steps ← `steps` buckets (`steps.countSum`); Calories ← `total-calories` (`totalCalories.kcalSum`); ActiveMinutes ←
 /// `active-minutes` MODERATE + VIGOROUS `activeMinutesSum`; LightlyActiveMinutes ← `active-minutes` LIGHT;
@@ -225,7 +225,7 @@ pub fn rollup_data_type(log_type: LogType) -> &'static str {
     }
 }
 
-/// The key of a rollup bucket's value for each log type (camelCase, spec §2.11).
+/// The key of a rollup bucket's value for each log type (camelCase, as Google names them).
 fn rollup_key(log_type: LogType) -> &'static str {
     match log_type {
         LogType::Steps => "steps",
@@ -242,8 +242,9 @@ fn bucket_date(bucket: &Value) -> Result<NaiveDate, MalformedItem> {
 
 /// A bucket's value as the string Fitbit's series carried.
 ///
-/// A bucket exists only for a day the tracker was worn (spec §2.12), and proto3 JSON leaves zeros out (§1.2): inside
-/// a bucket, an absent or empty value object, an absent sum and an absent level all mean 0.
+/// A bucket exists only for a day the tracker was worn, and proto3 JSON leaves zeros out
+/// (docs/google-health.md#true-zeros): inside a bucket, an absent or empty value object, an absent sum and an absent
+/// level all mean 0.
 fn bucket_value(bucket: &Value, log_type: LogType) -> Result<String, MalformedItem> {
     let key = rollup_key(log_type);
     let empty = Value::Object(Map::new());
@@ -311,15 +312,16 @@ fn sleep_type<'a>(sleep: &'a Value, stages: &[Value]) -> Result<&'a str, Malform
 /// final: a source that never sets `processed` must not lose its nights once they leave the sync's 7-day overlap.
 pub const SLEEP_PROCESSING_GRACE: TimeDelta = TimeDelta::hours(72);
 
-/// Whether Google is still processing a sleep point (spec §2.6): `metadata.processed` is not `true` (proto3 JSON
-/// leaves a `false` out, so an absent flag means false), or `stagesStatus` names a pending state, and the night
-/// ended less than [`SLEEP_PROCESSING_GRACE`] before `now`. Such a night is published by a later sync, once final.
+/// Whether Google is still processing a sleep point (docs/google-health.md#unfinished-sleep): `metadata.processed` is
+/// not `true` (proto3 JSON leaves a `false` out, so an absent flag means false), or `stagesStatus` names a pending
+/// state, and the night ended less than [`SLEEP_PROCESSING_GRACE`] before `now`. Such a night is published by a later
+/// sync, once final.
 pub fn sleep_unfinished(point: &Value, now: DateTime<Utc>) -> bool {
     let Some(sleep) = point.get("sleep") else { return false };
     let metadata = sleep.get("metadata");
     let processed = metadata.and_then(|m| m.get("processed")).and_then(Value::as_bool) == Some(true);
     let status = metadata.and_then(|m| m.get("stagesStatus")).and_then(Value::as_str).unwrap_or_default();
-    // The enum may grow (spec §1.2): a value that says processing is under way counts as pending.
+    // The enum may grow (docs/google-health.md#tolerance): a value that says processing is under way counts as pending.
     let pending = (status.contains("PENDING") || status.contains("PROCESSING") || status.contains("IN_PROGRESS"))
         && status != "PROCESSING_INTERNAL_ERROR";
     if processed && !pending {
@@ -467,7 +469,7 @@ const SESSION_START: TimeKeys = TimeKeys { time: "startTime", offset: "startUtcO
 const STAGE_START: TimeKeys = TimeKeys { time: "startTime", offset: "startUtcOffset", civil: None };
 const SAMPLE: TimeKeys = TimeKeys { time: "physicalTime", offset: "utcOffset", civil: Some("civilTime") };
 
-/// Google's bounds for a UTC offset (spec §1.2).
+/// Google's bounds for a UTC offset (±18 hours).
 const MAX_OFFSET_SECS: i64 = 18 * 3600;
 
 /// One moment of a data point: the instant, and the user's wall clock at that instant.
@@ -549,7 +551,7 @@ impl Session {
         let end = timestamp(get(interval, "endTime"), &format!("{prefix}.endTime"))?;
         let duration = span_ms(start.physical, end, prefix)?;
         let start_time = wall_clock(start.local, &format!("{prefix}.startTime"))?;
-        // Fitbit's rule (§10.1): the end is the local start plus the duration, whatever the offset at the end.
+        // Fitbit's rule: the end is the local start plus the duration, whatever the offset at the end.
         let end_time = end_time(&start_time, &Value::from(duration))?;
         Ok(Session { start_time, end_time, duration, offset: start.offset() })
     }
@@ -672,7 +674,7 @@ mod tests {
         serde_json::to_string(v).unwrap()
     }
 
-    /// The exercise of spec §2.4.
+    /// An exercise as Google documents it.
     fn run() -> Value {
         serde_json::from_str(
             r#"{
@@ -701,7 +703,7 @@ mod tests {
         .unwrap()
     }
 
-    /// The sleep of spec §2.6.
+    /// A night as Google documents it.
     fn night() -> Value {
         serde_json::from_str(
             r#"{
@@ -735,7 +737,7 @@ mod tests {
         .unwrap()
     }
 
-    /// The weigh-in of spec §2.7: a weight point and its body-fat point.
+    /// A weigh-in as Google documents it: a weight point and its body-fat point.
     fn weigh_in() -> (Value, Value) {
         let weight = serde_json::from_str(
             r#"{ "name": "users/2515055256096816351/dataTypes/weight/dataPoints/1718000000000",
@@ -767,7 +769,7 @@ mod tests {
         v.pointer_mut(pointer).unwrap().as_object_mut().unwrap().shift_remove(key);
     }
 
-    // ---- (1) the spec's examples ----
+    // ---- (1) Google's documented examples ----
 
     #[test]
     fn spec_2_4_exercise() {
@@ -873,7 +875,7 @@ mod tests {
         assert_eq!(point_id(&json!({"name": 5})), None);
         assert_eq!(point_id(&json!({})), None);
         assert_eq!(point_id(&json!([])), None);
-        // A reconciled point names itself `dataPointName` (spec §1.5).
+        // A reconciled point names itself `dataPointName`.
         let reconciled = json!({"dataPointName": "users/1/dataTypes/exercise/dataPoints/889"});
         assert_eq!(point_id(&reconciled).as_deref(), Some("889"));
     }
@@ -1404,17 +1406,18 @@ mod tests {
         const BY_NATURE: [(&str, &str); 3] = [
             (
                 "physical_activity.levels",
-                "absent on Google: no minutes per activity level for an exercise (gap G6 family); never invented",
+                "absent on Google: no minutes per activity level for an exercise (docs/google-health.md#gaps); \
+                 never invented",
             ),
             (
                 "physical_activity.heart_rate",
                 "absent on Google: its zones (LIGHT/MODERATE/VIGOROUS/PEAK durations, AZM) have no mapping to \
-                 Fitbit's named zones and no min/max (gap G6); never invented",
+                 Fitbit's named zones and no min/max (docs/google-health.md#gaps); never invented",
             ),
             (
                 "log on a day the tracker was not worn",
-                "absent on Google: no dailyRollUp bucket for a day without wear (spec §2.12); Fitbit sent zeros \
-                 (0 steps, 1440 sedentary minutes, basal calories)",
+                "absent on Google: no dailyRollUp bucket for a day without wear (docs/google-health.md#true-zeros); \
+                 Fitbit sent zeros (0 steps, 1440 sedentary minutes, basal calories)",
             ),
         ];
         /// Keys of a physical activity that Google never carries (the first two entries of [`BY_NATURE`]).

@@ -1,9 +1,10 @@
-//! Turns provider (Fitbit) JSON into the OCARIoT JSON that other services consume (spec §10).
+//! Turns provider (Fitbit) JSON into the OCARIoT JSON that other services consume
+//! (docs/decisions.md#published-payloads).
 //!
-//! These payloads are a contract: the output, serialized with `serde_json::to_string`, must equal what the Node
-//! service produced byte for byte (key order, JavaScript number formatting, local times relabelled as UTC). Unlike the
+//! These payloads are a contract: the output, serialized with `serde_json::to_string`, must equal what the Node service
+//! produced byte for byte (key order, JavaScript number formatting, local times relabelled as UTC). Unlike the
 //! original, one malformed provider item never sinks a whole resource type: each transform reports it as a
-//! [`MalformedItem`] and the caller skips just that item (decisions #17).
+//! [`MalformedItem`] and the caller skips just that item (docs/decisions.md#one-malformed-item-is-skipped).
 
 pub mod activity;
 pub mod daily_log;
@@ -21,7 +22,8 @@ pub use daily_log::{active_minutes, daily_logs, LogType};
 pub use sleep::sleep;
 pub use weight::weight;
 
-/// Why one provider item could not be transformed; the caller logs it and skips the item (decisions #17).
+/// Why one provider item could not be transformed; the caller logs it and skips the item
+/// (docs/decisions.md#one-malformed-item-is-skipped).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct MalformedItem(pub String);
@@ -51,10 +53,11 @@ pub fn js_number(x: f64) -> Value {
     }
 }
 
-/// `normalizeDate` of §10.1: the provider's local wall-clock time relabelled as UTC, offset and milliseconds dropped.
+/// The original's `normalizeDate`: the provider's local wall-clock time relabelled as UTC, offset and milliseconds
+/// dropped.
 ///
-/// Downstream de-duplication depends on this exact relabelling (decisions #15), so it is reproduced rather than
-/// converted to real UTC. `None` when `s` does not start with a `YYYY-MM-DDTHH:mm:ss` date-time.
+/// Downstream de-duplication depends on this exact relabelling (docs/decisions.md#published-payloads), so it is
+/// reproduced rather than converted to real UTC. `None` when `s` does not start with a `YYYY-MM-DDTHH:mm:ss` date-time.
 pub fn normalize_date(s: &str) -> Option<String> {
     let head = s.get(..19)?;
     let shape_ok = head.bytes().enumerate().all(|(i, b)| match i {
@@ -70,7 +73,8 @@ pub fn normalize_date(s: &str) -> Option<String> {
     Some(format!("{head}Z"))
 }
 
-/// `start_time + duration` (§10.1): `start_time` is an already normalized `…Z` string, `duration` milliseconds.
+/// `start_time + duration`, as the original computed it: `start_time` is an already normalized `…Z` string, `duration`
+/// milliseconds.
 fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedItem> {
     let start = start_time
         .get(..19)

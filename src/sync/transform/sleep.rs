@@ -1,4 +1,5 @@
-//! Fitbit sleep log (API v1.2) → OCARIoT `Sleep` (spec §10.4), the payload of `SleepSyncEvent`.
+//! Fitbit sleep log (API v1.2) → OCARIoT `Sleep` (docs/decisions.md#published-payloads), the payload of
+//! `SleepSyncEvent`.
 
 use serde_json::{Map, Value};
 

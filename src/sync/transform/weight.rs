@@ -1,4 +1,5 @@
-//! Fitbit weight log → OCARIoT `Weight` measurement (spec §10.2), the payload of `WeightSyncEvent`.
+//! Fitbit weight log → OCARIoT `Weight` measurement (docs/decisions.md#published-payloads), the payload of
+//! `WeightSyncEvent`.
 
 use serde_json::{Map, Value};
 

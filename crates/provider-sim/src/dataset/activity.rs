@@ -1,6 +1,6 @@
 //! Activity logs: something on about one day in three, occasionally two things that day. The kinds differ in which
 //! optional fields they carry (no steps for a swim, no distance for a match), and about one log in four has no heart
-//! rate, because ds-agent must handle every one of those absences (§10.3).
+//! rate, because ds-agent must handle every one of those absences.
 
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};

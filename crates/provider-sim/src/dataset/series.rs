@@ -1,7 +1,7 @@
-//! Daily totals from the tracker, one value per resource per day. A few days the tracker was not worn: zero steps,
-//! a whole sedentary day and basal calories only, as Fitbit reports them. A few others it was worn but the child did
-//! not move (a sick day): zero steps and active minutes, basal calories, 10 to 15 sedentary hours. Google tells the two
-//! apart (no bucket for the first, zero sums for the second, spec §2.12); Fitbit's zeros do not.
+//! Daily totals from the tracker, one value per resource per day. A few days the tracker was not worn: zero steps, a
+//! whole sedentary day and basal calories only, as Fitbit reports them. A few others it was worn but the child did not
+//! move (a sick day): zero steps and active minutes, basal calories, 10 to 15 sedentary hours. Google tells the two
+//! apart (no bucket for the first, zero sums for the second, docs/google-health.md#true-zeros); Fitbit's zeros do not.
 
 use chrono::NaiveDate;
 

@@ -1,6 +1,6 @@
-//! Sleep logs in Fitbit's v1.2 shape: one main sleep every night, from the evening before to the morning of the date
-//! it is logged under. Most nights have sleep stages; about one in five is "classic" (asleep, restless, awake), as
-//! when the tracker could not read stages, because ds-agent maps the two summaries differently (§10.4).
+//! Sleep logs in Fitbit's v1.2 shape: one main sleep every night, from the evening before to the morning of the date it
+//! is logged under. Most nights have sleep stages; about one in five is "classic" (asleep, restless, awake), as when
+//! the tracker could not read stages, because ds-agent maps the two summaries differently.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};

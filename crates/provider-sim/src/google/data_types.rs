@@ -1,11 +1,12 @@
-//! The Health API data types the simulator knows (spec §2.3): the three spellings of each name, what kind of record
-//! it is (which decides the filter fields), which methods it supports, its `dailyRollUp` range cap and the scope area
-//! that guards it. Unknown types get a 400; known ones without synthetic data answer empty.
+//! The Health API data types the simulator knows, as Google's data-type catalogue describes them: the three spellings
+//! of each name, what kind of record it is (which decides the filter fields), which methods it supports, its
+//! `dailyRollUp` range cap and the scope area that guards it. Unknown types get a 400; known ones without synthetic
+//! data answer empty.
 
 use self::Area::{Activity, Metrics};
 use self::Kind::{Daily, Interval, Sample, Session};
 
-/// Which time a data type's records carry, and so which filter fields apply (spec §1.4).
+/// Which time a data type's records carry, and so which filter fields apply (docs/google-health.md#reconcile).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// `exercise`: filtered on the start of its interval.
@@ -20,7 +21,7 @@ pub(crate) enum Kind {
     Daily,
 }
 
-/// The scope areas of spec §3.4.
+/// The scope areas of Google's Health scopes (docs/google-health.md#tokens-and-identity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Area {
     Activity,
@@ -79,7 +80,8 @@ const fn t(
     DataType { path, key, kind, area, list: ops.0, reconcile: ops.1, daily_roll_up: ops.2, max_range_days: max }
 }
 
-/// (list, reconcile, dailyRollUp), with the measured corrections of spec §1.4 and §1.7.
+/// (list, reconcile, dailyRollUp), as documented, corrected where clients measured otherwise
+/// (docs/google-health.md#daily-rollups).
 const ALL: [DataType; 20] = [
     t("exercise", "exercise", Session, Activity, (true, true, false), 90),
     t("sleep", "sleep", Kind::Sleep, Area::Sleep, (true, true, false), 90),

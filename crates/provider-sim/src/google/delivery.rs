@@ -1,9 +1,9 @@
-//! Notification delivery as Google does it (spec §4.4, §4.5): a POST to each ACTIVE subscriber whose configs name
-//! the data type, with the secret as `Authorization` (unless switched off), a signature header and, by default, a
-//! JSON array of the notifications raised for that subscriber within the batch window. Anything but 204 (200
-//! included) or a transport error is retried with exponential backoff, up to the configured number of attempts;
-//! every attempt is recorded. Deliveries run in background tasks that never hold the state lock across an await
-//! and give up at once when the simulator stops, so a shutdown never waits for retries.
+//! Notification delivery as Google does it (docs/notifications.md#what-google-sends): a POST to each ACTIVE subscriber
+//! whose configs name the data type, with the secret as `Authorization` (unless switched off), a signature header and,
+//! by default, a JSON array of the notifications raised for that subscriber within the batch window. Anything but 204
+//! (200 included) or a transport error is retried with exponential backoff, up to the configured number of attempts;
+//! every attempt is recorded. Deliveries run in background tasks that never hold the state lock across an await and
+//! give up at once when the simulator stops, so a shutdown never waits for retries.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
-//! How Health API answers print default values (spec §1.2). The real API writes proto3 JSON, which leaves a field at
-//! its default out: a zero sum, a `false` flag, an `*_UNSPECIFIED` enum. A client that expects `"0"` where Google
-//! sends nothing breaks on the first still day, so that is the simulator's default; [`Encoding::Verbose`] prints
-//! every field, zeros included, as the simulator did before it learnt proto3.
+//! How Health API answers print default values (docs/google-health.md#proto3-json). The real API writes proto3 JSON,
+//! which leaves a field at its default out: a zero sum, a `false` flag, an `*_UNSPECIFIED` enum. A client that expects
+//! `"0"` where Google sends nothing breaks on the first still day, so that is the simulator's default;
+//! [`Encoding::Verbose`] prints every field, zeros included, as the simulator did before it learnt proto3.
 
 use serde_json::{json, Map, Value};
 

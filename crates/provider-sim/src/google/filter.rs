@@ -1,8 +1,8 @@
-//! The `filter` of `list` and `reconcile`: the AIP-160 subset of spec §1.4. Comparisons `field >= "literal"` and
-//! `field < "literal"` joined with `AND`, and with `OR` on sleep (OR binds tighter, as in AIP-160; parentheses
-//! group). Fields are `{snake_type}.{time field}` and depend on the type's record kind; literals are RFC 3339 for
-//! physical times and `YYYY-MM-DD[THH:mm[:ss]]` for civil ones. Tolerated: any spacing, lower-case `and`/`or`,
-//! unquoted literals, fractional seconds.
+//! The `filter` of `list` and `reconcile`: the AIP-160 subset Google documents. Comparisons `field >= "literal"` and
+//! `field < "literal"` joined with `AND`, and with `OR` on sleep (OR binds tighter, as in AIP-160; parentheses group).
+//! Fields are `{snake_type}.{time field}` and depend on the type's record kind; literals are RFC 3339 for physical
+//! times and `YYYY-MM-DD[THH:mm[:ss]]` for civil ones. Tolerated: any spacing, lower-case `and`/`or`, unquoted
+//! literals, fractional seconds.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 

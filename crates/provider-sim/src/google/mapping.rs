@@ -1,7 +1,7 @@
 //! The same synthetic person on Google's side: each Fitbit weight, sleep and activity log becomes the Google data
-//! point(s) a Fitbit device syncing to Google Health would produce (spec §2.4–2.7), with ids derived from the Fitbit
-//! `logId` so they are stable. Metric base units: grams, millimetres, kcal, seconds. Zero metrics and `false` flags
-//! are printed or left out as the [`Encoding`] says.
+//! point(s) a Fitbit device syncing to Google Health would produce (docs/google-health.md#mapping), with ids derived
+//! from the Fitbit `logId` so they are stable. Metric base units: grams, millimetres, kcal, seconds. Zero metrics and
+//! `false` flags are printed or left out as the [`Encoding`] says.
 
 use serde_json::{json, Map, Value};
 
@@ -59,7 +59,7 @@ fn point(name: String, data_source: Value, key: &str, payload: Value, start: Loc
     Point { value: Value::Object(value), start, end }
 }
 
-/// Fitbit's activity names, as `exerciseType` values. Soccer exists only in the larger v4beta enum (spec §2.5).
+/// Fitbit's activity names, as `exerciseType` values. Soccer exists only in the larger enum Google published later.
 fn exercise_type(activity_name: &str) -> &'static str {
     match activity_name {
         "Walk" => "WALKING",
@@ -100,8 +100,8 @@ pub(crate) fn session(
 
 /// An activity log as an `exercise` point, id = `logId`. Fitbit's heart-rate zones (Out of Range, Fat Burn, Cardio,
 /// Peak) become the light, moderate, vigorous and peak durations, and Active Zone Minutes count fat burn once and
-/// cardio and peak twice; Google documents no such mapping (gap G6), so this is the simulator's choice. The zone
-/// durations are `Duration` messages, which proto3 prints even at `"0s"`.
+/// cardio and peak twice; Google documents no such mapping (docs/google-health.md#gaps), so this is the simulator's
+/// choice. The zone durations are `Duration` messages, which proto3 prints even at `"0s"`.
 pub(crate) fn exercise(health_user: &str, log: &Value, encoding: Encoding) -> Option<Point> {
     let log_id = log["logId"].as_i64()?;
     let start = LocalTime::parse_fitbit(log["startTime"].as_str()?)?;

@@ -1,7 +1,8 @@
-//! The notifications Google POSTs to subscribers (spec §4.4): which user, data type and operation changed, and the
-//! changed time range in three forms (physical UTC, a civil object, a civil ISO string without zone), civil being the
-//! user's local time as the rest of the Google side has it. They carry no data values: the subscriber fetches those.
-//! `clientProvidedSubscriptionName` is a random UUID per notification, as for AUTOMATIC subscriptions.
+//! The notifications Google POSTs to subscribers (docs/notifications.md#what-google-sends): which user, data type and
+//! operation changed, and the changed time range in three forms (physical UTC, a civil object, a civil ISO string
+//! without zone), civil being the user's local time as the rest of the Google side has it. They carry no data values:
+//! the subscriber fetches those. `clientProvidedSubscriptionName` is a random UUID per notification, as for AUTOMATIC
+//! subscriptions.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
-//! Long-running `Operation`s (spec §4.2). The discovery document says subscriber create, patch and delete answer one,
-//! here always already `done`, whose `response` is the resource (or `Empty`); the guide shows the resource itself.
-//! The simulator answers the discovery way unless `google_subscriber_direct_answer` is on, so that ds-agent is tested
-//! with both. Also the UUIDs that name operations and automatic notifications.
+//! Long-running `Operation`s (docs/google-health.md#gaps). The discovery document says subscriber create, patch and
+//! delete answer one, here always already `done`, whose `response` is the resource (or `Empty`); the guide shows the
+//! resource itself. The simulator answers the discovery way unless `google_subscriber_direct_answer` is on, so that
+//! ds-agent is tested with both. Also the UUIDs that name operations and automatic notifications.
 
 use rand::Rng;
 use serde_json::{json, Map, Value};

@@ -1,6 +1,6 @@
-//! `pageSize`, `pageToken` and `nextPageToken` of `list` and `reconcile` (spec §1.4). A token is opaque to clients:
-//! the offset of the next page plus a fingerprint of the request it continues, so a token sent with another filter,
-//! page size or type is refused as Google does ("All other params must be identical").
+//! `pageSize`, `pageToken` and `nextPageToken` of `list` and `reconcile`, as Google documents them. A token is opaque
+//! to clients: the offset of the next page plus a fingerprint of the request it continues, so a token sent with another
+//! filter, page size or type is refused as Google does ("All other params must be identical").
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -1,6 +1,7 @@
-//! A second data source: the user's phone, which on some days also records the day's first tracker activity as a
-//! walk (Health Connect). `list` is the per-source view, so it returns both points of that walk; `reconcile` merges
-//! sources and returns the tracker's only (spec §1.5). Clients that read `list` must not count the walk twice.
+//! A second data source: the user's phone, which on some days also records the day's first tracker activity as a walk
+//! (Health Connect). `list` is the per-source view, so it returns both points of that walk; `reconcile` merges sources
+//! and returns the tracker's only (docs/google-health.md#reconcile). Clients that read `list` must not count the walk
+//! twice.
 
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};

@@ -1,9 +1,9 @@
-//! `dailyRollUp` (spec §1.7, §2.8, §2.9, §2.11): the request body, and the buckets computed from the same daily
+//! `dailyRollUp` (docs/google-health.md#daily-rollups): the request body, and the buckets computed from the same daily
 //! tracker totals Fitbit's series report. Steps → `steps.countSum`, calories → `totalCalories.kcalSum`, lightly /
 //! fairly / very active minutes → `activeMinutes` LIGHT / MODERATE / VIGOROUS, sedentary minutes →
 //! `sedentaryPeriod.durationSum`; weigh-ins → `weight.weightGramsAvg` and `bodyFat.bodyFatPercentageAvg`. Days the
 //! tracker was not worn, and days outside the history, have no bucket. A worn day without movement has buckets whose
-//! zero sums proto3 leaves out (`"steps": {}`, spec §2.12), unless the encoding is verbose.
+//! zero sums proto3 leaves out (`"steps": {}`, docs/google-health.md#true-zeros), unless the encoding is verbose.
 
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
@@ -24,7 +24,7 @@ pub(crate) struct DailyRollUpRequest {
     pub window_size_days: Option<i64>,
     pub data_source_family: Option<String>,
     pub page_size: Option<i64>,
-    /// Accepted and ignored: v4 rollups have no pages (spec §1.7).
+    /// Accepted and ignored: v4 rollups have no pages.
     #[allow(dead_code)]
     pub page_token: Option<String>,
 }
@@ -103,7 +103,7 @@ pub(crate) fn days(
         return Err(status::invalid_argument("windowSizeDays must be positive.", None));
     }
     if request.page_size.is_some() && data_type.path == "total-calories" {
-        // Seen live (spec §1.7): pageSize on total-calories is refused.
+        // Seen live (docs/google-health.md#daily-rollups): pageSize on total-calories is refused.
         return Err(status::invalid_argument("pageSize is not supported for data type total-calories.", None));
     }
     Ok((start, end, window))

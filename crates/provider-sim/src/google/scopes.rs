@@ -1,5 +1,6 @@
-//! Google Health scopes (spec §3.4): full URLs, space-separated. A `.readonly` scope reads its area; so does the bare
-//! name of the May 2026 docs (naming drift, spec §3.4), since both were issued for reading.
+//! Google Health scopes (docs/google-health.md#tokens-and-identity): full URLs, space-separated. A `.readonly` scope
+//! reads its area; so does the bare name of the May 2026 docs (Google renamed them after launch), since both were
+//! issued for reading.
 
 use super::data_types::Area;
 
@@ -38,7 +39,7 @@ pub(crate) fn can_read_area(scopes: &str, area: Area) -> bool {
 }
 
 /// Whether Google's consent page would accept the scope: a Google Health scope of a known area, or one of the sign-in
-/// scopes. `…/auth/health.*` is refused, as live (spec §3.4).
+/// scopes. `…/auth/health.*` is refused, as live.
 pub(crate) fn is_known(scope: &str) -> bool {
     if matches!(scope, "openid" | "email" | "profile") || scope == "https://www.googleapis.com/auth/cloud-platform" {
         return true;

@@ -1,7 +1,7 @@
-//! Service-account access tokens (spec §4.1): subscribers belong to a Cloud project and are managed with a service
-//! account (or ADC), never with a user's token. ds-agent gets one with the JWT-bearer grant at `POST /token`. The
-//! simulator checks the assertion's shape only (three base64url parts, a JSON payload naming `iss`), not its
-//! signature: it has no copy of the service account's public key, and what is tested is ds-agent's flow, not its RSA.
+//! Service-account access tokens: subscribers belong to a Cloud project and are managed with a service account (or
+//! ADC), never with a user's token. ds-agent gets one with the JWT-bearer grant at `POST /token`. The simulator checks
+//! the assertion's shape only (three base64url parts, a JSON payload naming `iss`), not its signature: it has no copy
+//! of the service account's public key, and what is tested is ds-agent's flow, not its RSA.
 
 use std::collections::HashMap;
 

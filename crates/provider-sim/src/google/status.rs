@@ -1,5 +1,6 @@
-//! Google's error envelope, `google.rpc.Status` in JSON (spec §5.2): `{"error":{"code","message","status","details"}}`
-//! with an `ErrorInfo` detail naming the reason. ds-agent classifies errors by `code`, `status` and `reason`.
+//! Google's error envelope, `google.rpc.Status` in JSON (docs/google-health.md#errors):
+//! `{"error":{"code","message","status","details"}}` with an `ErrorInfo` detail naming the reason. ds-agent classifies
+//! errors by `code`, `status` and `reason`.
 
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};
@@ -87,7 +88,7 @@ pub(crate) fn unauthenticated(reason: &'static str) -> GoogleError {
     GoogleError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message).reason(reason, None)
 }
 
-/// 403 `PERMISSION_DENIED` / `ACCESS_TOKEN_SCOPE_INSUFFICIENT`, exactly as spec §5.2 shows it.
+/// 403 `PERMISSION_DENIED` / `ACCESS_TOKEN_SCOPE_INSUFFICIENT`, exactly as Google's error documentation shows it.
 pub(crate) fn scope_insufficient(method: &str) -> GoogleError {
     GoogleError::new(StatusCode::FORBIDDEN, "PERMISSION_DENIED", "Request had insufficient authentication scopes.")
         .reason("ACCESS_TOKEN_SCOPE_INSUFFICIENT", Some(method))
@@ -123,7 +124,7 @@ pub(crate) fn already_exists(message: impl Into<String>) -> GoogleError {
 }
 
 /// 400 `FAILED_PRECONDITION` without a reason: what a subscriber create or patch gets when the endpoint fails the
-/// verification handshake (spec §4.3).
+/// verification handshake (docs/notifications.md#what-google-sends).
 pub(crate) fn failed_precondition(message: impl Into<String>) -> GoogleError {
     GoogleError::new(StatusCode::BAD_REQUEST, "FAILED_PRECONDITION", message)
 }

@@ -1,7 +1,7 @@
-//! Webhook subscribers (spec §4.1, §4.2): a Cloud project's endpoint plus the data types it wants, with the secret
-//! Google sends back as the `Authorization` header. Here are the resource, its validation and its JSON; the routes
-//! and the verification handshake are in `http/google/subscribers.rs`. The secret is input only: reads say
-//! `secretSet: true` instead.
+//! Webhook subscribers (docs/notifications.md#what-google-sends): a Cloud project's endpoint plus the data types it
+//! wants, with the secret Google sends back as the `Authorization` header. Here are the resource, its validation and
+//! its JSON; the routes and the verification handshake are in `http/google/subscribers.rs`. The secret is input only:
+//! reads say `secretSet: true` instead.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::status::{self, GoogleError};
 
-/// The data types a subscriber config may name, kebab-case (spec §4.1: the launch set, then the later guide's).
+/// The data types a subscriber config may name, kebab-case (the launch set, then the ones later guides added).
 pub(crate) const WEBHOOK_DATA_TYPES: [&str; 29] = [
     "altitude",
     "distance",
@@ -166,7 +166,7 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<SubscriberBody, GoogleError> {
 }
 
 /// A project *number*. With the project id Google answers create, list and get with 403 "The caller does not have
-/// permission", and patch and delete with 400 (spec §4.2, troubleshooting).
+/// permission", and patch and delete with 400 (Google's troubleshooting page).
 pub(crate) fn check_project(project: &str, patch_or_delete: bool) -> Result<(), GoogleError> {
     if !project.is_empty() && project.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())

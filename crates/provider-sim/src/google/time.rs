@@ -1,6 +1,6 @@
-//! Google's time encodings (spec §1.2, §2.2): RFC 3339 UTC timestamps, `"<n>s"` durations and UTC offsets, and the
-//! output-only `CivilDateTime` mirrors with zero fields left out. Fitbit gives local times, with an offset (activity
-//! logs) or without one (sleep and weight logs, which are UTC for simulated users).
+//! Google's time encodings (docs/google-health.md#times): RFC 3339 UTC timestamps, `"<n>s"` durations and UTC offsets,
+//! and the output-only `CivilDateTime` mirrors with zero fields left out. Fitbit gives local times, with an offset
+//! (activity logs) or without one (sleep and weight logs, which are UTC for simulated users).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use serde_json::{json, Map, Value};

@@ -1,6 +1,7 @@
-//! Google's tokens (spec §3.3, §3.5), apart from Fitbit's: authorisation codes from the fake consent page, opaque
-//! access tokens living an hour, and refresh tokens that do not rotate and work until revoked (or, for a "Testing"
-//! app, until they expire). A grant is one consent; revoking any of its tokens revokes it whole, as Google does.
+//! Google's tokens (docs/google-health.md#tokens-and-identity), apart from Fitbit's: authorisation codes from the fake
+//! consent page, opaque access tokens living an hour, and refresh tokens that do not rotate and work until revoked (or,
+//! for a "Testing" app, until they expire). A grant is one consent; revoking any of its tokens revokes it whole, as
+//! Google does.
 
 use std::collections::HashMap;
 

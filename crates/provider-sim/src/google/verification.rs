@@ -1,7 +1,7 @@
-//! The endpoint verification handshake (spec §4.3), run synchronously inside subscriber create and patch: a POST of
-//! `{"type":"verification"}` with the secret as `Authorization` must be answered 201 (the discovery doc's demand;
-//! the guide also takes 200, which the simulator does not, since a client answering 200 fails somewhere), then the
-//! same without `Authorization` must be answered 401 or 403. Verification requests are not signed.
+//! The endpoint verification handshake (docs/notifications.md#what-google-sends), run synchronously inside subscriber
+//! create and patch: a POST of `{"type":"verification"}` with the secret as `Authorization` must be answered 201 (the
+//! discovery doc's demand; the guide also takes 200, which the simulator does not, since a client answering 200 fails
+//! somewhere), then the same without `Authorization` must be answered 401 or 403. Verification requests are not signed.
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 

@@ -1,8 +1,8 @@
-//! The keys Google signs webhook notifications with (spec §4.5): ECDSA P-256 over SHA-256 of the exact body bytes,
-//! published as a Tink JSON keyset. A header value is base64 of Tink's output, `0x01` (the TINK prefix), the 4-byte
-//! big-endian key id, then the DER signature. The simulator makes a fresh key on start, so no test can come to depend
-//! on a fixed one. A rotation adds a key and makes it primary; the old ones stay listed, as Google keeps them while
-//! clients' caches catch up, `ENABLED` until they are retired.
+//! The keys Google signs webhook notifications with (docs/notifications.md#what-google-sends): ECDSA P-256 over SHA-256
+//! of the exact body bytes, published as a Tink JSON keyset. A header value is base64 of Tink's output, `0x01` (the
+//! TINK prefix), the 4-byte big-endian key id, then the DER signature. The simulator makes a fresh key on start, so no
+//! test can come to depend on a fixed one. A rotation adds a key and makes it primary; the old ones stay listed, as
+//! Google keeps them while clients' caches catch up, `ENABLED` until they are retired.
 //!
 //! The `EcdsaPublicKey` proto is encoded by hand, it is four fields: no protobuf crate for that.
 

@@ -1,5 +1,5 @@
-//! Fitbit's data GETs (§8.1) under `/1/user/-/` and `/1.2/user/-/`: weight logs, the sleep and activity lists and the
-//! daily tracker series, served from the synthetic history of the bearer's user.
+//! Fitbit's data GETs, as ds-agent (and the original) call them, under `/1/user/-/` and `/1.2/user/-/`: weight logs,
+//! the sleep and activity lists and the daily tracker series, served from the synthetic history of the bearer's user.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Fitbit's OAuth endpoints as ds-agent calls them (§8.2–8.4): refresh, revoke and introspection.
+//! Fitbit's OAuth endpoints as ds-agent (and the original) call them: refresh, revoke and introspection.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -123,8 +123,8 @@ pub(super) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
     })
 }
 
-/// Fitbit and Google take the app's credentials in a Basic header, in the form, or both (simple-oauth2 sends both,
-/// §8.2). Every credential sent must be right, and at least one complete pair must be sent.
+/// Fitbit and Google take the app's credentials in a Basic header, in the form, or both (simple-oauth2, the original's
+/// OAuth library, sends both). Every credential sent must be right, and at least one complete pair must be sent.
 pub(super) fn client_authenticated(expected: (&str, &str), headers: &HeaderMap, form: &Form) -> bool {
     let basic = headers
         .get(AUTHORIZATION)
@@ -138,7 +138,7 @@ pub(super) fn client_authenticated(expected: (&str, &str), headers: &HeaderMap, 
     complete_pair && !anything_wrong
 }
 
-/// `base64(id:secret)`, each part form-URL-encoded first (§8.2).
+/// `base64(id:secret)`, each part form-URL-encoded first, as simple-oauth2 sends it.
 fn decode_basic(encoded: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;

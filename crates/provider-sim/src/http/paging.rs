@@ -1,8 +1,9 @@
 //! Fitbit's paging of the sleep and activity lists: from an anchor date, `beforeDate` walks back in time (`sort=desc`)
 //! and `afterDate` forward (`sort=asc`), `limit` (1 to 100) items per page, and `pagination.next` links to the next
 //! page (empty on the last one). Fitbit compares against midnight of the anchor, so `beforeDate` excludes its own date
-//! and `afterDate` includes it: ds-agent's `beforeDate=<tomorrow>` (§9.3) gets today's items. Only plain dates are
-//! accepted as anchors. Sleep logs are placed on their `dateOfSleep`, activities on the date of their `startTime`.
+//! and `afterDate` includes it: ds-agent's (and the original's) `beforeDate=<tomorrow>` gets today's items. Only plain
+//! dates are accepted as anchors. Sleep logs are placed on their `dateOfSleep`, activities on the date of their
+//! `startTime`.
 
 use std::collections::HashMap;
 

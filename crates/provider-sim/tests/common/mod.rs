@@ -51,7 +51,7 @@ pub async fn get_data(sim: &Simulator, token: &str, path: &str) -> reqwest::Resp
         .expect("request completes")
 }
 
-/// A refresh as simple-oauth2 sends it: credentials in the Basic header and in the form (§8.2).
+/// A refresh as simple-oauth2 sends it: credentials in the Basic header and in the form.
 pub async fn refresh(sim: &Simulator, refresh_token: &str) -> reqwest::Response {
     let config = SimConfig::default();
     let form = [

@@ -1,6 +1,6 @@
-//! A fake Google consent page at `GET /o/oauth2/v2/auth` (spec §3.2): no browser, no questions. A valid request
-//! consents at once and redirects to `redirect_uri` with a fresh code; requests Google would refuse outright get an
-//! HTML error page, as Google shows one instead of redirecting.
+//! A fake Google consent page at `GET /o/oauth2/v2/auth`: no browser, no questions. A valid request consents at once
+//! and redirects to `redirect_uri` with a fresh code; requests Google would refuse outright get an HTML error page, as
+//! Google shows one instead of redirecting.
 
 use std::sync::Arc;
 

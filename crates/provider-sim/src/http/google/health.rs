@@ -1,5 +1,5 @@
-//! The Google Health API v4 under `/v4/` (spec §1): identity and settings, `list` and `reconcile` of data points with
-//! filters and page tokens, and `dailyRollUp`. Every request is authenticated, counted against the per-user
+//! The Google Health API v4 under `/v4/` (docs/google-health.md): identity and settings, `list` and `reconcile` of data
+//! points with filters and page tokens, and `dailyRollUp`. Every request is authenticated, counted against the per-user
 //! per-minute quota and, when pacing is on, the per-second token bucket, then routed; errors are `google.rpc.Status`
 //! JSON. The run-time settings decide the encoding (proto3 or verbose), the phone source, whether the newest night is
 //! still processing and whether reconciled names are stable; a per-user switch breaks the user's newest items. Points

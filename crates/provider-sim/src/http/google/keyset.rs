@@ -1,6 +1,6 @@
 //! The public keyset of the webhook signatures, unauthenticated, at the path of Google's
-//! `https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json` (spec §4.5), so that a client only
-//! needs its keyset URL pointed at the simulator.
+//! `https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json`
+//! (docs/notifications.md#what-google-sends), so that a client only needs its keyset URL pointed at the simulator.
 
 use std::sync::Arc;
 

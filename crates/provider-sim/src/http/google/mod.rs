@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-/// Google's OAuth error body, `{"error","error_description"}` (spec §3.3).
+/// Google's OAuth error body, `{"error","error_description"}` (RFC 6749, as Google answers).
 pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, Json(json!({"error": error, "error_description": description}))).into_response()
 }

@@ -1,6 +1,6 @@
-//! Google's token endpoints (spec §3.1, §3.3): `POST /token` for both user grants and for the service account's
-//! JWT-bearer grant, `POST /revoke` and `GET /tokeninfo`. Refresh tokens do not rotate; a revoke kills the consent's
-//! tokens; tokeninfo describes users' access tokens only.
+//! Google's token endpoints (docs/google-health.md#tokens-and-identity): `POST /token` for both user grants and for the
+//! service account's JWT-bearer grant, `POST /revoke` and `GET /tokeninfo`. Refresh tokens do not rotate; a revoke
+//! kills the consent's tokens; tokeninfo describes users' access tokens only.
 
 use std::sync::Arc;
 

@@ -1,8 +1,8 @@
-//! The webhook subscribers of a Cloud project, under `/v4/projects/{number}/subscribers` (spec §4.2): create (after
-//! the verification handshake), get, list, patch (verifying again when the endpoint or the secret changes) and
-//! delete. The caller is a service account, with a token of the JWT-bearer grant; a user's token is refused with 403.
-//! Create, patch and delete answer a done `Operation` or, with `google_subscriber_direct_answer`, the resource
-//! itself. No lock is held while the endpoint is probed: the handshake is checked again for a concurrent create.
+//! The webhook subscribers of a Cloud project, under `/v4/projects/{number}/subscribers`: create (after the
+//! verification handshake), get, list, patch (verifying again when the endpoint or the secret changes) and delete. The
+//! caller is a service account, with a token of the JWT-bearer grant; a user's token is refused with 403. Create, patch
+//! and delete answer a done `Operation` or, with `google_subscriber_direct_answer`, the resource itself. No lock is
+//! held while the endpoint is probed: the handshake is checked again for a concurrent create.
 
 use std::collections::HashMap;
 use std::sync::Arc;
