@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::bus::{Handled, UserDeleteHandler};
 use crate::domain::ChildId;
 use crate::store::{Resources, StoreError, UserAuths};
 use crate::tokens::Revocations;
@@ -14,21 +15,12 @@ pub struct UserDeletion {
     revocations: Revocations,
 }
 
-/// What to do with the message once handled.
-#[derive(Debug, PartialEq)]
-pub enum Handled {
-    /// Done, or malformed (logged; redelivering it would never help).
-    Acknowledge,
-    /// A dependency failed: deliver it again later.
-    Retry,
-}
-
 impl UserDeletion {
     pub fn new(userauths: UserAuths, resources: Resources, revocations: Revocations) -> Self {
         UserDeletion { userauths, resources, revocations }
     }
 
-    pub async fn handle(&self, body: &[u8]) -> Handled {
+    async fn handle_event(&self, body: &[u8]) -> Handled {
         let event: Option<Value> = serde_json::from_slice(body).ok();
         let event_name = event.as_ref().and_then(|e| e.get("event_name")).and_then(Value::as_str).unwrap_or("");
         let id = event.as_ref().and_then(|e| e.pointer("/user/id")).and_then(Value::as_str);
@@ -63,5 +55,11 @@ impl UserDeletion {
         }
         self.resources.remove_all(child).await?;
         Ok(self.userauths.delete(child).await?.is_some())
+    }
+}
+
+impl UserDeleteHandler for UserDeletion {
+    async fn handle(&self, body: &[u8]) -> Handled {
+        self.handle_event(body).await
     }
 }

@@ -58,7 +58,7 @@ pub fn spawn_connector(bus: Bus, shutdown: CancellationToken) -> JoinHandle<()> 
 
 async fn connect(inner: &Arc<BusInner>) -> Result<Link, lapin::Error> {
     let properties = ConnectionProperties::default()
-        .with_connection_name(super::APP_NAME.into())
+        .with_connection_name(crate::config::APP_NAME.into())
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio);
     let mut uri: AMQPUri = inner

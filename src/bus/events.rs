@@ -5,7 +5,6 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::domain::ChildId;
-use crate::provider::AuthErrorBody;
 
 pub const DATA_SYNC_EXCHANGE: &str = "data.sync";
 
@@ -27,7 +26,8 @@ impl Event {
         }
     }
 
-    pub fn auth_error(child: ChildId, error: &AuthErrorBody) -> Self {
+    /// `error` is the provider failure's `{"code", "message", "description"?}` body.
+    pub fn auth_error(child: ChildId, error: &impl Serialize) -> Self {
         Event {
             name: "FitbitAuthErrorEvent",
             routing_key: "fitbit.auth.error",
@@ -69,6 +69,7 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::AuthErrorBody;
 
     fn child() -> ChildId {
         ChildId::parse("5a62be07de34500146d9c544").unwrap()

@@ -23,10 +23,7 @@ pub use connector::spawn_connector;
 pub use events::Event;
 pub use publisher::{Delivery, LostEvent, Publisher};
 pub use relay::spawn_relay;
-pub use subscriber::{spawn_user_delete_subscriber, ACCOUNT_EXCHANGE, USER_DELETE_KEY};
-
-/// The name the original registered with the broker; also the subscriber's queue name.
-pub const APP_NAME: &str = "data.sync.agent.app";
+pub use subscriber::{spawn_user_delete_subscriber, Handled, UserDeleteHandler, ACCOUNT_EXCHANGE, USER_DELETE_KEY};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

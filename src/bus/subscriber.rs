@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Bus;
-use crate::accounts::{Handled, UserDeletion};
 
 pub const ACCOUNT_EXCHANGE: &str = "account";
 pub const USER_DELETE_KEY: &str = "users.delete";
@@ -24,10 +23,24 @@ const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// turn into a redelivery storm.
 const REDELIVER_AFTER: Duration = Duration::from_secs(2);
 
+/// What to do with a message once handled.
+#[derive(Debug, PartialEq)]
+pub enum Handled {
+    /// Done, or malformed (logged; redelivering it would never help).
+    Acknowledge,
+    /// A dependency failed: deliver it again later.
+    Retry,
+}
+
+/// Handles one `UserDeleteEvent` body (the service that does it lives above the bus: `accounts`).
+pub trait UserDeleteHandler: Send + Sync + 'static {
+    fn handle(&self, body: &[u8]) -> impl std::future::Future<Output = Handled> + Send;
+}
+
 pub fn spawn_user_delete_subscriber(
     bus: Bus,
     queue: String,
-    deletion: UserDeletion,
+    deletion: impl UserDeleteHandler,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -51,7 +64,7 @@ pub fn spawn_user_delete_subscriber(
 }
 
 /// Subscribes and handles messages until the connection goes.
-async fn consume(bus: &Bus, queue: &str, deletion: &UserDeletion) -> Result<(), lapin::Error> {
+async fn consume(bus: &Bus, queue: &str, deletion: &impl UserDeleteHandler) -> Result<(), lapin::Error> {
     let Some(channel) = bus.open_channel().await? else { return Ok(()) };
     let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
     channel.exchange_declare(ACCOUNT_EXCHANGE, ExchangeKind::Direct, durable, FieldTable::default()).await?;

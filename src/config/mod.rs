@@ -91,6 +91,9 @@ impl ConfigError {
     }
 }
 
+/// The name the original registered with the broker; also the subscriber's queue name.
+pub const APP_NAME: &str = "data.sync.agent.app";
+
 pub const DEFAULT_EXPRESSION_AUTO_SYNC: &str = "0 0 * * 0";
 /// Half of the usual 1,024 descriptors a process gets, leaving the rest to MongoDB, Redis, RabbitMQ and the
 /// provider connections.
@@ -187,7 +190,7 @@ impl Settings {
                 "HTTP_MAX_CONNECTIONS",
                 &or("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS),
             )?,
-            user_delete_queue: crate::bus::APP_NAME.to_string(),
+            user_delete_queue: APP_NAME.to_string(),
             log_dir: or("LOG_DIR", "logs").into(),
             mongodb_timeout: Duration::from_millis(parse_positive(
                 "MONGODB_TIMEOUT_MS",

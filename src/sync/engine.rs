@@ -17,14 +17,13 @@ use chrono::Utc;
 use futures::future::join_all;
 use futures::StreamExt;
 use mongodb::bson::Bson;
-use serde::Serialize;
 use serde_json::Value;
 
+use super::counts::{LogCounts, SyncCounts};
 use super::part::{outcome, Part, PartReport};
 use super::resource::ResourceKind;
 use super::skip::{skipped, Skip};
 use super::source::{Source, SourceItem};
-use super::transform::LogType;
 use super::window::SyncWindow;
 use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
@@ -40,47 +39,6 @@ const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
 /// Attempts to record confirmed items, waiting 0.5 s, then 1 s, between them.
 const RECORD_ATTEMPTS: u32 = 3;
 const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
-
-/// The 200 body of the sync route, as the original's: new items per resource, fetched entries per log type.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct SyncCounts {
-    pub activities: usize,
-    pub sleep: usize,
-    pub weights: usize,
-    pub logs: LogCounts,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct LogCounts {
-    pub steps: usize,
-    pub calories: usize,
-    pub active_minutes: usize,
-    pub lightly_active_minutes: usize,
-    pub sedentary_minutes: usize,
-}
-
-impl LogCounts {
-    pub(super) fn add(&mut self, log_type: LogType, count: usize) {
-        let counter = match log_type {
-            LogType::Steps => &mut self.steps,
-            LogType::Calories => &mut self.calories,
-            LogType::ActiveMinutes => &mut self.active_minutes,
-            LogType::LightlyActiveMinutes => &mut self.lightly_active_minutes,
-            LogType::SedentaryMinutes => &mut self.sedentary_minutes,
-        };
-        *counter += count;
-    }
-
-    pub(super) fn get(&self, log_type: LogType) -> usize {
-        match log_type {
-            LogType::Steps => self.steps,
-            LogType::Calories => self.calories,
-            LogType::ActiveMinutes => self.active_minutes,
-            LogType::LightlyActiveMinutes => self.lightly_active_minutes,
-            LogType::SedentaryMinutes => self.sedentary_minutes,
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct SyncService {

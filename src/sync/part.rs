@@ -2,7 +2,7 @@
 //! and fail independently (docs/decisions.md#partial-failures): a failed part still answers 200 with what it published,
 //! unless every resource part or every log part failed, which fails the sync with the provider's error.
 
-use super::engine::{LogCounts, SyncCounts};
+use super::counts::{LogCounts, SyncCounts};
 use super::resource::ResourceKind;
 use super::source::Source;
 use super::SyncError;
