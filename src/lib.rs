@@ -10,6 +10,7 @@
 //! * [`http`]: the REST API (the original's routes and errors, the Google connect flow and webhook, health, metrics).
 //! * [`jobs`]: the cron and the Redis Streams job queue that every instance's workers share.
 //! * [`notifications`]: Google Health notifications, from the webhook's checks to one sync job per child.
+//! * [`recovery`]: rebuilds the job queue and the notification windows from MongoDB when Redis comes back empty.
 //!
 //! Services, the service's own work:
 //!
@@ -19,9 +20,11 @@
 //!
 //! Infrastructure, one module per outside system:
 //!
-//! * [`store`]: MongoDB (`userauths`, `resources`, `outbox`, `revocations`), tokens sealed at rest.
+//! * [`store`]: MongoDB (`userauths`, `resources`, `outbox`, `revocations`, `notifications`, `ticks`), tokens sealed
+//!   at rest.
 //! * [`bus`]: RabbitMQ, publisher-confirmed, with the outbox relay and the `UserDeleteEvent` subscription.
-//! * [`coordination`]: Redis locks and leases shared by the instances.
+//! * [`coordination`]: Redis locks and leases shared by the instances, and the marker that tells when Redis lost its
+//!   data.
 //! * [`provider`]: the Fitbit and Google Health clients behind one error type.
 //!
 //! At the bottom, [`domain`]: child ids, token records and their rules, without I/O.
@@ -34,8 +37,8 @@
 //! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to.
 //! * [`startup`]: builds the application from its settings and runs it until shutdown.
 //!
-//! A module uses its own layer or the ones below, never above. Where the code still departs from that, and how data
-//! flows through the layers, is in docs/ARCHITECTURE.md; why it behaves as it does, in docs/decisions.md.
+//! A module uses its own layer or the ones below, never above, and no two modules use each other. How data flows
+//! through the layers is in docs/ARCHITECTURE.md; why it behaves as it does, in docs/decisions.md.
 
 pub mod accounts;
 pub mod bus;
