@@ -73,12 +73,13 @@ fn reset_peak_rss() {
     std::fs::write("/proc/self/clear_refs", "5").ok();
 }
 
+/// Provider requests of every provider and status, from the rendered metrics.
 fn provider_requests() -> u64 {
-    let statuses = [200u16, 0, 400, 401, 403, 404, 429, 500, 503];
-    ["fitbit", "google"]
-        .iter()
-        .flat_map(|p| statuses.iter().map(move |s| format!(r#"provider="{p}",status="{s}""#)))
-        .map(|labels| metrics::value("ds_agent_provider_requests_total", &labels))
+    metrics::get()
+        .render()
+        .lines()
+        .filter(|line| line.starts_with("ds_agent_provider_requests_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
 
@@ -173,8 +174,8 @@ async fn run_bench() {
     let tick = |label: String, expected: usize, phase: i64| {
         let state = state.clone();
         async move {
-            let (requests, messages) = (provider_requests(), metrics::value("ds_agent_publish_confirms_total", ""));
-            let round_trips = metrics::value("ds_agent_mongodb_commands_total", "");
+            let (requests, messages) = (provider_requests(), metrics::get().publish_confirms.get());
+            let round_trips = metrics::get().mongodb_commands.get();
             reset_peak_rss();
             let started = Instant::now();
             // Each phase is its own tick: name it by a time no earlier phase used.
@@ -194,9 +195,10 @@ async fn run_bench() {
             }
             let seconds = started.elapsed().as_secs_f64();
             let requests = provider_requests() - requests;
-            let messages = metrics::value("ds_agent_publish_confirms_total", "") - messages;
-            let round_trips = metrics::value("ds_agent_mongodb_commands_total", "") - round_trips;
-            let retried = metrics::value("ds_agent_jobs_total", r#"outcome="retried""#);
+            let messages = metrics::get().publish_confirms.get() - messages;
+            let round_trips = metrics::get().mongodb_commands.get() - round_trips;
+            let retried =
+                metrics::get().jobs.get_or_create(&metrics::JobLabels { outcome: metrics::JobOutcome::Retried }).get();
             let per_child = |n: u64| n as f64 / enqueued.max(1) as f64;
             println!(
                 "sync_tick: {label}: {enqueued} of {expected} children in {seconds:.1} s: {:.2} children/s, {:.2} provider requests per child, {:.1} MongoDB round trips per child, {:.1} messages/s, peak RSS {:.1} MB, RSS now {:.1} MB, {retried} job retries so far",

@@ -1,154 +1,333 @@
-//! Counters for `GET /metrics` (Prometheus text format). They are process-wide, like the process they describe, so
-//! any part of the service can count without carrying a handle around.
+//! The service's Prometheus metrics, typed: one registry, one field per metric, labels as enums where their values
+//! are a closed set. They are process-wide, like the process they describe, so any part of the service can count
+//! through [`get`] without carrying a handle around. `GET /metrics` renders them in the OpenMetrics text format;
+//! docs/operations.md#metrics lists them.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{LazyLock, Mutex};
+use std::fmt::Write as _;
+use std::sync::LazyLock;
 
-/// Counter name and label set → value.
-static COUNTERS: LazyLock<Mutex<BTreeMap<(&'static str, String), u64>>> = LazyLock::new(Default::default);
-/// Gauges set by the service as it goes (those measured at scrape time are passed to [`render`]).
-static GAUGES: LazyLock<Mutex<BTreeMap<&'static str, u64>>> = LazyLock::new(Default::default);
-/// Histogram name → counts per bucket (the last one is `+Inf`), sum and count.
-static HISTOGRAMS: LazyLock<Mutex<BTreeMap<&'static str, Histogram>>> = LazyLock::new(Default::default);
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-/// Bucket bounds of every histogram, in seconds.
-const BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+use crate::domain::ProviderKind;
 
-#[derive(Default)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len() + 1],
-    sum: f64,
-    count: u64,
-}
+/// A label enum: its values as they appear in the metrics.
+macro_rules! label_values {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
 
-const GAUGE_HELP: &[(&str, &str)] = &[(
-    "ds_agent_google_children_without_notifications",
-    "Google children with valid tokens that had no notification within GOOGLE_NOTIFICATION_STALE_HOURS, as of the \
-     last cron tick (the cron keeps syncing them).",
-)];
-
-const HISTOGRAM_HELP: &[(&str, &str)] = &[(
-    "ds_agent_notification_to_published_seconds",
-    "From a child's first coalesced Google notification to the end of the sync it caused, every event confirmed.",
-)];
-
-const HELP: &[(&str, &str)] = &[
-    ("ds_agent_syncs_total", "Child syncs by outcome (success, partial, failed, busy)."),
-    ("ds_agent_sync_parts_failed_total", "Parts of a sync (weights, sleep, activities, a log type) that failed."),
-    (
-        "ds_agent_sync_items_unrecorded_total",
-        "Items published but not recorded because MongoDB failed; the next sync sends them again.",
-    ),
-    (
-        "ds_agent_sync_items_skipped_total",
-        "Provider items not published, by provider, kind and reason (malformed, missing_field, unfinished, no_id).",
-    ),
-    (
-        "ds_agent_notifications_total",
-        "Google Health notifications by outcome (accepted, verification, unauthorized, bad_signature, malformed, \
-         too_large, deleted, ignored_type, unknown_user, invalid_tokens, unavailable).",
-    ),
-    ("ds_agent_notification_jobs_total", "Sync jobs made of coalesced Google notifications."),
-    ("ds_agent_mongodb_commands_total", "Commands sent to MongoDB (round trips), failed ones included."),
-    ("ds_agent_provider_requests_total", "Provider HTTP requests by status code (0: no answer)."),
-    ("ds_agent_publish_confirms_total", "Messages the broker confirmed."),
-    ("ds_agent_publish_failures_total", "Messages the broker did not confirm."),
-    ("ds_agent_token_refreshes_total", "Token refreshes by outcome."),
-    ("ds_agent_jobs_total", "Sync jobs by outcome (done, failed, retried, rescheduled)."),
-    (
-        "ds_agent_redis_state_recovered_total",
-        "Times Redis came back without the service's data and this instance rebuilt it from MongoDB.",
-    ),
-    ("ds_agent_connections_refused_total", "Connections closed at once: HTTP_MAX_CONNECTIONS were open."),
-    ("ds_agent_connections_timed_out_total", "Connections closed for a slow request head or for being idle."),
-    ("ds_agent_requests_rejected_total", "Requests answered 414 or 431 before they reached the routes, by status."),
-];
-
-pub fn increment(name: &'static str, labels: &str) {
-    add(name, labels, 1);
-}
-
-pub fn add(name: &'static str, labels: &str, by: u64) {
-    let mut counters = COUNTERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    *counters.entry((name, labels.to_string())).or_insert(0) += by;
-}
-
-/// The current value, for tests and the bench.
-pub fn value(name: &'static str, labels: &str) -> u64 {
-    let counters = COUNTERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    counters.get(&(name, labels.to_string())).copied().unwrap_or(0)
-}
-
-pub fn set_gauge(name: &'static str, value: u64) {
-    GAUGES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name, value);
-}
-
-pub fn gauge(name: &'static str) -> u64 {
-    GAUGES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(name).copied().unwrap_or(0)
-}
-
-pub fn observe(name: &'static str, seconds: f64) {
-    let mut histograms = HISTOGRAMS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let histogram = histograms.entry(name).or_default();
-    let bucket = BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(BUCKETS.len());
-    histogram.buckets[bucket] += 1;
-    histogram.sum += seconds;
-    histogram.count += 1;
-}
-
-/// Every counter, gauge and histogram, plus the gauges measured at scrape time.
-pub fn render(gauges: &[(&str, &str, u64)]) -> String {
-    let counters = COUNTERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut out = String::new();
-    for (name, help) in HELP {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for ((_, labels), value) in counters.range((*name, String::new())..).take_while(|((n, _), _)| n == name) {
-            let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-            let _ = writeln!(out, "{name}{labels} {value}");
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
         }
-    }
-    let set = GAUGES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let set_gauges = GAUGE_HELP.iter().map(|(name, help)| (*name, *help, set.get(name).copied().unwrap_or(0)));
-    for (name, help, value) in gauges.iter().copied().chain(set_gauges) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
-    }
-    let histograms = HISTOGRAMS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    for (name, help) in HISTOGRAM_HELP {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let empty = Histogram::default();
-        let histogram = histograms.get(name).unwrap_or(&empty);
-        let mut cumulative = 0;
-        for (bound, count) in BUCKETS.iter().map(|b| b.to_string()).chain(["+Inf".to_string()]).zip(histogram.buckets) {
-            cumulative += count;
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+
+        impl EncodeLabelValue for $name {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                encoder.write_str(self.as_str())
+            }
         }
-        let _ = writeln!(out, "{name}_sum {}\n{name}_count {}", histogram.sum, histogram.count);
-    }
-    out
+    };
 }
+
+label_values!(
+    /// How a child's sync ended.
+    SyncOutcome { Success => "success", Partial => "partial", Failed => "failed", Busy => "busy" }
+);
+label_values!(
+    /// How a sync job ended.
+    JobOutcome { Done => "done", Failed => "failed", Retried => "retried", Rescheduled => "rescheduled" }
+);
+label_values!(
+    /// What became of a Google Health notification.
+    NotificationOutcome {
+        Accepted => "accepted",
+        Verification => "verification",
+        Unauthorized => "unauthorized",
+        BadSignature => "bad_signature",
+        Malformed => "malformed",
+        TooLarge => "too_large",
+        Deleted => "deleted",
+        IgnoredType => "ignored_type",
+        UnknownUser => "unknown_user",
+        InvalidTokens => "invalid_tokens",
+        Unavailable => "unavailable",
+    }
+);
+label_values!(
+    /// How a token refresh ended.
+    RefreshOutcome { Success => "success", Failed => "failed" }
+);
+
+impl EncodeLabelValue for ProviderKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SyncLabels {
+    pub outcome: SyncOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub outcome: JobOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    pub outcome: NotificationOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefreshLabels {
+    pub outcome: RefreshOutcome,
+}
+
+/// A part of a sync: a resource kind (`weights`, `sleep`, `activities`) or a log type (`steps`, …).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartLabels {
+    pub part: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SkipLabels {
+    pub provider: ProviderKind,
+    pub kind: &'static str,
+    pub reason: &'static str,
+}
+
+/// A provider HTTP answer's status code (0: no answer).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub provider: ProviderKind,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: u16,
+}
+
+/// Bucket bounds of the notification latency, in seconds.
+const LATENCY_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+pub struct Metrics {
+    registry: Registry,
+    pub syncs: Family<SyncLabels, Counter>,
+    pub sync_parts_failed: Family<PartLabels, Counter>,
+    pub sync_items_unrecorded: Family<KindLabels, Counter>,
+    pub sync_items_skipped: Family<SkipLabels, Counter>,
+    pub notifications: Family<NotificationLabels, Counter>,
+    pub notification_jobs: Counter,
+    pub mongodb_commands: Counter,
+    pub provider_requests: Family<RequestLabels, Counter>,
+    pub publish_confirms: Counter,
+    pub publish_failures: Counter,
+    pub token_refreshes: Family<RefreshLabels, Counter>,
+    pub jobs: Family<JobLabels, Counter>,
+    pub redis_state_recovered: Counter,
+    pub connections_refused: Counter,
+    pub connections_timed_out: Counter,
+    pub requests_rejected: Family<StatusLabels, Counter>,
+    pub job_queue_depth: Gauge,
+    pub google_children_without_notifications: Gauge,
+    pub notification_to_published: Histogram,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process's metrics.
+pub fn get() -> &'static Metrics {
+    &METRICS
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut metrics = Metrics {
+            registry: Registry::default(),
+            syncs: Family::default(),
+            sync_parts_failed: Family::default(),
+            sync_items_unrecorded: Family::default(),
+            sync_items_skipped: Family::default(),
+            notifications: Family::default(),
+            notification_jobs: Counter::default(),
+            mongodb_commands: Counter::default(),
+            provider_requests: Family::default(),
+            publish_confirms: Counter::default(),
+            publish_failures: Counter::default(),
+            token_refreshes: Family::default(),
+            jobs: Family::default(),
+            redis_state_recovered: Counter::default(),
+            connections_refused: Counter::default(),
+            connections_timed_out: Counter::default(),
+            requests_rejected: Family::default(),
+            job_queue_depth: Gauge::default(),
+            google_children_without_notifications: Gauge::default(),
+            notification_to_published: Histogram::new(LATENCY_BUCKETS),
+        };
+        // Counters are registered without `_total`: the encoder adds it.
+        let registry = &mut metrics.registry;
+        registry.register(
+            "ds_agent_syncs",
+            "Child syncs by outcome (success, partial, failed, busy)",
+            metrics.syncs.clone(),
+        );
+        registry.register(
+            "ds_agent_sync_parts_failed",
+            "Parts of a sync (weights, sleep, activities, a log type) that failed",
+            metrics.sync_parts_failed.clone(),
+        );
+        registry.register(
+            "ds_agent_sync_items_unrecorded",
+            "Items published but not recorded because MongoDB failed; the next sync sends them again",
+            metrics.sync_items_unrecorded.clone(),
+        );
+        registry.register(
+            "ds_agent_sync_items_skipped",
+            "Provider items not published, by provider, kind and reason (malformed, missing_field, unfinished, no_id)",
+            metrics.sync_items_skipped.clone(),
+        );
+        registry.register(
+            "ds_agent_notifications",
+            "Google Health notifications by outcome (accepted, verification, unauthorized, bad_signature, malformed, \
+             too_large, deleted, ignored_type, unknown_user, invalid_tokens, unavailable)",
+            metrics.notifications.clone(),
+        );
+        registry.register(
+            "ds_agent_notification_jobs",
+            "Sync jobs made of coalesced Google notifications",
+            metrics.notification_jobs.clone(),
+        );
+        registry.register(
+            "ds_agent_mongodb_commands",
+            "Commands sent to MongoDB (round trips), failed ones included",
+            metrics.mongodb_commands.clone(),
+        );
+        registry.register(
+            "ds_agent_provider_requests",
+            "Provider HTTP requests by status code (0: no answer)",
+            metrics.provider_requests.clone(),
+        );
+        registry.register(
+            "ds_agent_publish_confirms",
+            "Messages the broker confirmed",
+            metrics.publish_confirms.clone(),
+        );
+        registry.register(
+            "ds_agent_publish_failures",
+            "Messages the broker did not confirm",
+            metrics.publish_failures.clone(),
+        );
+        registry.register("ds_agent_token_refreshes", "Token refreshes by outcome", metrics.token_refreshes.clone());
+        registry.register(
+            "ds_agent_jobs",
+            "Sync jobs by outcome (done, failed, retried, rescheduled)",
+            metrics.jobs.clone(),
+        );
+        registry.register(
+            "ds_agent_redis_state_recovered",
+            "Times Redis came back without the service's data and this instance rebuilt it from MongoDB",
+            metrics.redis_state_recovered.clone(),
+        );
+        registry.register(
+            "ds_agent_connections_refused",
+            "Connections closed at once: HTTP_MAX_CONNECTIONS were open",
+            metrics.connections_refused.clone(),
+        );
+        registry.register(
+            "ds_agent_connections_timed_out",
+            "Connections closed for a slow request head or for being idle",
+            metrics.connections_timed_out.clone(),
+        );
+        registry.register(
+            "ds_agent_requests_rejected",
+            "Requests answered 414 or 431 before they reached the routes, by status",
+            metrics.requests_rejected.clone(),
+        );
+        registry.register(
+            "ds_agent_job_queue_depth",
+            "Sync jobs waiting, running or scheduled for a retry, across instances",
+            metrics.job_queue_depth.clone(),
+        );
+        registry.register(
+            "ds_agent_google_children_without_notifications",
+            "Google children with valid tokens that had no notification within GOOGLE_NOTIFICATION_STALE_HOURS, as of \
+             the last cron tick (the cron keeps syncing them)",
+            metrics.google_children_without_notifications.clone(),
+        );
+        registry.register(
+            "ds_agent_notification_to_published_seconds",
+            "From a child's first coalesced Google notification to the end of the sync it caused, every event confirmed",
+            metrics.notification_to_published.clone(),
+        );
+        metrics
+    }
+
+    pub fn sync(&self, outcome: SyncOutcome) {
+        self.syncs.get_or_create(&SyncLabels { outcome }).inc();
+    }
+
+    pub fn notification(&self, outcome: NotificationOutcome, count: u64) {
+        self.notifications.get_or_create(&NotificationLabels { outcome }).inc_by(count);
+    }
+
+    pub fn job(&self, outcome: JobOutcome) {
+        self.jobs.get_or_create(&JobLabels { outcome }).inc();
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            let _ = writeln!(text, "# the metrics could not be encoded: {e}");
+        }
+        text
+    }
+}
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn counters_render_with_their_labels() {
-        super::increment("ds_agent_jobs_total", r#"outcome="unit-test""#);
-        super::add("ds_agent_jobs_total", r#"outcome="unit-test""#, 2);
-        let text = super::render(&[("ds_agent_job_queue_depth", "Jobs waiting.", 4)]);
-        assert!(text.contains("ds_agent_jobs_total{outcome=\"unit-test\"} 3\n"), "{text}");
+    fn counters_render_with_their_labels_and_the_total_suffix() {
+        let metrics = Metrics::new();
+        metrics.job(JobOutcome::Retried);
+        metrics.jobs.get_or_create(&JobLabels { outcome: JobOutcome::Retried }).inc_by(2);
+        metrics.provider_requests.get_or_create(&RequestLabels { provider: ProviderKind::Google, status: 429 }).inc();
+        metrics.job_queue_depth.set(4);
+        let text = metrics.render();
+        assert!(text.contains("ds_agent_jobs_total{outcome=\"retried\"} 3\n"), "{text}");
+        assert!(text.contains("ds_agent_provider_requests_total{provider=\"google\",status=\"429\"} 1\n"), "{text}");
         assert!(text.contains("# TYPE ds_agent_job_queue_depth gauge\nds_agent_job_queue_depth 4\n"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
     #[test]
     fn histograms_render_cumulative_buckets() {
-        super::observe("ds_agent_notification_to_published_seconds", 0.7);
-        super::observe("ds_agent_notification_to_published_seconds", 400.0);
-        let text = super::render(&[]);
+        let metrics = Metrics::new();
+        metrics.notification_to_published.observe(0.7);
+        metrics.notification_to_published.observe(400.0);
+        let text = metrics.render();
         let name = "ds_agent_notification_to_published_seconds";
-        assert!(text.contains(&format!("{name}_bucket{{le=\"1\"}} ")), "{text}");
-        let count: u64 = text.lines().find_map(|l| l.strip_prefix(&format!("{name}_count "))?.parse().ok()).unwrap();
-        let inf: u64 =
-            text.lines().find_map(|l| l.strip_prefix(&format!("{name}_bucket{{le=\"+Inf\"}} "))?.parse().ok()).unwrap();
-        assert!(count >= 2 && inf == count, "{text}");
+        assert!(text.contains(&format!("{name}_bucket{{le=\"1.0\"}} 1\n")), "{text}");
+        assert!(text.contains(&format!("{name}_bucket{{le=\"+Inf\"}} 2\n")), "{text}");
+        assert!(text.contains(&format!("{name}_count 2\n")), "{text}");
     }
 }

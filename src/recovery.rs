@@ -56,7 +56,7 @@ pub fn spawn_recovery(
                             tracing::warn!(
                                 "Redis lost its data: the service's state was rebuilt from MongoDB ({rebuilt:?})"
                             );
-                            metrics::increment("ds_agent_redis_state_recovered_total", "");
+                            metrics::get().redis_state_recovered.inc();
                         }
                         first_look = false;
                     }

@@ -85,7 +85,7 @@ impl Bus {
     pub async fn publish(&self, exchange: &str, routing_key: &str, body: &[u8]) -> Result<(), BusError> {
         let link = self.inner.link.read().await.clone();
         let Some(link) = link.filter(|link| link.connection.status().connected()) else {
-            crate::metrics::increment("ds_agent_publish_failures_total", "");
+            crate::metrics::get().publish_failures.inc();
             return Err(BusError::Unavailable);
         };
         let attempt = async {
@@ -109,8 +109,12 @@ impl Bus {
             Err(_) => Err(BusError::Timeout),
         };
         match result {
-            Ok(()) => crate::metrics::increment("ds_agent_publish_confirms_total", ""),
-            Err(_) => crate::metrics::increment("ds_agent_publish_failures_total", ""),
+            Ok(()) => {
+                crate::metrics::get().publish_confirms.inc();
+            }
+            Err(_) => {
+                crate::metrics::get().publish_failures.inc();
+            }
         }
         result
     }

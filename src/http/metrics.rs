@@ -1,4 +1,5 @@
-//! `GET /metrics`: the counters of [`crate::metrics`] and the job queue's depth, in Prometheus text format.
+//! `GET /metrics`: the service's metrics ([`crate::metrics`]) with the job queue's depth read at scrape time, in the
+//! OpenMetrics text format.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -13,11 +14,9 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let depth = state.jobs.depth().await.unwrap_or(0);
-    let text = crate::metrics::render(&[(
-        "ds_agent_job_queue_depth",
-        "Sync jobs waiting, running or scheduled for a retry, across instances.",
-        depth,
-    )]);
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    let metrics = crate::metrics::get();
+    if let Ok(depth) = state.jobs.depth().await {
+        metrics.job_queue_depth.set(depth as i64);
+    }
+    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], metrics.render()).into_response()
 }

@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::{ApiError, Dependency};
 use super::AppState;
+use crate::metrics::NotificationOutcome;
 use crate::notifications::{InboxError, NotificationError, Notifications, Receipt, SIGNATURE_HEADERS};
 
 pub const PATH: &str = "/v1/google/notifications";
@@ -31,7 +32,10 @@ pub fn router(notifications: Option<Notifications>) -> Router<AppState> {
 async fn receive(notifications: Notifications, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let body = match Limited::new(body, BODY_LIMIT).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(ApiError::BodyTooLarge),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            crate::metrics::get().notification(NotificationOutcome::TooLarge, 1);
+            return Err(ApiError::BodyTooLarge);
+        }
         Err(_) => return Err(ApiError::MalformedBody),
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

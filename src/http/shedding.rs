@@ -83,7 +83,7 @@ where
 
     fn accept(&self, stream: I, service: S) -> Self::Future {
         let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            metrics::increment("ds_agent_connections_refused_total", "");
+            metrics::get().connections_refused.inc();
             // Dropping the stream closes it: refused in microseconds, not queued.
             return Box::pin(std::future::ready(Err(io::Error::other("too many connections"))));
         };
@@ -199,7 +199,7 @@ impl<S> GuardedIo<S> {
     }
 
     fn reject(&mut self, status: u16, reason: &'static str) {
-        metrics::increment("ds_agent_requests_rejected_total", &format!(r#"status="{status}""#));
+        metrics::get().requests_rejected.get_or_create(&metrics::StatusLabels { status }).inc();
         let body = ErrorBody {
             code: status,
             message: reason.to_string(),
@@ -290,7 +290,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
                 if this.timed_out(cx) {
-                    metrics::increment("ds_agent_connections_timed_out_total", "");
+                    metrics::get().connections_timed_out.inc();
                     // Read as the end of the stream: hyper closes the connection.
                     return Poll::Ready(Ok(()));
                 }

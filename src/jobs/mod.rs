@@ -8,6 +8,7 @@ mod scheduler;
 mod tick;
 mod worker;
 
+pub use crate::metrics::JobOutcome;
 pub use queue::{Job, JobPayload, JobQueue, JobSettings};
 pub use scheduler::spawn_scheduler;
-pub use worker::{spawn_workers, JobOutcome};
+pub use worker::spawn_workers;

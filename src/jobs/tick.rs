@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::{JobOutcome, JobQueue};
+use super::JobQueue;
 use crate::coordination::CoordinationError;
 use crate::domain::{ChildId, ProviderKind};
+use crate::metrics::JobOutcome;
 use crate::store::{StoreError, UserAuths};
 
 const PAGE: i64 = 500;
@@ -144,7 +145,7 @@ impl JobQueue {
             tracing::warn!("There are no users with Fitbit access to perform synchronization...");
         }
         if let Some(stale_after) = self.settings.stale_after {
-            crate::metrics::set_gauge("ds_agent_google_children_without_notifications", stale as u64);
+            crate::metrics::get().google_children_without_notifications.set(stale as i64);
             if stale > 0 {
                 tracing::info!(
                     "{stale} Google children had no notification for {} h; the cron syncs them",

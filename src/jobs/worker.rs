@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Job, JobQueue};
 use crate::coordination::CoordinationError;
-use crate::metrics;
+use crate::metrics::{self, JobOutcome};
 use crate::provider::ProviderErrorKind;
 use crate::sync::{SyncError, SyncService};
 
@@ -23,26 +23,6 @@ const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
 /// When the provider gives no reset time with its 429: Fitbit's window is an hour.
 const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 3600;
-
-/// How a job ended, as counted in `ds_agent_jobs_total{outcome}` and in a tick's progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobOutcome {
-    Done,
-    Failed,
-    Retried,
-    Rescheduled,
-}
-
-impl JobOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobOutcome::Done => "done",
-            JobOutcome::Failed => "failed",
-            JobOutcome::Retried => "retried",
-            JobOutcome::Rescheduled => "rescheduled",
-        }
-    }
-}
 
 pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -189,7 +169,7 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             tracing::debug!("Fitbit data sync job for child {} has been executed!", job.child);
             if let Some(target) = &job.target {
                 let seconds = (now_ms - target.notified_at_ms).max(0) as f64 / 1000.0;
-                metrics::observe("ds_agent_notification_to_published_seconds", seconds);
+                metrics::get().notification_to_published.observe(seconds);
             }
             (None, JobOutcome::Done)
         }
@@ -216,7 +196,7 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             (None, JobOutcome::Failed)
         }
     };
-    metrics::increment("ds_agent_jobs_total", &format!(r#"outcome="{}""#, outcome.as_str()));
+    metrics::get().job(outcome);
     match queue.finish(&job, again).await {
         Ok(true) => {}
         Ok(false) => {

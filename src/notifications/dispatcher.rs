@@ -7,7 +7,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Inbox;
-use crate::metrics;
+use crate::metrics::{self, NotificationOutcome};
 use crate::store::UserAuths;
 
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -35,18 +35,18 @@ async fn dispatch_due(inbox: &Inbox, userauths: &UserAuths) -> Result<(), Box<dy
         match userauths.find_by_health_user(&health_user).await? {
             None => {
                 tracing::debug!("Google notified Health user {health_user}, who is no child's: dropped");
-                metrics::increment("ds_agent_notifications_total", r#"outcome="unknown_user""#);
+                metrics::get().notification(NotificationOutcome::UnknownUser, 1);
                 inbox.drop_waiting(&health_user).await?;
             }
             Some((child, false)) => {
                 tracing::debug!("Google notified child {child}, whose tokens are invalid: dropped");
-                metrics::increment("ds_agent_notifications_total", r#"outcome="invalid_tokens""#);
+                metrics::get().notification(NotificationOutcome::InvalidTokens, 1);
                 inbox.drop_waiting(&health_user).await?;
             }
             Some((child, true)) => {
                 if inbox.enqueue(child, &health_user, BUSY_RETRY).await? == Some(true) {
                     tracing::debug!("Google notifications of child {child} make a sync job");
-                    metrics::increment("ds_agent_notification_jobs_total", "");
+                    metrics::get().notification_jobs.inc();
                     inbox.mark_notified(child).await?;
                 }
             }

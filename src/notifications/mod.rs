@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use mongodb::bson::oid::ObjectId;
 
 use crate::config::NotificationSettings;
-use crate::metrics;
+use crate::metrics::{self, NotificationOutcome};
 use crate::store::JournalEntry;
 use crate::sync::is_synced_type;
 pub use inbox::{Inbox, InboxError};
@@ -106,23 +106,26 @@ impl Notifications {
                 // Both compared, whatever the first says, so the time taken tells nothing.
                 let (current, previous) = (matches(&settings.secret), matches(&settings.previous_secret));
                 if !(current | previous) {
-                    return Err(refused(NotificationError::Unauthorized, "unauthorized"));
+                    return Err(refused(NotificationError::Unauthorized, NotificationOutcome::Unauthorized));
                 }
                 true
             }
             None if settings.require_authorization => {
-                return Err(refused(NotificationError::Unauthorized, "unauthorized"));
+                return Err(refused(NotificationError::Unauthorized, NotificationOutcome::Unauthorized));
             }
             None => false,
         };
-        let parsed = payload::parse(body).map_err(|e| refused(NotificationError::Malformed(e), "malformed"))?;
+        let parsed = payload::parse(body)
+            .map_err(|e| refused(NotificationError::Malformed(e), NotificationOutcome::Malformed))?;
         let (notifications, unreadable) = match parsed {
             // The check's second probe comes without Authorization and must be refused.
             Body::Verification if authorized => {
-                metrics::increment("ds_agent_notifications_total", r#"outcome="verification""#);
+                metrics::get().notification(NotificationOutcome::Verification, 1);
                 return Ok(Receipt::Verification);
             }
-            Body::Verification => return Err(refused(NotificationError::Unauthorized, "unauthorized")),
+            Body::Verification => {
+                return Err(refused(NotificationError::Unauthorized, NotificationOutcome::Unauthorized))
+            }
             Body::Notifications { notifications, unreadable } => (notifications, unreadable),
         };
         if settings.verify_signature {
@@ -130,15 +133,15 @@ impl Notifications {
                 Ok(()) => {}
                 Err(e @ SignatureError::Keyset(_)) => {
                     tracing::warn!("Google notification not checked, Google delivers it again: {e}");
-                    metrics::increment("ds_agent_notifications_total", r#"outcome="unavailable""#);
+                    metrics::get().notification(NotificationOutcome::Unavailable, 1);
                     return Err(NotificationError::KeysetUnavailable(e));
                 }
-                Err(e) => return Err(refused(NotificationError::BadSignature(e), "bad_signature")),
+                Err(e) => return Err(refused(NotificationError::BadSignature(e), NotificationOutcome::BadSignature)),
             }
         }
         if unreadable > 0 {
             tracing::warn!("{unreadable} Google notifications without healthUserId or dataType left aside");
-            metrics::add("ds_agent_notifications_total", r#"outcome="malformed""#, unreadable as u64);
+            metrics::get().notification(NotificationOutcome::Malformed, unreadable as u64);
         }
         let mut wanted = Vec::with_capacity(notifications.len());
         for notification in notifications {
@@ -149,10 +152,10 @@ impl Notifications {
                     notification.data_type,
                     notification.health_user_id
                 );
-                metrics::increment("ds_agent_notifications_total", r#"outcome="deleted""#);
+                metrics::get().notification(NotificationOutcome::Deleted, 1);
             } else if !is_synced_type(&notification.data_type) {
                 tracing::debug!("Google notified {} data, which the sync does not read", notification.data_type);
-                metrics::increment("ds_agent_notifications_total", r#"outcome="ignored_type""#);
+                metrics::get().notification(NotificationOutcome::IgnoredType, 1);
             } else {
                 wanted.push(notification);
             }
@@ -169,16 +172,16 @@ impl Notifications {
         // Kept in MongoDB before the 204, so that losing Redis afterwards loses nothing (see `inbox`).
         if let Err(e) = self.inner.inbox.accept(&entries).await {
             tracing::warn!("Google notifications not noted, Google delivers them again: {e}");
-            metrics::add("ds_agent_notifications_total", r#"outcome="unavailable""#, entries.len() as u64);
+            metrics::get().notification(NotificationOutcome::Unavailable, entries.len() as u64);
             return Err(e.into());
         }
-        metrics::add("ds_agent_notifications_total", r#"outcome="accepted""#, entries.len() as u64);
+        metrics::get().notification(NotificationOutcome::Accepted, entries.len() as u64);
         Ok(Receipt::Accepted)
     }
 }
 
-fn refused(error: NotificationError, outcome: &str) -> NotificationError {
+fn refused(error: NotificationError, outcome: NotificationOutcome) -> NotificationError {
     tracing::debug!("Google notification refused: {error}");
-    metrics::increment("ds_agent_notifications_total", &format!(r#"outcome="{outcome}""#));
+    metrics::get().notification(outcome, 1);
     error
 }

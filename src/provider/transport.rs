@@ -7,6 +7,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
 use super::{ProviderError, ProviderErrorKind};
+use crate::domain::ProviderKind;
 
 pub type RawAnswer = (StatusCode, HeaderMap, bytes::Bytes);
 
@@ -20,21 +21,23 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("the HTTP client builds with static settings")
 }
 
+fn count_request(provider: ProviderKind, status: u16) {
+    crate::metrics::get().provider_requests.get_or_create(&crate::metrics::RequestLabels { provider, status }).inc();
+}
+
 /// Sends and reads the whole answer, counting it in the metrics. A 5xx that `classify` calls transient is reported
 /// as the error `5xx`, so callers can tell "the provider answered with a failure" from "no answer".
 pub async fn send_raw(
     request: reqwest::RequestBuilder,
-    provider: &str,
+    provider: ProviderKind,
     classify: fn(StatusCode, &HeaderMap, &[u8]) -> Option<ProviderError>,
 ) -> Result<RawAnswer, ProviderError> {
     let response = request.send().await.map_err(|e| {
-        let labels = format!(r#"provider="{provider}",status="0""#);
-        crate::metrics::increment("ds_agent_provider_requests_total", &labels);
+        count_request(provider, 0);
         classify_transport(&e)
     })?;
     let status = response.status();
-    let labels = format!(r#"provider="{provider}",status="{}""#, status.as_u16());
-    crate::metrics::increment("ds_agent_provider_requests_total", &labels);
+    count_request(provider, status.as_u16());
     let headers = response.headers().clone();
     let bytes = response.bytes().await.map_err(|e| classify_transport(&e))?;
     if status.is_server_error() && classify(status, &headers, &bytes).is_some_and(|e| e.is_transient()) {

@@ -86,7 +86,7 @@ impl Store {
         // Round trips, for the metrics and the bench (handshakes and heartbeats are not commands).
         options.command_event_handler = Some(EventHandler::callback(|event: CommandEvent| {
             if matches!(event, CommandEvent::Started(_)) {
-                crate::metrics::increment("ds_agent_mongodb_commands_total", "");
+                crate::metrics::get().mongodb_commands.inc();
             }
         }));
         let db_name = options.default_database.clone().unwrap_or_else(|| "ocariot-ds-agent".into());

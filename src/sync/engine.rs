@@ -29,7 +29,7 @@ use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ProviderKind, TokenStatus};
-use crate::metrics;
+use crate::metrics::{self, SyncOutcome};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{id_key, NewRecord, Resources, StoredAuth, UserAuths};
 use crate::tokens::{FailureReporter, TokenService};
@@ -138,7 +138,7 @@ impl SyncService {
         let key = format!("ds-agent:lock:sync:{child}");
         // Released when the sync ends, however it ends: returned, failed, panicked or dropped.
         let Some(lease) = self.coordination.try_lease(&key, SYNC_LEASE_TTL).await? else {
-            metrics::increment("ds_agent_syncs_total", r#"outcome="busy""#);
+            metrics::get().sync(SyncOutcome::Busy);
             return Err(SyncError::Busy);
         };
         // A sync stops at its next safe point at shutdown, and as soon as its lease is lost: a second sync of the
@@ -164,10 +164,10 @@ impl SyncService {
         match &result {
             Ok(_) => {}
             Err(SyncError::Provider(e)) => {
-                metrics::increment("ds_agent_syncs_total", r#"outcome="failed""#);
+                metrics::get().sync(SyncOutcome::Failed);
                 self.failures.report(child, e).await;
             }
-            Err(_) => metrics::increment("ds_agent_syncs_total", r#"outcome="failed""#),
+            Err(_) => metrics::get().sync(SyncOutcome::Failed),
         }
         result
     }
@@ -270,13 +270,12 @@ impl SyncService {
         if !scopes.contains(source.scope(None)) {
             return Ok(());
         }
-        let label = source.provider.label();
         let mut pages = source.log_pages(part);
         while let Some(page) = self.until_stopped(pages.next()).await? {
             let mut entries = Vec::new();
             for chunk in page? {
                 for (i, entry) in chunk.malformed.into_iter().enumerate() {
-                    skipped(label, chunk.log_type.name(), source.child, &format!("#{i}"), &Skip::from(entry));
+                    skipped(source.provider, chunk.log_type.name(), source.child, &format!("#{i}"), &Skip::from(entry));
                 }
                 fetched.add(chunk.log_type, chunk.entries.len());
                 entries.extend(chunk.entries);
@@ -373,7 +372,7 @@ impl SyncService {
                     new_items.natural_keys.push(key);
                     new_items.objects.push(object);
                 }
-                Err(skip) => skipped(label, kind.name(), child, &id_key(&item.id), &skip),
+                Err(skip) => skipped(provider, kind.name(), child, &id_key(&item.id), &skip),
             }
         }
         Ok(new_items)
@@ -412,11 +411,8 @@ impl SyncService {
                     }
                 }
                 Err(e) => {
-                    metrics::add(
-                        "ds_agent_sync_items_unrecorded_total",
-                        &format!(r#"kind="{kind}""#),
-                        pending.len() as u64,
-                    );
+                    let labels = metrics::KindLabels { kind };
+                    metrics::get().sync_items_unrecorded.get_or_create(&labels).inc_by(pending.len() as u64);
                     tracing::error!(
                         "Error at save {kind} logs: {e}. {} published items of child {child} are not recorded; the \
                          next sync sends them again",

@@ -7,7 +7,7 @@ use super::resource::ResourceKind;
 use super::source::Source;
 use super::SyncError;
 use crate::domain::{ChildId, ProviderKind};
-use crate::metrics;
+use crate::metrics::{self, SyncOutcome};
 use crate::provider::{ProviderError, ProviderErrorKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,13 +117,12 @@ pub fn outcome(child: ChildId, provider: ProviderKind, reports: Vec<PartReport>)
         }
     }
     let partial = reports.iter().any(|r| r.result.is_err());
-    let outcome = if partial { r#"outcome="partial""# } else { r#"outcome="success""# };
-    metrics::increment("ds_agent_syncs_total", outcome);
+    metrics::get().sync(if partial { SyncOutcome::Partial } else { SyncOutcome::Success });
     Ok(counts)
 }
 
 /// Partial failures answer 200 as in the original, but are no longer silent (docs/decisions.md#partial-failures).
-fn part_failed(child: ChildId, provider: &str, part: &str, error: &ProviderError) {
-    metrics::increment("ds_agent_sync_parts_failed_total", &format!(r#"part="{part}""#));
+fn part_failed(child: ChildId, provider: &str, part: &'static str, error: &ProviderError) {
+    metrics::get().sync_parts_failed.get_or_create(&metrics::PartLabels { part }).inc();
     tracing::warn!("{provider} sync of child {child}: the {part} part failed and counts what it sent before: {error}");
 }

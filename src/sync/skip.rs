@@ -2,7 +2,7 @@
 //! reason, and logged with the child and the field at fault (never a token).
 
 use super::transform::MalformedItem;
-use crate::domain::ChildId;
+use crate::domain::{ChildId, ProviderKind};
 use crate::metrics;
 
 /// Why one provider item is not published.
@@ -43,11 +43,12 @@ impl std::fmt::Display for Skip {
     }
 }
 
-/// Counts and logs one skipped item: `provider` `Fitbit` or `Google`, `kind` a resource kind or log type name,
-/// `item` the item's id or the log entry's position.
-pub fn skipped(provider: &str, kind: &str, child: ChildId, item: &str, skip: &Skip) {
-    let labels = format!(r#"provider="{}",kind="{kind}",reason="{}""#, provider.to_ascii_lowercase(), skip.reason());
-    metrics::increment("ds_agent_sync_items_skipped_total", &labels);
+/// Counts and logs one skipped item: `kind` a resource kind or log type name, `item` the item's id or the log entry's
+/// position.
+pub fn skipped(provider: ProviderKind, kind: &'static str, child: ChildId, item: &str, skip: &Skip) {
+    let labels = metrics::SkipLabels { provider, kind, reason: skip.reason() };
+    metrics::get().sync_items_skipped.get_or_create(&labels).inc();
+    let provider = provider.label();
     match skip {
         // Expected and temporary: not worth a warning.
         Skip::Unfinished => tracing::debug!("{provider} {kind} item {item} of child {child} held back: {skip}"),

@@ -126,7 +126,7 @@ impl Source<'_> {
         raw.into_iter()
             .filter_map(|item| {
                 let Some(id) = item.get("logId").and_then(|id| mongodb::bson::to_bson(id).ok()) else {
-                    skipped(ProviderKind::Fitbit.label(), kind.name(), self.child, "without logId", &Skip::NoId);
+                    skipped(ProviderKind::Fitbit, kind.name(), self.child, "without logId", &Skip::NoId);
                     return None;
                 };
                 let object = match kind {
@@ -225,7 +225,7 @@ impl Source<'_> {
 
     fn google_item(&self, kind: ResourceKind, point: Value, object: Result<Value, Skip>) -> Option<SourceItem> {
         let Some(id) = google::point_id(&point) else {
-            skipped(ProviderKind::Google.label(), kind.name(), self.child, "without id", &Skip::NoId);
+            skipped(ProviderKind::Google, kind.name(), self.child, "without id", &Skip::NoId);
             return None;
         };
         let mut raw = point;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::{ChildId, ProviderAuth, TokenStatus};
+use crate::metrics::{RefreshLabels, RefreshOutcome};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{StoreError, StoredAuth, UserAuths};
 
@@ -55,8 +56,8 @@ impl TokenService {
         let key = format!("ds-agent:lock:refresh:{child}");
         let guard = self.coordination.lock_waiting(&key, LOCK_TTL, LOCK_WAIT).await?.ok_or(RefreshError::Busy)?;
         let result = self.refresh_locked(child, seen).await;
-        let outcome = if result.is_ok() { r#"outcome="success""# } else { r#"outcome="failed""# };
-        crate::metrics::increment("ds_agent_token_refreshes_total", outcome);
+        let outcome = if result.is_ok() { RefreshOutcome::Success } else { RefreshOutcome::Failed };
+        crate::metrics::get().token_refreshes.get_or_create(&RefreshLabels { outcome }).inc();
         if let Err(e) = self.coordination.unlock(guard).await {
             tracing::warn!("Refresh lock of child {child} not released, it expires by itself: {e}");
         }

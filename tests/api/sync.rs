@@ -293,7 +293,10 @@ async fn metrics_count_syncs_provider_calls_and_confirms() {
     assert_eq!(app.sync(child).await.status(), StatusCode::OK);
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text; version=1.0.0"));
     let text = response.text().await.unwrap();
     for line in [
         "ds_agent_syncs_total{outcome=\"success\"}",

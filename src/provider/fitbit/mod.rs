@@ -21,6 +21,7 @@ use super::retry::{with_retry, RetryPolicy};
 use super::transport::{http_client, send_raw};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
+use crate::domain::ProviderKind;
 use classify::classify_answer;
 
 /// The tokens a refresh hands back. The rest comes from the new access token's claims, as in the original.
@@ -101,7 +102,7 @@ impl FitbitClient {
         ];
         let body = with_retry(
             self.retry,
-            || async { send_raw(self.client_request(&url).form(&form), "fitbit", classify_answer).await },
+            || async { send_raw(self.client_request(&url).form(&form), ProviderKind::Fitbit, classify_answer).await },
             |e| e.detail.starts_with("connection failed") || e.detail == "5xx",
         )
         .await
@@ -181,7 +182,7 @@ fn truthy(value: &Value) -> bool {
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-    let (status, headers, bytes) = send_raw(request, "fitbit", classify_answer).await?;
+    let (status, headers, bytes) = send_raw(request, ProviderKind::Fitbit, classify_answer).await?;
     if let Some(error) = classify_answer(status, &headers, &bytes) {
         return Err(error);
     }

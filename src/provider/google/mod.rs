@@ -19,6 +19,7 @@ use super::retry::{with_backoff, with_retry, RetryPolicy};
 use super::transport::{http_client, send_raw};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
+use crate::domain::ProviderKind;
 use classify::classify_answer;
 use pacer::Pacer;
 
@@ -137,7 +138,7 @@ impl GoogleClient {
             self.retry,
             || async {
                 let request = self.http.post(&url).header(ACCEPT, "application/json").form(form);
-                let answer = send_raw(request, "google", classify_answer).await?;
+                let answer = send_raw(request, ProviderKind::Google, classify_answer).await?;
                 match classify_answer(answer.0, &answer.1, &answer.2) {
                     Some(error) => Err(error),
                     None => Ok(answer),
@@ -227,7 +228,7 @@ impl GoogleClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-        let (status, headers, bytes) = send_raw(request, "google", classify_answer).await?;
+        let (status, headers, bytes) = send_raw(request, ProviderKind::Google, classify_answer).await?;
         if let Some(error) = classify_answer(status, &headers, &bytes) {
             return Err(error);
         }
