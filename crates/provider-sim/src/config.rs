@@ -56,8 +56,9 @@ pub struct SimConfig {
     /// Notifications go out without the subscriber's `Authorization` secret, as one community report says Google
     /// sent them after verification. The verification handshake still sends it.
     pub google_notification_omit_authorization: bool,
-    /// The name of the signature header on notifications: `X-HEALTHAPI-SIGNATURE` (v4 discovery) by default;
-    /// `GOOGLE-HEALTH-API-SIGNATURE` is the other one seen (v4beta).
+    /// The name of the signature header on notifications: `GOOGLE-HEALTH-API-SIGNATURE` by default, the name v4's
+    /// protos give since 7 Jul 2026; `X-HEALTHAPI-SIGNATURE` (the earlier v4 discovery document, and seen live) on
+    /// demand.
     pub google_signature_header: String,
     /// Each notification goes out alone, as a single JSON object (the guide's envelope), instead of in a JSON array
     /// batch (what implementers saw in production), and without waiting for a batch.
@@ -93,7 +94,7 @@ impl Default for SimConfig {
             google_requests_per_second: None,
             google_subscriber_direct_answer: false,
             google_notification_omit_authorization: false,
-            google_signature_header: "X-HEALTHAPI-SIGNATURE".to_string(),
+            google_signature_header: "GOOGLE-HEALTH-API-SIGNATURE".to_string(),
             google_notifications_single: false,
             google_notification_batch_ms: 50,
             google_notification_retry_base_ms: 1000,

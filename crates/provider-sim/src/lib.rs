@@ -34,14 +34,17 @@
 //!   are strings, as Google sends them), or 400 `invalid_token`.
 //! - `GET /v4/users/me/identity` → `{name, healthUserId, legacyUserId}` (the Fitbit user id), `GET
 //!   /v4/users/me/settings` → `{name, timeZone, utcOffset}`.
-//! - `GET /v4/users/me/dataTypes/{type}/dataPoints[:reconcile]?filter&pageSize&pageToken&dataSourceFamily` →
-//!   `{dataPoints, nextPageToken}`, newest first; `exercise`, `sleep`, `weight` and `body-fat` have data (`exercise`
-//!   also the exercises added through [`Simulator::add_google_exercise`]). `list` is the per-source view: on
-//!   [`phone_exercise_days`] the user's phone (`HEALTH_CONNECT`, a Pixel 8) recorded the day's first activity too, so
-//!   `exercise` has a second point for it, a `WALKING` with its own id (none with
-//!   `dataSourceFamily=users/me/dataSourceFamilies/google-wearables`). `reconcile` is the merged stream: the tracker's
-//!   point only, `dataPointName` in place of `name` and no `dataSource`; with
-//!   [`SimConfig::google_unstable_reconcile_names`] the names change from call to call.
+//! - `GET /v4/users/me/dataTypes/{type}/dataPoints?filter&pageSize&pageToken` and
+//!   `GET …/dataPoints:reconcile?filter&pageSize&pageToken&dataSourceFamily` → `{dataPoints, nextPageToken}`, newest
+//!   first; `exercise`, `sleep`, `weight` and `body-fat` have data (`exercise` also the exercises added through
+//!   [`Simulator::add_google_exercise`]). `list` is the per-source view: on [`phone_exercise_days`] the user's phone
+//!   (`HEALTH_CONNECT`, a Pixel 8) recorded the day's first activity too, so `exercise` has a second point for it, a
+//!   `WALKING` with its own id. `list` has no `dataSourceFamily` (v4's `ListDataPointsRequest` has none): naming one
+//!   is 400 `INVALID_ARGUMENT`, as Google answers a query parameter its request message lacks. `reconcile` is the
+//!   merged stream: the tracker's point only, `dataPointName` in place of `name` and no `dataSource`; with
+//!   [`SimConfig::google_unstable_reconcile_names`] the names change from call to call. Exercises carry v4's August
+//!   2026 types where Fitbit's activity has one (`SOCCER`, `AEROBIC_WORKOUT`, `SWIMMING_POOL`); nights carry
+//!   `metadata.mainSleep` and, when Fitbit had short wakes, `shortAwakenings`.
 //! - `POST /v4/users/me/dataTypes/{type}/dataPoints:dailyRollUp` with `{range:{start,end}, windowSizeDays}` →
 //!   `{rollupDataPoints:[{civilStartTime, civilEndTime, <key>}]}` for `steps`, `total-calories`, `active-minutes`,
 //!   `sedentary-period`, `active-zone-minutes`, `weight` and `body-fat`. Days the tracker was not worn
@@ -88,7 +91,7 @@
 //! civilDateTimeInterval: {startDateTime, endDateTime}, civilIso8601TimeInterval: {startTime, endTime}}]}}`, civil
 //! being the user's local time (`-03:00` for `exercise`, as the activity logs, UTC for the other types). A POST to
 //! `endpointUri` with `Content-Type: application/json`, `User-Agent: Google-Health-API-Webhooks`, `Authorization:
-//! <secret>` (left out with [`SimConfig::google_notification_omit_authorization`]) and `X-HEALTHAPI-SIGNATURE:
+//! <secret>` (left out with [`SimConfig::google_notification_omit_authorization`]) and `GOOGLE-HEALTH-API-SIGNATURE:
 //! base64(0x01 || key id, 4 bytes big-endian || DER ECDSA-SHA256 signature of the exact body)`
 //! ([`SimConfig::google_signature_header`] names it otherwise). The body is a JSON array of the notifications raised
 //! for that subscriber within [`SimConfig::google_notification_batch_ms`]; with

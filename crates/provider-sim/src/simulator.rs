@@ -261,7 +261,7 @@ impl Simulator {
         self.shared.lock().webhook_settings.omit_authorization = omit;
     }
 
-    /// The signature header's name, `X-HEALTHAPI-SIGNATURE` by default. Panics unless `name` is a valid header name.
+    /// The signature header's name, `GOOGLE-HEALTH-API-SIGNATURE` by default (`X-HEALTHAPI-SIGNATURE` is the older one). Panics unless `name` is a valid header name.
     pub fn set_google_signature_header(&self, name: &str) {
         assert!(HeaderName::from_bytes(name.as_bytes()).is_ok(), "{name:?} is no header name");
         self.shared.lock().webhook_settings.signature_header = name.to_string();

@@ -129,7 +129,7 @@ async fn legacy_and_config_switches_take_effect() {
             "google_requests_per_second": null,
             "google_subscriber_direct_answer": false,
             "google_notification_omit_authorization": false,
-            "google_signature_header": "X-HEALTHAPI-SIGNATURE",
+            "google_signature_header": "GOOGLE-HEALTH-API-SIGNATURE",
             "google_notifications_single": false,
             "google_notification_batch_ms": 50,
             "google_notification_retry_base_ms": 1000,
