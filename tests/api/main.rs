@@ -7,6 +7,7 @@ mod bus_probe;
 mod connections;
 mod encryption;
 mod error_events;
+mod exact_times;
 mod first_sync;
 mod google;
 mod google_responses;

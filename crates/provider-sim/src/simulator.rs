@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::config::SimConfig;
 use crate::faults::Fault;
 use crate::google::delivery::Delivery;
+use crate::google::mapping::health_user_id;
 use crate::google::notifications::Change;
 use crate::google::subscribers::Subscriber;
 use crate::google::tokens::GoogleAccess;
@@ -68,6 +69,19 @@ impl Simulator {
     /// token.
     pub fn issue_google_tokens(&self, fitbit_user_id: &str, scopes: &str, expires_in_secs: i64) -> TokenPair {
         self.shared.issue_google_tokens(fitbit_user_id, scopes, expires_in_secs)
+    }
+
+    /// Adds a log of `fitbit_user_id` to a legacy list, `"activities"` or `"sleep"`, served as written besides the
+    /// generated ones from now on: on the date of its `startTime` (activities) or its `dateOfSleep` (sleep), after
+    /// that day's generated items. For what generated logs never have (a duration of fractional seconds). Panics on
+    /// another list.
+    pub fn add_fitbit_log(&self, fitbit_user_id: &str, list: &str, log: Value) {
+        let list = match list {
+            "activities" => "activities",
+            "sleep" => "sleep",
+            other => panic!("no Fitbit list {other}"),
+        };
+        self.shared.lock().fitbit_added.entry(fitbit_user_id.to_string()).or_default().push((list, log));
     }
 
     pub fn counts(&self, fitbit_user_id: &str) -> RequestCounts {
@@ -222,6 +236,18 @@ impl Simulator {
     /// {id}`.
     pub fn add_google_exercise(&self, fitbit_user_id: &str, start: DateTime<Utc>, minutes: u32, steps: u64) -> String {
         self.shared.add_google_exercise(fitbit_user_id, start, minutes, steps, "WALKING")
+    }
+
+    /// Adds a point of `data_type` (kebab-case: `exercise`, `sleep`…) of `fitbit_user_id` from the tracker, its
+    /// payload (what goes under the type's camelCase key) exactly `payload`: `list` and `reconcile` serve it from now
+    /// on, as written, in every encoding, when the filters take its times. The payload needs an `interval`
+    /// (`startTime`, `startUtcOffset`, `endTime`, `endUtcOffset`) or a `sampleTime` (`physicalTime`, `utcOffset`);
+    /// times may carry fractions of a second. Nothing is notified and rollups do not change. The point's `name`.
+    /// Panics when those times do not read.
+    pub fn add_google_point(&self, fitbit_user_id: &str, data_type: &str, payload: Value) -> String {
+        let health_user = health_user_id(fitbit_user_id);
+        let mut state = self.shared.lock();
+        state.google_added.add_point(fitbit_user_id, &health_user, data_type, payload).expect("a payload with times")
     }
 
     /// Notifies a change of `data_type` (kebab-case) between `start` and `end` for `fitbit_user_id` without making

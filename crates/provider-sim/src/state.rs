@@ -98,6 +98,8 @@ pub(crate) struct State {
     pub google_service_tokens: ServiceTokens,
     /// Points added through the admin routes, served besides the generated ones.
     pub google_added: AddedPoints,
+    /// Fitbit logs added per user ([`crate::Simulator::add_fitbit_log`]): the list (`activities`, `sleep`) and the log.
+    pub fitbit_added: HashMap<String, Vec<(&'static str, serde_json::Value)>>,
     pub webhooks: Webhooks,
     /// The generated data of the users served lately, kept until the day changes.
     pub memo: Memo,
@@ -142,6 +144,7 @@ impl Shared {
             google_defects: HashSet::new(),
             google_service_tokens: ServiceTokens::default(),
             google_added: AddedPoints::default(),
+            fitbit_added: HashMap::new(),
             webhooks: Webhooks::new(),
             memo: Memo::default(),
         };
