@@ -108,7 +108,7 @@
 //! default configuration serves for the Fitbit devices and the rollups.
 //!
 //! Health API errors are `google.rpc.Status` JSON: 401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`
-//! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),
+//! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`; without a reason for a data type whose permission was taken back), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),
 //! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`; a failed webhook verification), 404 `NOT_FOUND`, 409
 //! `ALREADY_EXISTS` (a subscriber id in use), 429 `RESOURCE_EXHAUSTED` /
 //! `RATE_LIMIT_EXCEEDED` after [`SimConfig::google_rate_limit_per_minute`] requests of a user in a clock minute or,
@@ -126,6 +126,9 @@
 //!   exercise without `metricsSummary.caloriesKcal`, newest night with a first stage `SLEEP_STAGE_TYPE_UNSPECIFIED`,
 //!   newest weight without `name` / `dataPointName` and newest steps bucket `{"countSum": "many"}`, in `list`,
 //!   `reconcile` and `dailyRollUp` ([`Simulator::set_google_defects`]). Off by default.
+//! - `PUT /__admin/google/users/{user}/permission-denied` `{"dataTypes": ["sleep", …]}` → `{user_id, dataTypes,
+//!   consents}`: the user's consents so far no longer grant those types; their reads answer 403 `PERMISSION_DENIED`
+//!   until a new consent ([`Simulator::set_google_permission_denied`]). `[]` grants them again.
 //! - `POST /__admin/google/users/{user}/exercises` `{"start": RFC 3339, "minutes", "steps"?, "exerciseType"?:
 //!   "WALKING"}` → `{name, user_id, health_user_id}`: a tracker exercise that `list` and `reconcile` serve from then
 //!   on (not the rollups), and an `UPSERT` notification of `exercise` for its interval.

@@ -163,6 +163,16 @@ impl Simulator {
         state.google_pacing.clear();
     }
 
+    /// The user took back the permission for `data_types` (kebab-case: `sleep`, `steps`…) after consenting: every
+    /// Health API read of those types with a token of the user's consents so far (`list`, `reconcile`,
+    /// `dailyRollUp`) answers 403 `PERMISSION_DENIED` "The caller does not have permission", without a reason; the
+    /// other types are served. A new consent (the consent page's code exchange, or [`Self::issue_google_tokens`])
+    /// grants them all again, as reconnecting the app does; so does an empty list. How many consents it touched.
+    pub fn set_google_permission_denied(&self, fitbit_user_id: &str, data_types: &[&str]) -> usize {
+        let data_types: Vec<String> = data_types.iter().map(|t| t.to_string()).collect();
+        self.shared.lock().google_tokens.deny(fitbit_user_id, &data_types)
+    }
+
     /// An unlinked user's Google account has no Google Health profile: every Health API request of theirs answers
     /// 400 `FAILED_PRECONDITION` / `ACCOUNT_NOT_LINKED`. Users are linked by default.
     pub fn set_google_account_linked(&self, fitbit_user_id: &str, linked: bool) {

@@ -564,3 +564,44 @@ async fn exercises_and_nights_carry_the_august_2026_types_and_fields() {
         served.iter().filter_map(|point| point["exercise"]["exerciseType"].as_str()).collect();
     assert!(served.is_superset(&types), "{served:?}");
 }
+
+/// A user who takes back the permission for a data type: its reads answer 403 `PERMISSION_DENIED` until the user
+/// consents again; the other types are served all along.
+#[tokio::test]
+async fn a_permission_taken_back_is_403_for_that_type_until_a_new_consent() {
+    let sim = start().await;
+    let user = "DENIED1";
+    let old = sim.issue_google_tokens(user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let (from, to) = (today() - Duration::days(30), today());
+    let sleep_filter = between("sleep.interval.civil_end_time", from, to);
+    let sleep = |token: String| {
+        let filter = sleep_filter.clone();
+        let sim = &sim;
+        async move { reconcile(sim, &token, "sleep", &[("filter", filter.as_str())]).await }
+    };
+    assert_eq!(sleep(old.clone()).await.status(), 200);
+
+    assert_eq!(sim.set_google_permission_denied(user, &["sleep"]), 1);
+    let (code, status_name, reason) = status(sleep(old.clone()).await).await;
+    assert_eq!((code, status_name.as_str(), reason.as_str()), (403, "PERMISSION_DENIED", ""));
+    let exercise_filter = between("exercise.interval.civil_start_time", from, to);
+    assert_eq!(reconcile(&sim, &old, "exercise", &[("filter", exercise_filter.as_str())]).await.status(), 200);
+    assert_eq!(daily_roll_up(&sim, &old, "steps", from, to).await.status(), 200);
+
+    let answer = client()
+        .put(format!("{}/__admin/google/users/{user}/permission-denied", sim.base_url()))
+        .json(&json!({"dataTypes": ["sleep", "steps"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(answer).await, json!({"user_id": user, "dataTypes": ["sleep", "steps"], "consents": 1}));
+    assert_eq!(daily_roll_up(&sim, &old, "steps", from, to).await.status(), 403);
+
+    // Reconnecting: the new consent grants everything; the old one still refuses.
+    let new = sim.issue_google_tokens(user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    assert_eq!(sleep(new.clone()).await.status(), 200);
+    assert_eq!(daily_roll_up(&sim, &new, "steps", from, to).await.status(), 200);
+    assert_eq!(sleep(old.clone()).await.status(), 403);
+    assert_eq!(sim.set_google_permission_denied(user, &[]), 2);
+    assert_eq!(sleep(old).await.status(), 200);
+}

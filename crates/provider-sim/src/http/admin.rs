@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/google/users/{user}/requests", get(google_requests))
         .route("/google/users/{user}/linked", put(set_linked))
         .route("/google/users/{user}/defects", put(set_defects))
+        .route("/google/users/{user}/permission-denied", put(set_permission_denied))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/legacy", put(set_legacy))
         .route("/config", put(set_config))
@@ -135,6 +136,22 @@ async fn set_linked(State(shared): State<Arc<Shared>>, Path(user): Path<String>,
         state.google_unlinked.insert(user.clone());
     }
     Json(json!({"user_id": user, "linked": linked})).into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeniedRequest {
+    data_types: Option<Vec<String>>,
+}
+
+async fn set_permission_denied(State(shared): State<Arc<Shared>>, Path(user): Path<String>, body: Bytes) -> Response {
+    let data_types = match parse::<DeniedRequest>(&body) {
+        Ok(DeniedRequest { data_types: Some(data_types) }) => data_types,
+        Ok(_) => return bad_request("expected {\"dataTypes\": [\"sleep\", …]}"),
+        Err(error) => return bad_request(error),
+    };
+    let consents = shared.lock().google_tokens.deny(&user, &data_types);
+    Json(json!({"user_id": user, "dataTypes": data_types, "consents": consents})).into_response()
 }
 
 #[derive(Default, Deserialize)]

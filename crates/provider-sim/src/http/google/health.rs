@@ -43,6 +43,8 @@ type Answer = Result<Response, GoogleError>;
 struct Caller {
     user: String,
     scopes: String,
+    /// Data types the caller's consent no longer grants ([`crate::Simulator::set_google_permission_denied`]).
+    denied: Vec<String>,
 }
 
 /// The bearer token (header, or the `access_token` query parameter Google also takes) as the token store sees it:
@@ -69,8 +71,9 @@ fn authenticate(
         GoogleAccess::Expired { user } => {
             (Some(user.to_string()), Err(status::unauthenticated("ACCESS_TOKEN_EXPIRED")))
         }
-        GoogleAccess::Active { user, scopes, .. } => {
-            (Some(user.to_string()), Ok(Caller { user: user.to_string(), scopes: scopes.to_string() }))
+        GoogleAccess::Active { user, scopes, denied, .. } => {
+            let caller = Caller { user: user.to_string(), scopes: scopes.to_string(), denied: denied.to_vec() };
+            (Some(user.to_string()), Ok(caller))
         }
     }
 }
@@ -169,6 +172,9 @@ fn route(
             })?;
             if !scopes::can_read_area(&caller.scopes, data_type.area) {
                 return Err(status::scope_insufficient(&format!("DataPointsService.{rpc}")));
+            }
+            if caller.denied.iter().any(|denied| denied == data_type.path) {
+                return Err(status::permission_denied("The caller does not have permission"));
             }
             let data = shared.user_data(&caller.user);
             let defective = shared.lock().google_defects.contains(&caller.user);
