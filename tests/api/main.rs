@@ -16,6 +16,7 @@ mod helpers;
 mod http_layer;
 mod jobs;
 mod notifications;
+mod permission_denied;
 mod proxy;
 mod refresh;
 mod routes;
