@@ -53,6 +53,11 @@ pub struct SimConfig {
     /// Subscriber create, patch and delete answer the Subscriber itself (`{}` for delete), as the webhooks guide
     /// shows, instead of a done long-running `Operation` whose `response` it is, as the discovery document says.
     pub google_subscriber_direct_answer: bool,
+    /// Subscriber create, patch and delete answer an `Operation` that is not done (no `done`, no `response`) and
+    /// carry out the change a second later, in the background (a create's or patch's endpoint check included: when it
+    /// fails, nothing changes and nothing says so). Google publishes no route to poll an operation, so a client sees
+    /// the outcome only in the subscriber list.
+    pub google_operations_pending: bool,
     /// Notifications go out without the subscriber's `Authorization` secret, as one community report says Google
     /// sent them after verification. The verification handshake still sends it.
     pub google_notification_omit_authorization: bool,
@@ -93,6 +98,7 @@ impl Default for SimConfig {
             google_sleep_processing_until: None,
             google_requests_per_second: None,
             google_subscriber_direct_answer: false,
+            google_operations_pending: false,
             google_notification_omit_authorization: false,
             google_signature_header: "GOOGLE-HEALTH-API-SIGNATURE".to_string(),
             google_notifications_single: false,

@@ -71,8 +71,9 @@
 //!   Google-Health-API-Webhooks-Verifier` and `Authorization: <secret>` must get 201, the same without
 //!   `Authorization` 401 or 403; anything else, a connection error or a 5 s timeout → 400 `FAILED_PRECONDITION` and
 //!   nothing stored. The subscriber is then `ACTIVE`.
-//! - `GET …/subscribers/{id}` → the Subscriber, or 404 `NOT_FOUND`; `GET …/subscribers` → `{subscribers,
-//!   totalSize}` in one page (`pageSize` and `pageToken` are ignored, no `nextPageToken`; `{}` without any).
+//! - `GET …/subscribers` → `{subscribers, totalSize}` in one page (`pageSize` and `pageToken` are ignored, no
+//!   `nextPageToken`; `{}` without any). v4 publishes no get of one subscriber and no `google.longrunning.Operations`
+//!   mixin: `GET …/subscribers/{id}` and `GET …/operations/{id}` are 404 `NOT_FOUND`, as unknown URLs.
 //! - `PATCH …/subscribers/{id}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization` (without a mask: the
 //!   fields in the body; configs are replaced whole): naming the endpoint or the secret re-runs the handshake.
 //! - `DELETE …/subscribers/{id}[?force=true]`: 404 if absent; its pending batch and retries are dropped.
@@ -82,7 +83,11 @@
 //! "projects/{n}/operations/{uuid}", "done": true, "response": {"@type":
 //! "type.googleapis.com/google.devicesandservices.health.v4.Subscriber", …the Subscriber}}`, delete the same with
 //! `response` `{"@type": "type.googleapis.com/google.protobuf.Empty"}`; with
-//! [`SimConfig::google_subscriber_direct_answer`], the Subscriber itself and `{}`.
+//! [`SimConfig::google_subscriber_direct_answer`], the Subscriber itself and `{}`. With
+//! [`SimConfig::google_operations_pending`], an `Operation` that is not done (`{name, metadata: {"@type":
+//! "…CreateSubscriberMetadata"}}`, no `done`, no `response`), the change (handshake included) following a second
+//! later; a client learns the outcome from the list only. Every request to these routes is recorded
+//! ([`Simulator::google_project_requests`]).
 //!
 //! Notifications: adding data ([`Simulator::add_google_exercise`], `POST /__admin/google/users/{user}/exercises`) or
 //! announcing a change ([`Simulator::notify_google`], `POST /__admin/google/notify`) sends each `ACTIVE` subscriber
@@ -144,7 +149,7 @@
 //!   `google_verbose`, `google_phone_source`, `google_unstable_reconcile_names` (booleans),
 //!   `google_sleep_processing_until` (epoch seconds or `null`), `google_requests_per_second` (a positive number or
 //!   `null`), `google_subscriber_direct_answer`, `google_notification_omit_authorization`,
-//!   `google_notifications_single` (booleans), `google_signature_header` (a header name),
+//!   `google_notifications_single`, `google_operations_pending` (booleans), `google_signature_header` (a header name),
 //!   `google_notification_batch_ms`, `google_notification_retry_base_ms` and `google_notification_max_attempts`
 //!   (numbers), and answers with every switch in force.
 //! - `POST /__admin/faults` takes the routes `google_token`, `google_revoke`, `google_tokeninfo`, `google_consent`

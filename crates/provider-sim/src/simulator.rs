@@ -292,6 +292,18 @@ impl Simulator {
         self.shared.lock().webhook_settings.subscriber_direct_answer = direct;
     }
 
+    /// `true`: subscriber create, patch and delete answer an `Operation` that is not done and carry out the change a
+    /// second later in the background ([`SimConfig::google_operations_pending`]). `false`, the default: at once.
+    pub fn set_google_operations_pending(&self, pending: bool) {
+        self.shared.lock().webhook_settings.operations_pending = pending;
+    }
+
+    /// `"<METHOD> <path and query>"` of every request to the project routes (the subscribers), in arrival order; an
+    /// `access_token` in the query is shortened.
+    pub fn google_project_requests(&self) -> Vec<String> {
+        self.shared.lock().google_project_requests.clone()
+    }
+
     /// `true`: notifications go out without the `Authorization` secret (verification keeps it).
     pub fn set_google_notification_omit_authorization(&self, omit: bool) {
         self.shared.lock().webhook_settings.omit_authorization = omit;

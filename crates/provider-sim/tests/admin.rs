@@ -128,6 +128,7 @@ async fn legacy_and_config_switches_take_effect() {
             "google_sleep_processing_until": null,
             "google_requests_per_second": null,
             "google_subscriber_direct_answer": false,
+            "google_operations_pending": false,
             "google_notification_omit_authorization": false,
             "google_signature_header": "GOOGLE-HEALTH-API-SIGNATURE",
             "google_notifications_single": false,

@@ -329,8 +329,9 @@ async fn a_verified_endpoint_becomes_an_active_subscriber() {
 
     assert_eq!(sim.google_subscribers().len(), 1);
     assert_eq!(sim.google_subscribers()[0]["state"], "ACTIVE");
+    // v4 publishes no get of one subscriber: the list is the way to read it.
     let got = client().get(format!("{}/ds-agent", subscribers_url(&sim, PROJECT))).bearer_auth(&token).send().await;
-    assert_eq!(json(got.unwrap()).await["name"], name);
+    assert_eq!(status(got.unwrap()).await, (404, "NOT_FOUND".to_string(), String::new()));
     let listed = client().get(subscribers_url(&sim, PROJECT)).bearer_auth(&token).send().await.unwrap();
     let listed = json(listed).await;
     assert_eq!((listed["totalSize"].clone(), listed["subscribers"][0]["name"].clone()), (json!(1), json!(name)));
@@ -348,8 +349,8 @@ async fn an_endpoint_answering_200_to_verification_is_refused() {
     let response = create(&sim, &token, "ds-agent", &receiver.url, &["exercise"]).await;
     assert_eq!(status(response).await, (400, "FAILED_PRECONDITION".to_string(), String::new()));
     assert!(sim.google_subscribers().is_empty());
-    let got = client().get(format!("{}/ds-agent", subscribers_url(&sim, PROJECT))).bearer_auth(&token).send().await;
-    assert_eq!(status(got.unwrap()).await.1, "NOT_FOUND");
+    let listed = client().get(subscribers_url(&sim, PROJECT)).bearer_auth(&token).send().await;
+    assert_eq!(json(listed.unwrap()).await, json!({}));
 
     // Nobody listening fails the same way.
     let closed = "http://127.0.0.1:9/hook";
@@ -669,4 +670,47 @@ async fn admin_routes_add_exercises_and_show_deliveries_and_subscribers() {
     }
     let unknown = json!({"user": USER, "dataType": "body_fat", "start": start, "end": start});
     assert_eq!(client().post(admin("notify")).json(&unknown).send().await.unwrap().status(), 400);
+}
+
+/// With pending operations, create, patch and delete answer an operation that is not done and change the subscriber a
+/// second later; there is no route to poll the operation, and the list shows the outcome.
+#[tokio::test]
+async fn pending_operations_change_the_subscriber_later_and_cannot_be_polled() {
+    let receiver = Receiver::start().await;
+    let sim = start().await;
+    sim.set_google_operations_pending(true);
+    let token = service_token(&sim).await;
+    let operation = json(create(&sim, &token, "later", &receiver.url, &["sleep"]).await).await;
+    let name = operation["name"].as_str().unwrap().to_string();
+    assert!(name.starts_with(&format!("projects/{PROJECT}/operations/")), "{operation}");
+    assert!(operation.get("done").is_none() && operation.get("response").is_none(), "{operation}");
+    assert_eq!(
+        operation["metadata"]["@type"],
+        "type.googleapis.com/google.devicesandservices.health.v4.CreateSubscriberMetadata"
+    );
+    assert!(sim.google_subscribers().is_empty(), "not yet");
+    let poll = client().get(format!("{}/v4/{name}", sim.base_url())).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(status(poll).await.1, "NOT_FOUND");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sim.google_subscribers().len(), 1, "carried out");
+    assert_eq!(receiver.hits().len(), 2, "the handshake ran");
+
+    let url = format!("{}/later", subscribers_url(&sim, PROJECT));
+    let patched = client()
+        .patch(format!("{url}?updateMask=subscriberConfigs"))
+        .bearer_auth(&token)
+        .json(&subscriber_body(&receiver.url, &["sleep", "steps"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(json(patched).await.get("done").is_none());
+    let deleted = json(client().delete(&url).bearer_auth(&token).send().await.unwrap()).await;
+    assert!(deleted["metadata"]["@type"].as_str().unwrap().ends_with("DeleteSubscriberMetadata"), "{deleted}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(sim.google_subscribers().is_empty(), "deleted after the patch");
+
+    let requests = sim.google_project_requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.split(' ').next().unwrap()).collect();
+    assert_eq!(methods, ["POST", "GET", "PATCH", "DELETE"], "{requests:?}");
+    assert!(requests[0].contains("/v4/projects/") && requests[0].contains("subscriberId=later"), "{requests:?}");
 }

@@ -247,6 +247,7 @@ struct ConfigRequest {
     #[serde(default, deserialize_with = "nullable")]
     google_requests_per_second: Option<Option<f64>>,
     google_subscriber_direct_answer: Option<bool>,
+    google_operations_pending: Option<bool>,
     google_notification_omit_authorization: Option<bool>,
     google_signature_header: Option<String>,
     google_notifications_single: Option<bool>,
@@ -300,6 +301,9 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         if let Some(direct) = request.google_subscriber_direct_answer {
             webhooks.subscriber_direct_answer = direct;
         }
+        if let Some(pending) = request.google_operations_pending {
+            webhooks.operations_pending = pending;
+        }
         if let Some(omit) = request.google_notification_omit_authorization {
             webhooks.omit_authorization = omit;
         }
@@ -340,6 +344,7 @@ fn settings(shared: &Shared) -> Response {
         "google_sleep_processing_until": settings.google_sleep_processing_until,
         "google_requests_per_second": settings.google_requests_per_second,
         "google_subscriber_direct_answer": webhooks.subscriber_direct_answer,
+        "google_operations_pending": webhooks.operations_pending,
         "google_notification_omit_authorization": webhooks.omit_authorization,
         "google_signature_header": webhooks.signature_header,
         "google_notifications_single": webhooks.single,
