@@ -1,8 +1,10 @@
-//! `ds-agent google-subscriber create|show|delete`: the operator's side of notifications
-//! (docs/notifications.md#registering-the-subscriber). With a service account (`GOOGLE_APPLICATION_CREDENTIALS`, else
-//! Application Default Credentials), it registers the endpoint (`GOOGLE_NOTIFICATION_URL`) and its secret with Google
-//! for the data types the sync reads, on the AUTOMATIC policy, and prints the subscriber's state. Google answers with a
-//! long-running Operation or with the subscriber itself (Google's documentation says both; docs/google-health.md#gaps):
+//! `ds-agent google-subscriber create|show|delete`: the operator's side of notifications. With a service account
+//! (`GOOGLE_APPLICATION_CREDENTIALS`, else Application Default Credentials), it registers the endpoint
+//! (`GOOGLE_NOTIFICATION_URL`) and its secret with Google for the data types the sync reads, on the AUTOMATIC policy,
+//! and prints the subscriber's state. It calls only the four methods Google's v4 `DataSubscriptionService` publishes
+//! for subscribers: create, list, update (PATCH) and delete (docs/notifications.md#registering-the-subscriber). There is no get, so `show` finds the subscriber in the
+//! list; and no route to poll a long-running Operation, so an Operation that is not done yet is followed in the list
+//! until the change shows (docs/consumer-and-google-facts.md). Google may also answer with the subscriber itself:
 //! both are read. The secret is sent, never printed.
 
 use std::sync::Arc;
@@ -16,8 +18,11 @@ use crate::config::Settings;
 use crate::sync::SYNCED_TYPES;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
-/// How long an unfinished Operation is polled.
+/// How long an Operation that is not done is followed in the list, and how often the list is read meanwhile.
 const OPERATION_WAIT: Duration = Duration::from_secs(60);
+const LIST_INTERVAL: Duration = Duration::from_secs(1);
+/// The most subscribers a list page holds.
+const PAGE_SIZE: &str = "1000";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriberError {
@@ -31,6 +36,8 @@ pub enum SubscriberError {
     Http(String),
     #[error("Google Health API answered {status}: {message}")]
     Refused { status: u16, message: String },
+    #[error("subscriber {0} not found")]
+    NotFound(String),
 }
 
 /// Runs `action`; what it did goes to stdout.
@@ -38,8 +45,9 @@ pub async fn run(action: &str, settings: &Settings) -> Result<(), SubscriberErro
     let subscriber = &settings.notifications.subscriber;
     let project = subscriber.project_number.as_deref().ok_or(SubscriberError::Missing("GOOGLE_PROJECT_NUMBER"))?;
     let client = Client::new(settings).await?;
+    let id = subscriber.subscriber_id.as_str();
     let collection = format!("{}/v4/projects/{project}/subscribers", settings.google_health_api_url);
-    let resource = format!("{collection}/{}", subscriber.subscriber_id);
+    let subscribers = Subscribers { client: &client, resource: format!("{collection}/{id}"), collection, id };
     match action {
         "create" => {
             let endpoint =
@@ -54,34 +62,128 @@ pub async fn run(action: &str, settings: &Settings) -> Result<(), SubscriberErro
                 "subscriberConfigs": [{"dataTypes": SYNCED_TYPES, "subscriptionCreatePolicy": "AUTOMATIC"}],
                 "endpointAuthorization": {"secret": secret},
             });
-            let url = format!("{collection}?subscriberId={}", subscriber.subscriber_id);
+            let url = format!("{}?subscriberId={id}", subscribers.collection);
             let created = client.send(client.http.post(&url).json(&body)).await;
-            let answer = match created {
+            let shown = match created {
                 // It exists: the same settings again, which also runs Google's endpoint check again (a new secret).
                 Err(SubscriberError::Refused { status: 409, .. }) => {
-                    let url = format!("{resource}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization");
-                    println!("Subscriber {} exists: updating it", subscriber.subscriber_id);
-                    client.send(client.http.patch(&url).json(&body)).await?
+                    println!("Subscriber {id} exists: updating it");
+                    let before = subscribers.find().await?.ok_or_else(|| SubscriberError::NotFound(id.into()))?;
+                    let url = format!(
+                        "{}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization",
+                        subscribers.resource
+                    );
+                    let answer = client.send(client.http.patch(&url).json(&body)).await?;
+                    let since = before.get("updateTime").cloned().unwrap_or(Value::Null);
+                    subscribers.outcome(answer, Change::Updated { since }).await?
                 }
-                other => other?,
+                other => subscribers.outcome(other?, Change::Created).await?,
             };
-            print_subscriber(&client.finished(answer).await?);
+            print_subscriber(&shown);
         }
-        "show" => print_subscriber(&client.send(client.http.get(&resource)).await?),
+        "show" => {
+            let found = subscribers.find().await?.ok_or_else(|| SubscriberError::NotFound(id.into()))?;
+            print_subscriber(&found);
+        }
         "delete" => {
-            let answer = client.send(client.http.delete(&resource)).await?;
-            client.finished(answer).await?;
-            println!("Subscriber {} deleted", subscriber.subscriber_id);
+            let answer = client.send(client.http.delete(&subscribers.resource)).await?;
+            subscribers.outcome(answer, Change::Deleted).await?;
+            println!("Subscriber {id} deleted");
         }
         _ => return Err(SubscriberError::Usage),
     }
     Ok(())
 }
 
+/// What a create, update or delete was meant to do, to recognise in the list once its Operation is done.
+enum Change {
+    Created,
+    /// The subscriber's `updateTime` before the update.
+    Updated {
+        since: Value,
+    },
+    Deleted,
+}
+
+/// The project's subscribers, and the one this deployment registers.
+struct Subscribers<'a> {
+    client: &'a Client,
+    /// `…/v4/projects/{number}/subscribers`.
+    collection: String,
+    /// `…/subscribers/{id}`: the URL of update and delete (there is no get).
+    resource: String,
+    id: &'a str,
+}
+
+impl Subscribers<'_> {
+    /// The subscriber, found in the project's list (every page), or `None`.
+    async fn find(&self) -> Result<Option<Value>, SubscriberError> {
+        let mut page_token = String::new();
+        loop {
+            let mut query = vec![("pageSize", PAGE_SIZE)];
+            if !page_token.is_empty() {
+                query.push(("pageToken", page_token.as_str()));
+            }
+            let page = self.client.send(self.client.http.get(&self.collection).query(&query)).await?;
+            let listed = page.get("subscribers").and_then(Value::as_array).cloned().unwrap_or_default();
+            // Google names it `projects/{number or id}/subscribers/{id}`: the id tells.
+            let mine = listed.into_iter().find(|subscriber| {
+                let name = subscriber.get("name").and_then(Value::as_str).unwrap_or_default();
+                name.rsplit('/').next() == Some(self.id)
+            });
+            if mine.is_some() {
+                return Ok(mine);
+            }
+            match page.get("nextPageToken").and_then(Value::as_str).filter(|token| !token.is_empty()) {
+                Some(next) => page_token = next.to_string(),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The subscriber after `change` (`Null` after a delete), from Google's answer: the subscriber itself, a done
+    /// Operation's `response` (or its `error`), or, for an Operation not done yet, the list once it shows the change.
+    async fn outcome(&self, answer: Value, change: Change) -> Result<Value, SubscriberError> {
+        let is_operation = answer.get("done").is_some()
+            || answer.get("name").and_then(Value::as_str).is_some_and(|n| n.contains("/operations/"));
+        if !is_operation {
+            return Ok(answer);
+        }
+        if answer.get("done").and_then(Value::as_bool) == Some(true) {
+            if let Some(error) = answer.get("error") {
+                let message = error.get("message").and_then(Value::as_str).unwrap_or("no message").to_string();
+                let status = error.get("code").and_then(Value::as_u64).unwrap_or(0) as u16;
+                return Err(SubscriberError::Refused { status, message });
+            }
+            return Ok(answer.get("response").cloned().unwrap_or(Value::Null));
+        }
+        let operation = answer.get("name").and_then(Value::as_str).unwrap_or("?").to_string();
+        println!("Google is still at it ({operation}); following the subscriber list");
+        let deadline = tokio::time::Instant::now() + OPERATION_WAIT;
+        loop {
+            let found = self.find().await?;
+            let done = match (&change, &found) {
+                (Change::Created, Some(_)) | (Change::Deleted, None) => true,
+                (Change::Updated { since }, Some(subscriber)) => subscriber.get("updateTime") != Some(since),
+                _ => false,
+            };
+            if done {
+                return Ok(found.unwrap_or(Value::Null));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(SubscriberError::Http(format!(
+                    "the operation {operation} did not show in the subscriber list within 60 s (a failed endpoint \
+                     check shows nowhere); `ds-agent google-subscriber show` tells the state later"
+                )));
+            }
+            tokio::time::sleep(LIST_INTERVAL).await;
+        }
+    }
+}
+
 struct Client {
     http: reqwest::Client,
     token: String,
-    health_url: String,
 }
 
 impl Client {
@@ -92,7 +194,7 @@ impl Client {
         };
         let token = provider.token(&[SCOPE]).await?.as_str().to_string();
         let http = crate::provider::transport::http_client(settings.provider_timeout);
-        Ok(Client { http, token, health_url: settings.google_health_api_url.clone() })
+        Ok(Client { http, token })
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, SubscriberError> {
@@ -105,31 +207,6 @@ impl Client {
             return Err(SubscriberError::Refused { status: status.as_u16(), message });
         }
         Ok(body)
-    }
-
-    /// The result of an answer that may be a long-running Operation (polled until done) or the result itself.
-    async fn finished(&self, answer: Value) -> Result<Value, SubscriberError> {
-        let is_operation = answer.get("done").is_some()
-            || answer.get("name").and_then(Value::as_str).is_some_and(|n| n.contains("/operations/"));
-        if !is_operation {
-            return Ok(answer);
-        }
-        let mut operation = answer;
-        let deadline = tokio::time::Instant::now() + OPERATION_WAIT;
-        while operation.get("done").and_then(Value::as_bool) != Some(true) {
-            if tokio::time::Instant::now() > deadline {
-                return Err(SubscriberError::Http("the operation did not finish within 60 s".into()));
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let name = operation.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-            operation = self.send(self.http.get(format!("{}/v4/{name}", self.health_url))).await?;
-        }
-        if let Some(error) = operation.get("error") {
-            let message = error.get("message").and_then(Value::as_str).unwrap_or("no message").to_string();
-            let status = error.get("code").and_then(Value::as_u64).unwrap_or(0) as u16;
-            return Err(SubscriberError::Refused { status, message });
-        }
-        Ok(operation.get("response").cloned().unwrap_or(Value::Null))
     }
 }
 

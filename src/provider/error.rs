@@ -26,6 +26,10 @@ pub enum ProviderErrorKind {
     Unavailable,
     /// Fitbit's `internal_error`.
     Internal,
+    /// The provider no longer gives this data to the application (Google's 403 `PERMISSION_DENIED` for a user whose
+    /// permission for a data type is gone), while the tokens stay good for the rest. Announced by the sync once per
+    /// authorization (docs/consumer-and-google-facts.md), not on every failure.
+    PermissionDenied,
     /// Any other provider error type, e.g. `insufficient_scope`.
     Other(String),
     /// An HTTP error without a provider error type.
@@ -76,7 +80,10 @@ impl ProviderError {
             ProviderErrorKind::InvalidClient => Some(1401),
             ProviderErrorKind::RateLimited { .. } => Some(1429),
             ProviderErrorKind::LegacyRetired => Some(1410),
-            ProviderErrorKind::Unavailable | ProviderErrorKind::Internal | ProviderErrorKind::Other(_) => Some(1500),
+            ProviderErrorKind::Unavailable
+            | ProviderErrorKind::Internal
+            | ProviderErrorKind::PermissionDenied
+            | ProviderErrorKind::Other(_) => Some(1500),
             ProviderErrorKind::Untyped => None,
         }
     }
@@ -94,9 +101,15 @@ impl ProviderError {
     }
 
     /// Whether the failure is announced with `FitbitAuthErrorEvent` (not for `client_error`, `internal_error` or
-    /// untyped errors).
+    /// untyped errors, nor for a refused data type, which the sync announces once when it first meets it).
     pub fn publishes_event(&self) -> bool {
-        !matches!(self.kind, ProviderErrorKind::Unavailable | ProviderErrorKind::Internal | ProviderErrorKind::Untyped)
+        !matches!(
+            self.kind,
+            ProviderErrorKind::Unavailable
+                | ProviderErrorKind::Internal
+                | ProviderErrorKind::Untyped
+                | ProviderErrorKind::PermissionDenied
+        )
     }
 
     /// Worth trying again later: the provider was unreachable or failing.
@@ -149,7 +162,9 @@ impl ProviderError {
                 ),
             ),
             ProviderErrorKind::Internal => ("internal_fitbit_error".into(), Some(self.detail.clone())),
-            ProviderErrorKind::Other(_) | ProviderErrorKind::Untyped => (self.detail.clone(), None),
+            ProviderErrorKind::PermissionDenied | ProviderErrorKind::Other(_) | ProviderErrorKind::Untyped => {
+                (self.detail.clone(), None)
+            }
         };
         AuthErrorBody { code: self.code().unwrap_or(self.http_status().as_u16()), message, description }
     }
@@ -227,6 +242,11 @@ mod tests {
         assert!(!e(ProviderErrorKind::Unavailable).publishes_event());
         assert!(!e(ProviderErrorKind::Internal).publishes_event());
         assert!(!e(ProviderErrorKind::Untyped).publishes_event());
+        // As any other provider error on the route, but announced by the sync, once.
+        let denied = e(ProviderErrorKind::PermissionDenied);
+        assert_eq!((denied.code(), denied.http_status()), (Some(1500), StatusCode::INTERNAL_SERVER_ERROR));
+        assert_eq!(serde_json::to_value(denied.body()).unwrap(), serde_json::json!({"code": 1500, "message": "x"}));
+        assert!(!denied.publishes_event());
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct UserAuths {
 pub struct StoredAuth {
     pub auth: ProviderAuth,
     pub stored_refresh_token: String,
+    /// What the provider refused to give under this authorization (`fitbit.permission_denied`: OCARIoT kinds such as
+    /// `sleep` or `steps`), which syncs skip until new tokens replace it.
+    pub permission_denied: Vec<String>,
 }
 
 /// A child the cron syncs: one with a valid token.
@@ -32,6 +35,10 @@ pub struct ValidChild {
     /// `fitbit.last_sync` as stored (`YYYY-MM-DDTHH:MM:SSZ`, so text order is time order); `None` before a first sync.
     pub last_sync: Option<String>,
 }
+/// Where the kinds a provider refused are kept: inside the `fitbit` part, so that a new authorization, which replaces
+/// that part whole, forgets them; a refresh of the same grant keeps them. Absent while nothing was refused, so
+/// records keep the original's shape.
+const PERMISSION_DENIED: &str = "fitbit.permission_denied";
 
 impl UserAuths {
     pub fn new(store: Store, cipher: TokenCipher) -> Self {
@@ -115,6 +122,34 @@ impl UserAuths {
         let update = doc! {"$set": {"fitbit.last_sync": last_sync}};
         let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, update)).await?;
         Ok(result.matched_count == 1)
+    }
+
+    /// Adds `kinds` to what the provider refuses under the authorization whose refresh token is `refresh_token` (in
+    /// clear), if that authorization is still the stored one. Returns the kinds that were not refused before (none when
+    /// the tokens were replaced meanwhile). Both queries use the `user_id` index.
+    pub async fn add_permission_denied(
+        &self,
+        child: ChildId,
+        refresh_token: &str,
+        kinds: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(stored) = self.find(child).await? else { return Ok(Vec::new()) };
+        if stored.auth.refresh_token != refresh_token {
+            return Ok(Vec::new());
+        }
+        let new: Vec<String> = kinds
+            .iter()
+            .filter(|kind| !stored.permission_denied.iter().any(|k| k == *kind))
+            .map(|k| k.to_string())
+            .collect();
+        if new.is_empty() {
+            return Ok(new);
+        }
+        let all: Vec<String> = stored.permission_denied.iter().chain(&new).cloned().collect();
+        let filter = doc! {"user_id": child.object_id(), "fitbit.refresh_token": &stored.stored_refresh_token};
+        let update = doc! {"$set": {PERMISSION_DENIED: all}};
+        let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, update)).await?;
+        Ok(if result.matched_count == 1 { new } else { Vec::new() })
     }
 
     /// User deletion: the whole record goes. `None` when there was none.
@@ -209,7 +244,11 @@ impl UserAuths {
             last_sync: text("last_sync"),
             provider: text("provider").and_then(|p| ProviderKind::parse(&p)).unwrap_or_default(),
         };
-        Ok(Some(StoredAuth { auth, stored_refresh_token: refresh }))
+        let permission_denied = fitbit
+            .get_array("permission_denied")
+            .map(|kinds| kinds.iter().filter_map(|kind| kind.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        Ok(Some(StoredAuth { auth, stored_refresh_token: refresh, permission_denied }))
     }
 }
 

@@ -188,6 +188,18 @@ impl SyncService {
                 None => (Part::all(&source), "incremental"),
             };
             tracing::debug!("{} sync of child {child}: {kind} from {}", provider.label(), window.logs_from);
+            // What the provider refused under these tokens is not asked for again until new tokens come.
+            let (parts, refused): (Vec<Part>, Vec<Part>) = parts.into_iter().partition(|part| {
+                !part.names(&source).iter().any(|name| stored.permission_denied.iter().any(|denied| denied == name))
+            });
+            if !refused.is_empty() {
+                let names: Vec<&str> = refused.iter().flat_map(|part| part.names(&source)).collect();
+                tracing::debug!(
+                    "{} sync of child {child}: {} left out, refused earlier",
+                    provider.label(),
+                    names.join(", ")
+                );
+            }
             self.run_parts(&source, &scopes, &parts).await
         };
 
@@ -207,11 +219,35 @@ impl SyncService {
                 report.retried(again);
             }
         }
+        self.remember_permission_denied(child, &auth, &reports).await;
         let counts = outcome(child, provider, reports)?;
         if target.is_none() {
             self.finish(child).await;
         }
         Ok(counts)
+    }
+
+    /// The provider refused some parts' data while the tokens are good (a permission taken back): the kinds are kept on
+    /// the child's authorization, so that later syncs leave them out until new tokens replace it, and the platform is
+    /// told once. The other parts went on regardless. Kept with the tokens used (`auth`): if new tokens were stored
+    /// meanwhile, nothing is kept.
+    async fn remember_permission_denied(&self, child: ChildId, auth: &ProviderAuth, reports: &[PartReport]) {
+        let kinds: Vec<&str> = reports.iter().filter(|r| r.permission_denied()).flat_map(|r| r.names()).collect();
+        if kinds.is_empty() {
+            return;
+        }
+        match self.userauths.add_permission_denied(child, &auth.refresh_token, &kinds).await {
+            Ok(new) if !new.is_empty() => {
+                tracing::warn!(
+                    "{} refused the {} data of child {child}; not asked for again until new tokens come",
+                    auth.provider.label(),
+                    new.join(", ")
+                );
+                self.failures.report_permission_denied(child, &new).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("Refused data of child {child} not recorded, the next sync asks again: {e}"),
+        }
     }
 
     /// Runs the parts concurrently, each page by page to its end or its first failure.

@@ -22,6 +22,15 @@ impl Part {
         let resources = ResourceKind::ALL.into_iter().map(Part::Resource);
         resources.chain((0..source.log_parts().len()).map(Part::Logs)).collect()
     }
+
+    /// The OCARIoT kinds the part yields (`weights`, `sleep`, `activities`, or its log types: `steps`…), as logs,
+    /// metrics and the record of refused kinds name them.
+    pub fn names(self, source: &Source<'_>) -> Vec<&'static str> {
+        match self {
+            Part::Resource(kind) => vec![kind.name()],
+            Part::Logs(index) => source.log_parts()[index].iter().map(|t| t.name()).collect(),
+        }
+    }
 }
 
 /// What one part did: the items it published (resources), the entries it fetched (logs), and how it ended.
@@ -54,6 +63,19 @@ impl PartReport {
                 provider == ProviderKind::Google || error.detail.to_ascii_lowercase().contains("expired")
             }
             _ => false,
+        }
+    }
+
+    /// Whether the provider refused the part's data while the tokens are good ([`ProviderErrorKind::PermissionDenied`]).
+    pub fn permission_denied(&self) -> bool {
+        self.provider_error().is_some_and(|error| error.kind == ProviderErrorKind::PermissionDenied)
+    }
+
+    /// The OCARIoT kinds of the part (see [`Part::names`]).
+    pub fn names(&self) -> Vec<&'static str> {
+        match self.part {
+            Part::Resource(kind) => vec![kind.name()],
+            Part::Logs(_) => self.log_types.iter().map(|t| t.name()).collect(),
         }
     }
 
@@ -107,11 +129,7 @@ pub fn outcome(child: ChildId, provider: ProviderKind, reports: Vec<PartReport>)
             }
         }
         if let Some(error) = report.provider_error() {
-            let names: Vec<&str> = match report.part {
-                Part::Resource(kind) => vec![kind.name()],
-                Part::Logs(_) => report.log_types.iter().map(|t| t.name()).collect(),
-            };
-            for name in names {
+            for name in report.names() {
                 part_failed(child, label, name, error);
             }
         }

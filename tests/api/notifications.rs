@@ -377,8 +377,9 @@ async fn google_subscriber_creates_shows_updates_and_deletes_with_a_service_acco
 
     // Google's guide shows the subscriber answered directly, its discovery document an Operation: both are read.
     app.sim.set_google_subscriber_direct_answer(true);
-    let (again, shown, deleted) = tokio::task::spawn_blocking(move || {
-        (run_subscriber(&env, "create"), run_subscriber(&env, "show"), run_subscriber(&env, "delete"))
+    let (again, shown, deleted) = tokio::task::spawn_blocking({
+        let env = env.clone();
+        move || (run_subscriber(&env, "create"), run_subscriber(&env, "show"), run_subscriber(&env, "delete"))
     })
     .await
     .unwrap();
@@ -386,6 +387,35 @@ async fn google_subscriber_creates_shows_updates_and_deletes_with_a_service_acco
     assert!(shown.contains(&format!("subscribers/{subscriber_id}")) && shown.contains("ACTIVE"), "{shown}");
     assert!(deleted.contains("deleted"), "{deleted}");
     assert!(app.sim.google_subscribers().is_empty());
+
+    // Operations that are not done yet: Google publishes no route to poll them, so the list tells when each is done.
+    app.sim.set_google_subscriber_direct_answer(false);
+    app.sim.set_google_operations_pending(true);
+    let (created, updated, deleted) = tokio::task::spawn_blocking(move || {
+        (run_subscriber(&env, "create"), run_subscriber(&env, "create"), run_subscriber(&env, "delete"))
+    })
+    .await
+    .unwrap();
+    assert!(created.contains("following the subscriber list") && created.contains("state:        ACTIVE"), "{created}");
+    assert!(updated.contains("exists: updating it") && updated.contains("state:        ACTIVE"), "{updated}");
+    assert!(deleted.contains("following the subscriber list") && deleted.contains("deleted"), "{deleted}");
+    assert!(app.sim.google_subscribers().is_empty());
+
+    // Only the routes Google publishes: create, list, update and delete.
+    let collection = "/v4/projects/123456789/subscribers";
+    let resource = format!("{collection}/{subscriber_id}");
+    let requests = app.sim.google_project_requests();
+    for request in &requests {
+        let (method, target) = request.split_once(' ').unwrap();
+        let path = target.split('?').next().unwrap();
+        let published = matches!(
+            (method, path == collection, path == resource),
+            ("POST" | "GET", true, false) | ("PATCH" | "DELETE", false, true)
+        );
+        assert!(published, "{request} is not a published route: {requests:?}");
+    }
+    let methods: std::collections::BTreeSet<&str> = requests.iter().map(|r| r.split(' ').next().unwrap()).collect();
+    assert_eq!(methods, ["DELETE", "GET", "PATCH", "POST"].into(), "{requests:?}");
 }
 
 /// `ds-agent google-subscriber <action>` with `env`; its stdout, once it succeeded.

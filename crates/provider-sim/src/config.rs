@@ -53,11 +53,17 @@ pub struct SimConfig {
     /// Subscriber create, patch and delete answer the Subscriber itself (`{}` for delete), as the webhooks guide
     /// shows, instead of a done long-running `Operation` whose `response` it is, as the discovery document says.
     pub google_subscriber_direct_answer: bool,
+    /// Subscriber create, patch and delete answer an `Operation` that is not done (no `done`, no `response`) and
+    /// carry out the change a second later, in the background (a create's or patch's endpoint check included: when it
+    /// fails, nothing changes and nothing says so). Google publishes no route to poll an operation, so a client sees
+    /// the outcome only in the subscriber list.
+    pub google_operations_pending: bool,
     /// Notifications go out without the subscriber's `Authorization` secret, as one community report says Google
     /// sent them after verification. The verification handshake still sends it.
     pub google_notification_omit_authorization: bool,
-    /// The name of the signature header on notifications: `X-HEALTHAPI-SIGNATURE` (v4 discovery) by default;
-    /// `GOOGLE-HEALTH-API-SIGNATURE` is the other one seen (v4beta).
+    /// The name of the signature header on notifications: `GOOGLE-HEALTH-API-SIGNATURE` by default, the name v4's
+    /// protos give since 7 Jul 2026; `X-HEALTHAPI-SIGNATURE` (the earlier v4 discovery document, and seen live) on
+    /// demand.
     pub google_signature_header: String,
     /// Each notification goes out alone, as a single JSON object (the guide's envelope), instead of in a JSON array
     /// batch (what implementers saw in production), and without waiting for a batch.
@@ -92,8 +98,9 @@ impl Default for SimConfig {
             google_sleep_processing_until: None,
             google_requests_per_second: None,
             google_subscriber_direct_answer: false,
+            google_operations_pending: false,
             google_notification_omit_authorization: false,
-            google_signature_header: "X-HEALTHAPI-SIGNATURE".to_string(),
+            google_signature_header: "GOOGLE-HEALTH-API-SIGNATURE".to_string(),
             google_notifications_single: false,
             google_notification_batch_ms: 50,
             google_notification_retry_base_ms: 1000,

@@ -34,14 +34,17 @@
 //!   are strings, as Google sends them), or 400 `invalid_token`.
 //! - `GET /v4/users/me/identity` → `{name, healthUserId, legacyUserId}` (the Fitbit user id), `GET
 //!   /v4/users/me/settings` → `{name, timeZone, utcOffset}`.
-//! - `GET /v4/users/me/dataTypes/{type}/dataPoints[:reconcile]?filter&pageSize&pageToken&dataSourceFamily` →
-//!   `{dataPoints, nextPageToken}`, newest first; `exercise`, `sleep`, `weight` and `body-fat` have data (`exercise`
-//!   also the exercises added through [`Simulator::add_google_exercise`]). `list` is the per-source view: on
-//!   [`phone_exercise_days`] the user's phone (`HEALTH_CONNECT`, a Pixel 8) recorded the day's first activity too, so
-//!   `exercise` has a second point for it, a `WALKING` with its own id (none with
-//!   `dataSourceFamily=users/me/dataSourceFamilies/google-wearables`). `reconcile` is the merged stream: the tracker's
-//!   point only, `dataPointName` in place of `name` and no `dataSource`; with
-//!   [`SimConfig::google_unstable_reconcile_names`] the names change from call to call.
+//! - `GET /v4/users/me/dataTypes/{type}/dataPoints?filter&pageSize&pageToken` and
+//!   `GET …/dataPoints:reconcile?filter&pageSize&pageToken&dataSourceFamily` → `{dataPoints, nextPageToken}`, newest
+//!   first; `exercise`, `sleep`, `weight` and `body-fat` have data (`exercise` also the exercises added through
+//!   [`Simulator::add_google_exercise`]). `list` is the per-source view: on [`phone_exercise_days`] the user's phone
+//!   (`HEALTH_CONNECT`, a Pixel 8) recorded the day's first activity too, so `exercise` has a second point for it, a
+//!   `WALKING` with its own id. `list` has no `dataSourceFamily` (v4's `ListDataPointsRequest` has none): naming one
+//!   is 400 `INVALID_ARGUMENT`, as Google answers a query parameter its request message lacks. `reconcile` is the
+//!   merged stream: the tracker's point only, `dataPointName` in place of `name` and no `dataSource`; with
+//!   [`SimConfig::google_unstable_reconcile_names`] the names change from call to call. Exercises carry v4's August
+//!   2026 types where Fitbit's activity has one (`SOCCER`, `AEROBIC_WORKOUT`, `SWIMMING_POOL`); nights carry
+//!   `metadata.mainSleep` and, when Fitbit had short wakes, `shortAwakenings`.
 //! - `POST /v4/users/me/dataTypes/{type}/dataPoints:dailyRollUp` with `{range:{start,end}, windowSizeDays}` →
 //!   `{rollupDataPoints:[{civilStartTime, civilEndTime, <key>}]}` for `steps`, `total-calories`, `active-minutes`,
 //!   `sedentary-period`, `active-zone-minutes`, `weight` and `body-fat`. Days the tracker was not worn
@@ -62,14 +65,15 @@
 //! - `POST /v4/projects/{number}/subscribers[?subscriberId=]` with `{endpointUri, subscriberConfigs:[{dataTypes,
 //!   subscriptionCreatePolicy}], endpointAuthorization:{secret}}`. 400 `INVALID_ARGUMENT` for an id not matching
 //!   `[a-z]([a-z0-9-]{2,34}[a-z0-9])` (one is generated without it), an endpoint that is no `https` URL (`http` is
-//!   taken too, for local receivers), no secret, a data type outside Google's kebab-case list or a policy other than
-//!   `AUTOMATIC` / `MANUAL`; 409 `ALREADY_EXISTS` for an id in use. Then the verification handshake, inside the call:
-//!   `{"type":"verification"}` POSTed with `Content-Type: application/json`, `User-Agent:
-//!   Google-Health-API-Webhooks-Verifier` and `Authorization: <secret>` must get 201, the same without `Authorization`
-//!   401 or 403; anything else, a connection error or a 5 s timeout → 400 `FAILED_PRECONDITION` and nothing stored. The
-//!   subscriber is then `ACTIVE`.
-//! - `GET …/subscribers/{id}` → the Subscriber, or 404 `NOT_FOUND`; `GET …/subscribers` → `{subscribers,
-//!   totalSize}` in one page (`pageSize` and `pageToken` are ignored, no `nextPageToken`; `{}` without any).
+//!   taken too, for local receivers), no secret, a data type outside Google's kebab-case list or a policy other
+//!   than `AUTOMATIC` / `MANUAL`; 409 `ALREADY_EXISTS` for an id in use. Then the verification handshake, inside the
+//!   call: `{"type":"verification"}` POSTed with `Content-Type: application/json`, `User-Agent:
+//!   Google-Health-API-Webhooks-Verifier` and `Authorization: <secret>` must get 201, the same without
+//!   `Authorization` 401 or 403; anything else, a connection error or a 5 s timeout → 400 `FAILED_PRECONDITION` and
+//!   nothing stored. The subscriber is then `ACTIVE`.
+//! - `GET …/subscribers` → `{subscribers, totalSize}` in one page (`pageSize` and `pageToken` are ignored, no
+//!   `nextPageToken`; `{}` without any). v4 publishes no get of one subscriber and no `google.longrunning.Operations`
+//!   mixin: `GET …/subscribers/{id}` and `GET …/operations/{id}` are 404 `NOT_FOUND`, as unknown URLs.
 //! - `PATCH …/subscribers/{id}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization` (without a mask: the
 //!   fields in the body; configs are replaced whole): naming the endpoint or the secret re-runs the handshake.
 //! - `DELETE …/subscribers/{id}[?force=true]`: 404 if absent; its pending batch and retries are dropped.
@@ -79,7 +83,11 @@
 //! "projects/{n}/operations/{uuid}", "done": true, "response": {"@type":
 //! "type.googleapis.com/google.devicesandservices.health.v4.Subscriber", …the Subscriber}}`, delete the same with
 //! `response` `{"@type": "type.googleapis.com/google.protobuf.Empty"}`; with
-//! [`SimConfig::google_subscriber_direct_answer`], the Subscriber itself and `{}`.
+//! [`SimConfig::google_subscriber_direct_answer`], the Subscriber itself and `{}`. With
+//! [`SimConfig::google_operations_pending`], an `Operation` that is not done (`{name, metadata: {"@type":
+//! "…CreateSubscriberMetadata"}}`, no `done`, no `response`), the change (handshake included) following a second
+//! later; a client learns the outcome from the list only. Every request to these routes is recorded
+//! ([`Simulator::google_project_requests`]).
 //!
 //! Notifications: adding data ([`Simulator::add_google_exercise`], `POST /__admin/google/users/{user}/exercises`) or
 //! announcing a change ([`Simulator::notify_google`], `POST /__admin/google/notify`) sends each `ACTIVE` subscriber
@@ -88,7 +96,7 @@
 //! civilDateTimeInterval: {startDateTime, endDateTime}, civilIso8601TimeInterval: {startTime, endTime}}]}}`, civil
 //! being the user's local time (`-03:00` for `exercise`, as the activity logs, UTC for the other types). A POST to
 //! `endpointUri` with `Content-Type: application/json`, `User-Agent: Google-Health-API-Webhooks`, `Authorization:
-//! <secret>` (left out with [`SimConfig::google_notification_omit_authorization`]) and `X-HEALTHAPI-SIGNATURE:
+//! <secret>` (left out with [`SimConfig::google_notification_omit_authorization`]) and `GOOGLE-HEALTH-API-SIGNATURE:
 //! base64(0x01 || key id, 4 bytes big-endian || DER ECDSA-SHA256 signature of the exact body)`
 //! ([`SimConfig::google_signature_header`] names it otherwise). The body is a JSON array of the notifications raised
 //! for that subscriber within [`SimConfig::google_notification_batch_ms`]; with
@@ -106,7 +114,7 @@
 //! rollups.
 //!
 //! Health API errors are `google.rpc.Status` JSON: 401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`
-//! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),
+//! (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`; without a reason for a data type whose permission was taken back), 400 `INVALID_ARGUMENT` (filters, ranges, unsupported methods),
 //! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`; a failed webhook verification), 404 `NOT_FOUND`, 409
 //! `ALREADY_EXISTS` (a subscriber id in use), 429 `RESOURCE_EXHAUSTED` /
 //! `RATE_LIMIT_EXCEEDED` after [`SimConfig::google_rate_limit_per_minute`] requests of a user in a clock minute or,
@@ -124,6 +132,9 @@
 //!   exercise without `metricsSummary.caloriesKcal`, newest night with a first stage `SLEEP_STAGE_TYPE_UNSPECIFIED`,
 //!   newest weight without `name` / `dataPointName` and newest steps bucket `{"countSum": "many"}`, in `list`,
 //!   `reconcile` and `dailyRollUp` ([`Simulator::set_google_defects`]). Off by default.
+//! - `PUT /__admin/google/users/{user}/permission-denied` `{"dataTypes": ["sleep", …]}` → `{user_id, dataTypes,
+//!   consents}`: the user's consents so far no longer grant those types; their reads answer 403 `PERMISSION_DENIED`
+//!   until a new consent ([`Simulator::set_google_permission_denied`]). `[]` grants them again.
 //! - `POST /__admin/google/users/{user}/exercises` `{"start": RFC 3339, "minutes", "steps"?, "exerciseType"?:
 //!   "WALKING"}` → `{name, user_id, health_user_id}`: a tracker exercise that `list` and `reconcile` serve from then
 //!   on (not the rollups), and an `UPSERT` notification of `exercise` for its interval.
@@ -139,7 +150,7 @@
 //!   `google_verbose`, `google_phone_source`, `google_unstable_reconcile_names` (booleans),
 //!   `google_sleep_processing_until` (epoch seconds or `null`), `google_requests_per_second` (a positive number or
 //!   `null`), `google_subscriber_direct_answer`, `google_notification_omit_authorization`,
-//!   `google_notifications_single` (booleans), `google_signature_header` (a header name),
+//!   `google_notifications_single`, `google_operations_pending` (booleans), `google_signature_header` (a header name),
 //!   `google_notification_batch_ms`, `google_notification_retry_base_ms` and `google_notification_max_attempts`
 //!   (numbers), and answers with every switch in force.
 //! - `POST /__admin/faults` takes the routes `google_token`, `google_revoke`, `google_tokeninfo`, `google_consent`

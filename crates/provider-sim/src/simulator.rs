@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::config::SimConfig;
 use crate::faults::Fault;
 use crate::google::delivery::Delivery;
+use crate::google::mapping::health_user_id;
 use crate::google::notifications::Change;
 use crate::google::subscribers::Subscriber;
 use crate::google::tokens::GoogleAccess;
@@ -68,6 +69,19 @@ impl Simulator {
     /// token.
     pub fn issue_google_tokens(&self, fitbit_user_id: &str, scopes: &str, expires_in_secs: i64) -> TokenPair {
         self.shared.issue_google_tokens(fitbit_user_id, scopes, expires_in_secs)
+    }
+
+    /// Adds a log of `fitbit_user_id` to a legacy list, `"activities"` or `"sleep"`, served as written besides the
+    /// generated ones from now on: on the date of its `startTime` (activities) or its `dateOfSleep` (sleep), after
+    /// that day's generated items. For what generated logs never have (a duration of fractional seconds). Panics on
+    /// another list.
+    pub fn add_fitbit_log(&self, fitbit_user_id: &str, list: &str, log: Value) {
+        let list = match list {
+            "activities" => "activities",
+            "sleep" => "sleep",
+            other => panic!("no Fitbit list {other}"),
+        };
+        self.shared.lock().fitbit_added.entry(fitbit_user_id.to_string()).or_default().push((list, log));
     }
 
     pub fn counts(&self, fitbit_user_id: &str) -> RequestCounts {
@@ -149,6 +163,16 @@ impl Simulator {
         state.google_pacing.clear();
     }
 
+    /// The user took back the permission for `data_types` (kebab-case: `sleep`, `steps`…) after consenting: every
+    /// Health API read of those types with a token of the user's consents so far (`list`, `reconcile`,
+    /// `dailyRollUp`) answers 403 `PERMISSION_DENIED` "The caller does not have permission", without a reason; the
+    /// other types are served. A new consent (the consent page's code exchange, or [`Self::issue_google_tokens`])
+    /// grants them all again, as reconnecting the app does; so does an empty list. How many consents it touched.
+    pub fn set_google_permission_denied(&self, fitbit_user_id: &str, data_types: &[&str]) -> usize {
+        let data_types: Vec<String> = data_types.iter().map(|t| t.to_string()).collect();
+        self.shared.lock().google_tokens.deny(fitbit_user_id, &data_types)
+    }
+
     /// An unlinked user's Google account has no Google Health profile: every Health API request of theirs answers
     /// 400 `FAILED_PRECONDITION` / `ACCOUNT_NOT_LINKED`. Users are linked by default.
     pub fn set_google_account_linked(&self, fitbit_user_id: &str, linked: bool) {
@@ -224,6 +248,18 @@ impl Simulator {
         self.shared.add_google_exercise(fitbit_user_id, start, minutes, steps, "WALKING")
     }
 
+    /// Adds a point of `data_type` (kebab-case: `exercise`, `sleep`…) of `fitbit_user_id` from the tracker, its
+    /// payload (what goes under the type's camelCase key) exactly `payload`: `list` and `reconcile` serve it from now
+    /// on, as written, in every encoding, when the filters take its times. The payload needs an `interval`
+    /// (`startTime`, `startUtcOffset`, `endTime`, `endUtcOffset`) or a `sampleTime` (`physicalTime`, `utcOffset`);
+    /// times may carry fractions of a second. Nothing is notified and rollups do not change. The point's `name`.
+    /// Panics when those times do not read.
+    pub fn add_google_point(&self, fitbit_user_id: &str, data_type: &str, payload: Value) -> String {
+        let health_user = health_user_id(fitbit_user_id);
+        let mut state = self.shared.lock();
+        state.google_added.add_point(fitbit_user_id, &health_user, data_type, payload).expect("a payload with times")
+    }
+
     /// Notifies a change of `data_type` (kebab-case) between `start` and `end` for `fitbit_user_id` without making
     /// one, to every active subscriber of that type; `operation` is `UPSERT` or `DELETE` (any other value is sent as
     /// given). How many subscribers it goes to.
@@ -256,12 +292,24 @@ impl Simulator {
         self.shared.lock().webhook_settings.subscriber_direct_answer = direct;
     }
 
+    /// `true`: subscriber create, patch and delete answer an `Operation` that is not done and carry out the change a
+    /// second later in the background ([`SimConfig::google_operations_pending`]). `false`, the default: at once.
+    pub fn set_google_operations_pending(&self, pending: bool) {
+        self.shared.lock().webhook_settings.operations_pending = pending;
+    }
+
+    /// `"<METHOD> <path and query>"` of every request to the project routes (the subscribers), in arrival order; an
+    /// `access_token` in the query is shortened.
+    pub fn google_project_requests(&self) -> Vec<String> {
+        self.shared.lock().google_project_requests.clone()
+    }
+
     /// `true`: notifications go out without the `Authorization` secret (verification keeps it).
     pub fn set_google_notification_omit_authorization(&self, omit: bool) {
         self.shared.lock().webhook_settings.omit_authorization = omit;
     }
 
-    /// The signature header's name, `X-HEALTHAPI-SIGNATURE` by default. Panics unless `name` is a valid header name.
+    /// The signature header's name, `GOOGLE-HEALTH-API-SIGNATURE` by default (`X-HEALTHAPI-SIGNATURE` is the older one). Panics unless `name` is a valid header name.
     pub fn set_google_signature_header(&self, name: &str) {
         assert!(HeaderName::from_bytes(name.as_bytes()).is_ok(), "{name:?} is no header name");
         self.shared.lock().webhook_settings.signature_header = name.to_string();

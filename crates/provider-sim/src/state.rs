@@ -69,6 +69,7 @@ pub(crate) struct Settings {
 #[derive(Clone, Debug)]
 pub(crate) struct WebhookSettings {
     pub subscriber_direct_answer: bool,
+    pub operations_pending: bool,
     pub omit_authorization: bool,
     pub signature_header: String,
     pub single: bool,
@@ -98,7 +99,11 @@ pub(crate) struct State {
     pub google_service_tokens: ServiceTokens,
     /// Points added through the admin routes, served besides the generated ones.
     pub google_added: AddedPoints,
+    /// Fitbit logs added per user ([`crate::Simulator::add_fitbit_log`]): the list (`activities`, `sleep`) and the log.
+    pub fitbit_added: HashMap<String, Vec<(&'static str, serde_json::Value)>>,
     pub webhooks: Webhooks,
+    /// `"<METHOD> <path and query>"` of every request to the project routes (`/v4/projects/…`), in arrival order.
+    pub google_project_requests: Vec<String>,
     /// The generated data of the users served lately, kept until the day changes.
     pub memo: Memo,
 }
@@ -120,6 +125,7 @@ impl Shared {
         };
         let webhook_settings = WebhookSettings {
             subscriber_direct_answer: config.google_subscriber_direct_answer,
+            operations_pending: config.google_operations_pending,
             omit_authorization: config.google_notification_omit_authorization,
             signature_header: config.google_signature_header.clone(),
             single: config.google_notifications_single,
@@ -142,7 +148,9 @@ impl Shared {
             google_defects: HashSet::new(),
             google_service_tokens: ServiceTokens::default(),
             google_added: AddedPoints::default(),
+            fitbit_added: HashMap::new(),
             webhooks: Webhooks::new(),
+            google_project_requests: Vec::new(),
             memo: Memo::default(),
         };
         // The webhook endpoints it calls are local services (ds-agent's tests and dev runs) with self-signed

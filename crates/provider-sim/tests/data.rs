@@ -256,3 +256,29 @@ async fn version_1_and_1_2_serve_the_same_data_and_requests_are_recorded() {
     );
     assert_eq!(sim.counts(USER).data, 3);
 }
+
+#[tokio::test]
+async fn added_logs_are_served_on_their_day_as_written() {
+    let sim = start().await;
+    let user = "ADDED1";
+    let token = sim.issue_fitbit_tokens(user, "ract rsle", 3600).access_token;
+    let day = today() - Duration::days(2);
+    let activity = serde_json::json!({"logId": 1, "activityName": "Walk", "duration": 2_712_345,
+        "startTime": format!("{day}T23:58:00.000-03:00"), "calories": 100, "activityLevel": []});
+    let night = serde_json::json!({"logId": 2, "dateOfSleep": day.to_string(), "duration": 28_800_250,
+        "startTime": format!("{}T22:10:00.500", day - Duration::days(1)), "type": "stages"});
+    sim.add_fitbit_log(user, "activities", activity.clone());
+    sim.add_fitbit_log(user, "sleep", night.clone());
+    let tomorrow = today() + Duration::days(1);
+    let (activities, _) =
+        walk(&sim, &token, "activities", &list_path("activities", "beforeDate", tomorrow, "desc", 100)).await;
+    let generated = dataset(user, day, day).activities;
+    let on_day: Vec<&Value> =
+        activities.iter().filter(|a| a["startTime"].as_str().unwrap().starts_with(&day.to_string())).collect();
+    assert_eq!(on_day.len(), generated.len() + 1);
+    // Newest first: the added log follows the day's generated ones, so it comes first walking back.
+    assert_eq!(on_day[0], &activity);
+    let (nights, _) = walk(&sim, &token, "sleep", &list_path("sleep", "afterDate", day, "asc", 100)).await;
+    assert_eq!(nights[1], night, "after the day's generated night");
+    assert_eq!(nights.iter().filter(|n| n["dateOfSleep"] == day.to_string()).count(), 2);
+}

@@ -247,10 +247,16 @@ async fn the_phone_is_a_second_source_that_list_returns_and_reconcile_merges() {
         assert_eq!(merged["exercise"], point["exercise"], "the tracker's point");
     }
 
-    let wearables = [("filter", filter.as_str()), ("dataSourceFamily", "users/me/dataSourceFamilies/google-wearables")];
-    assert_eq!(points(&json(list(&sim, &token, "exercise", &wearables).await).await), newest_first);
-    let all = [("filter", filter.as_str()), ("dataSourceFamily", "users/me/dataSourceFamilies/all-sources")];
-    assert_eq!(points(&json(list(&sim, &token, "exercise", &all).await).await), listed);
+    // `list` has no data source family in v4 (`ListDataPointsRequest` lacks the field): Google answers 400.
+    for family in ["google-wearables", "all-sources"] {
+        let family = format!("users/me/dataSourceFamilies/{family}");
+        let query = [("filter", filter.as_str()), ("dataSourceFamily", family.as_str())];
+        let response = list(&sim, &token, "exercise", &query).await;
+        assert_eq!(response.status(), 400);
+        let error = json(response).await["error"].clone();
+        assert_eq!(error["status"], "INVALID_ARGUMENT");
+        assert!(error["message"].as_str().unwrap().contains("Unknown name \"dataSourceFamily\""), "{error}");
+    }
     sim.set_google_phone_source(false);
     assert_eq!(points(&json(list(&sim, &token, "exercise", &[("filter", &filter)]).await).await), newest_first);
     assert_eq!(json(config(&sim, json!({"google_phone_source": true})).await).await["google_phone_source"], true);
@@ -532,4 +538,70 @@ async fn defects_on_demand_break_the_newest_item_of_each_kind_for_that_user_only
     assert_ne!(served(&sim, &other).await, other_sound);
     assert_eq!(served(&sim, &token).await, sound);
     assert_eq!(client().put(admin(USER)).body("{}").send().await.unwrap().status(), 400);
+}
+
+/// v4 gained 169 exercise types and two sleep fields on 14 Aug 2026: the generated data carries some of each.
+#[tokio::test]
+async fn exercises_and_nights_carry_the_august_2026_types_and_fields() {
+    let data = google_dataset(USER, first_day(), today());
+    let types: std::collections::BTreeSet<&str> =
+        data.points["exercise"].iter().filter_map(|point| point["exercise"]["exerciseType"].as_str()).collect();
+    for august in ["SOCCER", "AEROBIC_WORKOUT", "SWIMMING_POOL"] {
+        assert!(types.contains(august), "{august} missing from {types:?}");
+    }
+    assert!(!types.contains("WORKOUT") && !types.contains("SWIMMING"), "{types:?}");
+    let nights = &data.points["sleep"];
+    assert!(nights.iter().all(|night| night["sleep"]["metadata"]["mainSleep"] == true));
+    let short = nights.iter().filter(|night| night["sleep"].get("shortAwakenings").is_some()).count();
+    assert!(short > 0 && short < nights.len(), "{short} of {} nights have short awakenings", nights.len());
+
+    // And the Health API serves them so.
+    let sim = start().await;
+    let token = sim.issue_google_tokens(USER, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let filter = between("exercise.interval.civil_start_time", first_day(), today() + Duration::days(1));
+    let (served, _) = walk(&sim, &token, "exercise", &[("filter", filter.as_str())]).await;
+    let served: std::collections::BTreeSet<&str> =
+        served.iter().filter_map(|point| point["exercise"]["exerciseType"].as_str()).collect();
+    assert!(served.is_superset(&types), "{served:?}");
+}
+
+/// A user who takes back the permission for a data type: its reads answer 403 `PERMISSION_DENIED` until the user
+/// consents again; the other types are served all along.
+#[tokio::test]
+async fn a_permission_taken_back_is_403_for_that_type_until_a_new_consent() {
+    let sim = start().await;
+    let user = "DENIED1";
+    let old = sim.issue_google_tokens(user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let (from, to) = (today() - Duration::days(30), today());
+    let sleep_filter = between("sleep.interval.civil_end_time", from, to);
+    let sleep = |token: String| {
+        let filter = sleep_filter.clone();
+        let sim = &sim;
+        async move { reconcile(sim, &token, "sleep", &[("filter", filter.as_str())]).await }
+    };
+    assert_eq!(sleep(old.clone()).await.status(), 200);
+
+    assert_eq!(sim.set_google_permission_denied(user, &["sleep"]), 1);
+    let (code, status_name, reason) = status(sleep(old.clone()).await).await;
+    assert_eq!((code, status_name.as_str(), reason.as_str()), (403, "PERMISSION_DENIED", ""));
+    let exercise_filter = between("exercise.interval.civil_start_time", from, to);
+    assert_eq!(reconcile(&sim, &old, "exercise", &[("filter", exercise_filter.as_str())]).await.status(), 200);
+    assert_eq!(daily_roll_up(&sim, &old, "steps", from, to).await.status(), 200);
+
+    let answer = client()
+        .put(format!("{}/__admin/google/users/{user}/permission-denied", sim.base_url()))
+        .json(&json!({"dataTypes": ["sleep", "steps"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(answer).await, json!({"user_id": user, "dataTypes": ["sleep", "steps"], "consents": 1}));
+    assert_eq!(daily_roll_up(&sim, &old, "steps", from, to).await.status(), 403);
+
+    // Reconnecting: the new consent grants everything; the old one still refuses.
+    let new = sim.issue_google_tokens(user, GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    assert_eq!(sleep(new.clone()).await.status(), 200);
+    assert_eq!(daily_roll_up(&sim, &new, "steps", from, to).await.status(), 200);
+    assert_eq!(sleep(old.clone()).await.status(), 403);
+    assert_eq!(sim.set_google_permission_denied(user, &[]), 2);
+    assert_eq!(sleep(old).await.status(), 200);
 }

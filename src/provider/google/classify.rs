@@ -39,10 +39,16 @@ pub fn classify_answer(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
     Some(ProviderError::new(kind, detail))
 }
 
+/// 403 reasons that concern the Cloud project, not the user's permissions: every user gets them until an operator acts.
+const PROJECT_REASONS: [&str; 3] = ["SERVICE_DISABLED", "BILLING_DISABLED", "CONSUMER_INVALID"];
+
 fn kind_from_status(status: StatusCode, headers: &HeaderMap, hint: &str) -> Option<ProviderErrorKind> {
+    let reason = hint.split_whitespace().next().unwrap_or_default();
     Some(match status.as_u16() {
         401 if hint.to_ascii_lowercase().contains("expired") => ProviderErrorKind::ExpiredToken,
         401 => ProviderErrorKind::InvalidToken,
+        // A user's permission for the data is gone (whatever the reason says, or none): the tokens still read the rest.
+        403 if !PROJECT_REASONS.contains(&reason) => ProviderErrorKind::PermissionDenied,
         429 => ProviderErrorKind::RateLimited { retry_after_secs: retry_after(headers) },
         500..=599 => ProviderErrorKind::Unavailable,
         400..=499 => ProviderErrorKind::Other(hint.split_whitespace().next().unwrap_or("google_error").to_string()),
@@ -81,7 +87,14 @@ mod tests {
         );
         assert_eq!(classify(503, "<html>"), ProviderErrorKind::Unavailable);
         let scope = r#"{"error":{"code":403,"status":"PERMISSION_DENIED","details":[{"reason":"ACCESS_TOKEN_SCOPE_INSUFFICIENT"}]}}"#;
-        assert_eq!(classify(403, scope), ProviderErrorKind::Other("ACCESS_TOKEN_SCOPE_INSUFFICIENT".into()));
+        assert_eq!(classify(403, scope), ProviderErrorKind::PermissionDenied);
+        let bare =
+            r#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}"#;
+        assert_eq!(classify(403, bare), ProviderErrorKind::PermissionDenied);
+        // The project's API switched off is no user's permission: every child gets it until an operator acts.
+        let disabled =
+            r#"{"error":{"code":403,"status":"PERMISSION_DENIED","details":[{"reason":"SERVICE_DISABLED"}]}}"#;
+        assert_eq!(classify(403, disabled), ProviderErrorKind::Other("SERVICE_DISABLED".into()));
         assert!(classify_answer(StatusCode::OK, &HeaderMap::new(), b"{}").is_none());
     }
 }

@@ -189,7 +189,7 @@ impl GoogleClient {
                 Ok(Some(TokenInfo { scope, exp }))
             }
             Err(e) if matches!(e.kind, ProviderErrorKind::InvalidToken | ProviderErrorKind::ExpiredToken) => Ok(None),
-            Err(e) if matches!(e.kind, ProviderErrorKind::Other(_)) => Ok(None),
+            Err(e) if matches!(e.kind, ProviderErrorKind::Other(_) | ProviderErrorKind::PermissionDenied) => Ok(None),
             Err(e) => Err(e.with_tokens(Some(access_token), None)),
         }
     }

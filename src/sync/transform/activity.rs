@@ -144,6 +144,23 @@ mod tests {
     }
 
     #[test]
+    fn an_activity_of_fractional_seconds_ends_at_its_start_plus_its_duration() {
+        let mut raw = a1();
+        raw["duration"] = json!(2_712_345);
+        let out = physical_activity(&raw, CHILD).unwrap();
+        assert_eq!(out["start_time"], json!("2019-03-28T15:03:11Z"));
+        assert_eq!(out["end_time"], json!("2019-03-28T15:48:23.345Z"));
+        assert_eq!(out["duration"], json!(2_712_345));
+        let ms =
+            |key: &str| chrono::DateTime::parse_from_rfc3339(out[key].as_str().unwrap()).unwrap().timestamp_millis();
+        assert_eq!(ms("end_time") - ms("start_time"), 2_712_345, "what the OCARIoT consumers check");
+        // The rest of the object is the whole-second one's, byte for byte.
+        let whole = to_string(&physical_activity(&a1(), CHILD).unwrap());
+        let fractional = to_string(&out);
+        assert_eq!(fractional.replace("15:48:23.345Z", "15:33:11Z").replace("2712345", "1800000"), whole);
+    }
+
+    #[test]
     fn a_unit_other_than_kilometer_is_miles() {
         let mut raw = a1();
         raw["distance"] = json!(1);

@@ -14,7 +14,9 @@
 //! `YYYY-MM-DDTHH:MM:SSZ` with the fraction dropped: the very string `normalize_date` yields for the same moment. If
 //! the offset is missing, the output-only civil mirror (`civilStartTime`, `civilTime`) is used instead; a sleep stage
 //! without an offset takes its session's start offset. A time with neither is malformed: a missing offset is never
-//! taken as UTC. `end_time` is `start_time + duration`, as for Fitbit, even across a DST change.
+//! taken as UTC. `end_time` is `start_time + duration`, as for Fitbit, even across a DST change, with the duration's
+//! milliseconds when it has any: the consumers check `end_time − start_time = duration` to the millisecond
+//! (docs/consumer-and-google-facts.md).
 //!
 //! **Numbers.** int64 fields are read from strings or numbers; doubles print as JavaScript would (`212.0` → `212`).
 //!
@@ -942,10 +944,11 @@ mod tests {
         point["exercise"]["interval"]["startUtcOffset"] = json!("-18000s");
         point["exercise"]["interval"]["endTime"] = json!("2026-02-24T01:49:23.950Z");
         let out = exercise(&point, CHILD).unwrap();
-        // Local 20:19:22.450466 on the day before; the fraction is dropped, the duration keeps whole milliseconds.
+        // Local 20:19:22.450466 on the day before; the start's fraction is dropped, the duration keeps whole
+        // milliseconds, and the end is the start plus the duration, to the millisecond.
         assert_eq!(out["start_time"], json!("2026-02-23T20:19:22Z"));
         assert_eq!(out["duration"], json!(1801499));
-        assert_eq!(out["end_time"], json!("2026-02-23T20:49:23Z"));
+        assert_eq!(out["end_time"], json!("2026-02-23T20:49:23.499Z"));
 
         point["exercise"]["interval"]["startUtcOffset"] = json!("-18000");
         assert_eq!(
@@ -1042,6 +1045,70 @@ mod tests {
         // The enum's zero value is left out by proto3 JSON.
         remove(&mut point, "/exercise", "exerciseType");
         assert_eq!(name(&point).unwrap(), "Other");
+        // The enum grew from 13 to 182 values in August 2026, and may grow again: any value reads.
+        point["exercise"]["exerciseType"] = json!("SOCCER");
+        assert_eq!(name(&point).unwrap(), "Soccer");
+        point["exercise"]["exerciseType"] = json!("UNDERWATER_HOCKEY_FUTURE");
+        assert_eq!(name(&point).unwrap(), "Underwater Hockey Future");
+        point["exercise"]["displayName"] = json!("Soccer");
+        point["exercise"]["exerciseType"] = json!("SOCCER");
+        assert_eq!(name(&point).unwrap(), "Soccer");
+    }
+
+    /// What the OCARIoT consumers check: `Date(end_time) − Date(start_time) === duration`, in milliseconds.
+    fn times_match(object: &Value) -> bool {
+        let ms = |key: &str| DateTime::parse_from_rfc3339(object[key].as_str().unwrap()).unwrap().timestamp_millis();
+        ms("end_time") - ms("start_time") == object["duration"].as_i64().unwrap()
+    }
+
+    #[test]
+    fn an_exercise_of_fractional_seconds_ends_at_its_start_plus_its_duration() {
+        let mut point = run();
+        point["exercise"]["interval"]["endTime"] = json!("2026-11-20T15:55:12.345Z");
+        let out = exercise(&point, CHILD).unwrap();
+        assert_eq!(out["duration"], json!(2_712_345));
+        assert_eq!(out["start_time"], json!("2026-11-20T16:10:00Z"));
+        assert_eq!(out["end_time"], json!("2026-11-20T16:55:12.345Z"));
+        assert!(times_match(&out));
+        // A fraction at both ends that cancels out: whole seconds, the original's bytes.
+        point["exercise"]["interval"]["startTime"] = json!("2026-11-20T15:10:00.250Z");
+        point["exercise"]["interval"]["endTime"] = json!("2026-11-20T15:55:00.250Z");
+        let out = exercise(&point, CHILD).unwrap();
+        assert_eq!(out["end_time"], json!("2026-11-20T16:55:00Z"));
+        assert!(times_match(&out));
+    }
+
+    #[test]
+    fn a_night_with_fractional_stage_times_ends_at_its_start_plus_its_duration() {
+        let mut point = night();
+        point["sleep"]["interval"]["startTime"] = json!("2026-11-19T20:05:00.400Z");
+        point["sleep"]["interval"]["endTime"] = json!("2026-11-20T06:10:00.650Z");
+        point["sleep"]["stages"][0]["startTime"] = json!("2026-11-19T20:05:00.400Z");
+        point["sleep"]["stages"][0]["endTime"] = json!("2026-11-19T20:20:00.125Z");
+        point["sleep"]["stages"][1]["startTime"] = json!("2026-11-19T20:20:00.125Z");
+        let out = sleep(&point, CHILD).unwrap();
+        assert_eq!(out["duration"], json!(36_300_250));
+        assert_eq!(out["start_time"], json!("2026-11-19T21:05:00Z"));
+        assert_eq!(out["end_time"], json!("2026-11-20T07:10:00.250Z"));
+        assert!(times_match(&out));
+        let stages = &out["pattern"]["data_set"];
+        assert_eq!(stages[0], json!({"start_time": "2026-11-19T21:05:00Z", "name": "awake", "duration": 899_725}));
+        assert_eq!(stages[1]["start_time"], json!("2026-11-19T21:20:00Z"));
+    }
+
+    #[test]
+    fn the_august_sleep_fields_change_nothing() {
+        let expected = sleep(&night(), CHILD).unwrap();
+        let mut point = night();
+        point["sleep"]["metadata"]["mainSleep"] = json!(false);
+        point["sleep"]["shortAwakenings"] = json!([
+            {"startTime": "2026-11-19T20:40:00Z", "startUtcOffset": "3600s", "endTime": "2026-11-19T20:41:30Z",
+             "endUtcOffset": "3600s", "type": "AWAKE", "createTime": "2026-11-20T06:40:03Z"}
+        ]);
+        assert_eq!(sleep(&point, CHILD).unwrap(), expected);
+        remove(&mut point, "/sleep/metadata", "mainSleep");
+        assert_eq!(sleep(&point, CHILD).unwrap(), expected);
+        assert!(!sleep_unfinished(&point, Utc::now()));
     }
 
     #[test]

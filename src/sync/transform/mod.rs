@@ -73,8 +73,10 @@ pub fn normalize_date(s: &str) -> Option<String> {
     Some(format!("{head}Z"))
 }
 
-/// `start_time + duration`, as the original computed it: `start_time` is an already normalized `…Z` string, `duration`
-/// milliseconds.
+/// `start_time + duration`: `start_time` is an already normalized `…Z` string (whole seconds), `duration`
+/// milliseconds. The OCARIoT consumers refuse an activity or a sleep unless `end_time − start_time` equals `duration`
+/// to the millisecond, so the end keeps the duration's milliseconds (`.SSSZ`) when it has any; a whole-second end
+/// keeps the original's `…:SSZ` bytes (docs/consumer-and-google-facts.md).
 fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedItem> {
     let start = start_time
         .get(..19)
@@ -87,8 +89,11 @@ fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedItem>
         .then(|| DateTime::from_timestamp_millis(end_ms.floor() as i64))
         .flatten()
         .ok_or_else(|| MalformedItem(format!("duration {ms} out of range")))?;
-    // Formatting whole seconds truncates any sub-second remainder, as the original did.
-    Ok(end.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    if end.timestamp_subsec_millis() == 0 {
+        Ok(end.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    } else {
+        Ok(end.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+    }
 }
 
 /// A field, with `null` treated like a missing one: the original read both as "absent".
@@ -202,10 +207,27 @@ mod tests {
     }
 
     #[test]
-    fn end_time_adds_milliseconds_and_truncates_sub_seconds() {
+    fn end_time_adds_milliseconds_and_keeps_them() {
         assert_eq!(end_time("2019-03-28T15:03:11Z", &json!(1800000)).unwrap(), "2019-03-28T15:33:11Z");
-        assert_eq!(end_time("2019-03-28T15:03:11Z", &json!(1999)).unwrap(), "2019-03-28T15:03:12Z");
+        assert_eq!(end_time("2019-03-28T15:03:11Z", &json!(1999)).unwrap(), "2019-03-28T15:03:12.999Z");
+        assert_eq!(end_time("2019-03-28T15:03:11Z", &json!(2712345)).unwrap(), "2019-03-28T15:48:23.345Z");
+        assert_eq!(end_time("2019-03-28T15:03:11Z", &json!(1)).unwrap(), "2019-03-28T15:03:11.001Z");
         assert_eq!(end_time("2019-03-28T15:03:11Z", &json!(0)).unwrap(), "2019-03-28T15:03:11Z");
+    }
+
+    /// What the OCARIoT consumers check: `Date(end_time) − Date(start_time) === duration`, in milliseconds.
+    fn consumer_accepts(start_time: &str, end_time: &str, duration: i64) -> bool {
+        let ms = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        ms(end_time) - ms(start_time) == duration
+    }
+
+    #[test]
+    fn every_duration_gives_an_end_the_consumers_accept() {
+        for duration in [0, 1, 999, 1000, 1001, 59_999, 2_712_345, 28_800_000, 36_300_250, 86_400_001] {
+            let end = end_time("2019-12-31T23:30:00Z", &json!(duration)).unwrap();
+            assert!(consumer_accepts("2019-12-31T23:30:00Z", &end, duration), "{duration} ms → {end}");
+            assert_eq!(end.len(), if duration % 1000 == 0 { 20 } else { 24 }, "{end}");
+        }
     }
 
     #[test]

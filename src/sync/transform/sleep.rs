@@ -179,6 +179,31 @@ mod tests {
         assert_eq!(serde_json::to_string(&sleep(&classic(), CHILD).unwrap()).unwrap(), expected);
     }
 
+    /// What the OCARIoT consumers check: `Date(end_time) − Date(start_time) === duration`, in milliseconds.
+    fn times_match(object: &Value) -> bool {
+        let ms =
+            |key: &str| chrono::DateTime::parse_from_rfc3339(object[key].as_str().unwrap()).unwrap().timestamp_millis();
+        ms("end_time") - ms("start_time") == object["duration"].as_i64().unwrap()
+    }
+
+    #[test]
+    fn a_night_of_fractional_seconds_ends_at_its_start_plus_its_duration() {
+        let mut raw = stages();
+        raw["startTime"] = json!("2020-09-07T22:10:00.500");
+        raw["duration"] = json!(28_800_250);
+        raw["levels"]["data"][0]["dateTime"] = json!("2020-09-07T22:10:00.500");
+        raw["levels"]["data"][1]["dateTime"] = json!("2020-09-07T22:15:30.500");
+        let out = sleep(&raw, CHILD).unwrap();
+        // The start keeps the original's whole-second form (the consumers' de-duplication key); the end is the start
+        // plus the duration, to the millisecond.
+        assert_eq!(out["start_time"], json!("2020-09-07T22:10:00Z"));
+        assert_eq!(out["end_time"], json!("2020-09-08T06:10:00.250Z"));
+        assert!(times_match(&out));
+        assert_eq!(out["pattern"]["data_set"][1]["start_time"], json!("2020-09-07T22:15:30Z"));
+        assert!(times_match(&sleep(&stages(), CHILD).unwrap()));
+        assert!(times_match(&sleep(&classic(), CHILD).unwrap()));
+    }
+
     #[test]
     fn missing_stage_is_malformed() {
         let mut raw = stages();

@@ -59,15 +59,16 @@ fn point(name: String, data_source: Value, key: &str, payload: Value, start: Loc
     Point { value: Value::Object(value), start, end }
 }
 
-/// Fitbit's activity names, as `exerciseType` values. Soccer exists only in the larger enum Google published later.
+/// Fitbit's activity names, as `exerciseType` values. `SOCCER`, `AEROBIC_WORKOUT` and `SWIMMING_POOL` (a tracker's
+/// swims are pool lengths) are among the values v4's enum gained on 14 Aug 2026 (13 before, 182 since).
 fn exercise_type(activity_name: &str) -> &'static str {
     match activity_name {
         "Walk" => "WALKING",
         "Run" => "RUNNING",
         "Bike" => "BIKING",
-        "Swim" => "SWIMMING",
+        "Swim" => "SWIMMING_POOL",
         "Soccer" => "SOCCER",
-        "Aerobic Workout" => "WORKOUT",
+        "Aerobic Workout" => "AEROBIC_WORKOUT",
         _ => "OTHER",
     }
 }
@@ -168,9 +169,9 @@ fn stage(entry: &Value) -> Option<Value> {
     Some(Value::Object(stage))
 }
 
-/// A sleep log as a `sleep` point: its `levels.data` as `stages`, its `shortData` as `shortAwakenings` (v4beta), its
-/// summary minutes as `summary`. Stages nights succeed; classic ones carry `REJECTED_COVERAGE`, as when stages could
-/// not be computed. Google has no efficiency or time in bed. A night not yet `processed` has no stages status
+/// A sleep log as a `sleep` point: its `levels.data` as `stages`, its `shortData` as `shortAwakenings` and its
+/// `isMainSleep` as `metadata.mainSleep` (both in v4 since 14 Aug 2026), its summary minutes as `summary`. Stages
+/// nights succeed; classic ones carry `REJECTED_COVERAGE`, as when stages could not be computed. Google has no efficiency or time in bed. A night not yet `processed` has no stages status
 /// (`STAGES_STATE_UNSPECIFIED`), though its stages and summary are already there.
 pub(crate) fn sleep(health_user: &str, log: &Value, encoding: Encoding, processed: bool) -> Option<Point> {
     let log_id = log["logId"].as_i64()?;

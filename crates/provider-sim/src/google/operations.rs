@@ -25,6 +25,15 @@ pub(crate) fn uuid() -> String {
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
+/// An operation of `project` that is not done yet, with its (empty) metadata typed as `metadata_type` (the message name,
+/// e.g. `CreateSubscriberMetadata`): proto3 JSON leaves `done: false` out, and there is no `response` yet.
+pub(crate) fn pending(project: &str, metadata_type: &str) -> Value {
+    json!({
+        "name": format!("projects/{project}/operations/{}", uuid()),
+        "metadata": {"@type": format!("type.googleapis.com/google.devicesandservices.health.v4.{metadata_type}")},
+    })
+}
+
 /// A finished operation of `project` whose `response` is `resource` (an object) typed as `type_url`.
 pub(crate) fn done(project: &str, type_url: &str, resource: Value) -> Value {
     let mut response = Map::new();

@@ -24,6 +24,8 @@ struct Grant {
     offline: bool,
     /// Expiry of the refresh token, epoch seconds, for time-limited grants.
     refresh_exp: Option<i64>,
+    /// Data types whose permission the user took back after consenting: the Health API answers 403 for them.
+    denied: Vec<String>,
 }
 
 struct AccessToken {
@@ -69,7 +71,7 @@ pub(crate) enum GoogleAccess<'a> {
     Unknown,
     Revoked { user: &'a str },
     Expired { user: &'a str },
-    Active { user: &'a str, scopes: &'a str, exp: i64, offline: bool },
+    Active { user: &'a str, scopes: &'a str, exp: i64, offline: bool, denied: &'a [String] },
 }
 
 /// A token response: the new access token, the refresh token when one is returned, and the grant's details.
@@ -108,7 +110,7 @@ impl GoogleTokenStore {
     fn grant(&mut self, user: &str, scopes: &str, offline: bool, refresh_ttl: Option<i64>, now: i64) -> usize {
         let refresh_exp = refresh_ttl.filter(|_| offline).map(|ttl| now + ttl);
         let (user, scopes) = (user.to_string(), scopes.to_string());
-        self.grants.push(Grant { user, scopes, revoked: false, offline, refresh_exp });
+        self.grants.push(Grant { user, scopes, revoked: false, offline, refresh_exp, denied: Vec::new() });
         self.grants.len() - 1
     }
 
@@ -206,6 +208,17 @@ impl GoogleTokenStore {
         true
     }
 
+    /// The data types every consent `user` gave so far no longer grants (none: all granted again); a later consent
+    /// grants everything it names. How many consents that touched.
+    pub(crate) fn deny(&mut self, user: &str, data_types: &[String]) -> usize {
+        let mut touched = 0;
+        for grant in self.grants.iter_mut().filter(|grant| grant.user == user) {
+            grant.denied = data_types.to_vec();
+            touched += 1;
+        }
+        touched
+    }
+
     /// The user a token (access or refresh, in any state) or code was issued to.
     pub(crate) fn user_of(&self, token: &str) -> Option<&str> {
         match self.grant_of(token) {
@@ -226,7 +239,7 @@ impl GoogleTokenStore {
         } else if t.exp <= now {
             GoogleAccess::Expired { user: &g.user }
         } else {
-            GoogleAccess::Active { user: &g.user, scopes: &g.scopes, exp: t.exp, offline: g.offline }
+            GoogleAccess::Active { user: &g.user, scopes: &g.scopes, exp: t.exp, offline: g.offline, denied: &g.denied }
         }
     }
 

@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/google/users/{user}/requests", get(google_requests))
         .route("/google/users/{user}/linked", put(set_linked))
         .route("/google/users/{user}/defects", put(set_defects))
+        .route("/google/users/{user}/permission-denied", put(set_permission_denied))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/legacy", put(set_legacy))
         .route("/config", put(set_config))
@@ -138,6 +139,22 @@ async fn set_linked(State(shared): State<Arc<Shared>>, Path(user): Path<String>,
 }
 
 #[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeniedRequest {
+    data_types: Option<Vec<String>>,
+}
+
+async fn set_permission_denied(State(shared): State<Arc<Shared>>, Path(user): Path<String>, body: Bytes) -> Response {
+    let data_types = match parse::<DeniedRequest>(&body) {
+        Ok(DeniedRequest { data_types: Some(data_types) }) => data_types,
+        Ok(_) => return bad_request("expected {\"dataTypes\": [\"sleep\", …]}"),
+        Err(error) => return bad_request(error),
+    };
+    let consents = shared.lock().google_tokens.deny(&user, &data_types);
+    Json(json!({"user_id": user, "dataTypes": data_types, "consents": consents})).into_response()
+}
+
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DefectsRequest {
     defects: Option<bool>,
@@ -230,6 +247,7 @@ struct ConfigRequest {
     #[serde(default, deserialize_with = "nullable")]
     google_requests_per_second: Option<Option<f64>>,
     google_subscriber_direct_answer: Option<bool>,
+    google_operations_pending: Option<bool>,
     google_notification_omit_authorization: Option<bool>,
     google_signature_header: Option<String>,
     google_notifications_single: Option<bool>,
@@ -283,6 +301,9 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         if let Some(direct) = request.google_subscriber_direct_answer {
             webhooks.subscriber_direct_answer = direct;
         }
+        if let Some(pending) = request.google_operations_pending {
+            webhooks.operations_pending = pending;
+        }
         if let Some(omit) = request.google_notification_omit_authorization {
             webhooks.omit_authorization = omit;
         }
@@ -323,6 +344,7 @@ fn settings(shared: &Shared) -> Response {
         "google_sleep_processing_until": settings.google_sleep_processing_until,
         "google_requests_per_second": settings.google_requests_per_second,
         "google_subscriber_direct_answer": webhooks.subscriber_direct_answer,
+        "google_operations_pending": webhooks.operations_pending,
         "google_notification_omit_authorization": webhooks.omit_authorization,
         "google_signature_header": webhooks.signature_header,
         "google_notifications_single": webhooks.single,

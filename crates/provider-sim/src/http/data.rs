@@ -67,7 +67,16 @@ fn serve(shared: &Shared, caller: &Caller, uri: &Uri, origin: &str) -> Answer {
         Endpoint::List(list) => {
             let query: HashMap<String, String> =
                 form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
-            paging::list(history, list, &query, &format!("{origin}{prefix}/{resource}"))
+            let added: Vec<Value> = shared
+                .lock()
+                .fitbit_added
+                .get(&caller.user)
+                .into_iter()
+                .flatten()
+                .filter(|(of_list, _)| *of_list == list.name())
+                .map(|(_, log)| log.clone())
+                .collect();
+            paging::list(history, &added, list, &query, &format!("{origin}{prefix}/{resource}"))
         }
         Endpoint::Tracker { index, start, end } => tracker(history, index, start, end),
     }

@@ -1,9 +1,9 @@
 //! Fitbit's paging of the sleep and activity lists: from an anchor date, `beforeDate` walks back in time (`sort=desc`)
 //! and `afterDate` forward (`sort=asc`), `limit` (1 to 100) items per page, and `pagination.next` links to the next
 //! page (empty on the last one). Fitbit compares against midnight of the anchor, so `beforeDate` excludes its own date
-//! and `afterDate` includes it: ds-agent's (and the original's) `beforeDate=<tomorrow>` gets today's items. Only plain
-//! dates are accepted as anchors. Sleep logs are placed on their `dateOfSleep`, activities on the date of their
-//! `startTime`.
+//! and `afterDate` includes it: ds-agent's (and the original's) `beforeDate=<tomorrow>` gets today's items. Only plain dates are
+//! accepted as anchors. Sleep logs are placed on their `dateOfSleep`, activities on the date of their `startTime`; logs
+//! added through [`crate::Simulator::add_fitbit_log`] follow the day's generated ones.
 
 use std::collections::HashMap;
 
@@ -25,19 +25,27 @@ pub(super) enum List {
 }
 
 impl List {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             List::Sleep => "sleep",
             List::Activities => "activities",
         }
     }
 
-    /// The day's items in chronological order.
-    fn items_on(self, history: &History, day: NaiveDate) -> Vec<Item<'_>> {
-        match self {
+    /// The day's items in chronological order, then the logs `added` on that day.
+    fn items_on<'a>(self, history: &'a History, added: &'a [Value], day: NaiveDate) -> Vec<Item<'a>> {
+        let mut items: Vec<Item<'a>> = match self {
             List::Sleep => history.sleep_text(day).map(Item::Night).into_iter().collect(),
             List::Activities => history.activity_logs(day).iter().map(Item::Log).collect(),
-        }
+        };
+        let date_key = match self {
+            List::Sleep => "dateOfSleep",
+            List::Activities => "startTime",
+        };
+        let day = day.to_string();
+        let on_day = |log: &&Value| log.get(date_key).and_then(Value::as_str).and_then(|d| d.get(..10)) == Some(&day);
+        items.extend(added.iter().filter(on_day).map(Item::Log));
+        items
     }
 }
 
@@ -120,6 +128,7 @@ fn sort_order(direction: Direction) -> &'static str {
 /// One page of `list` as `{"<list>":[…],"pagination":{…}}`; `link` is the list's absolute URL without query.
 pub(super) fn list(
     history: &History,
+    added: &[Value],
     list: List,
     query: &HashMap<String, String>,
     link: &str,
@@ -133,14 +142,14 @@ pub(super) fn list(
         Direction::Before => {
             let mut day = page.anchor.pred_opt().map(|day| day.min(history.last()));
             while let Some(current) = day.filter(|d| *d >= history.first() && items.len() < wanted) {
-                items.extend(list.items_on(history, current).into_iter().rev());
+                items.extend(list.items_on(history, added, current).into_iter().rev());
                 day = current.pred_opt();
             }
         }
         Direction::After => {
             let mut day = Some(page.anchor.max(history.first()));
             while let Some(current) = day.filter(|d| *d <= history.last() && items.len() < wanted) {
-                items.extend(list.items_on(history, current));
+                items.extend(list.items_on(history, added, current));
                 day = current.succ_opt();
             }
         }

@@ -43,6 +43,8 @@ type Answer = Result<Response, GoogleError>;
 struct Caller {
     user: String,
     scopes: String,
+    /// Data types the caller's consent no longer grants ([`crate::Simulator::set_google_permission_denied`]).
+    denied: Vec<String>,
 }
 
 /// The bearer token (header, or the `access_token` query parameter Google also takes) as the token store sees it:
@@ -69,8 +71,9 @@ fn authenticate(
         GoogleAccess::Expired { user } => {
             (Some(user.to_string()), Err(status::unauthenticated("ACCESS_TOKEN_EXPIRED")))
         }
-        GoogleAccess::Active { user, scopes, .. } => {
-            (Some(user.to_string()), Ok(Caller { user: user.to_string(), scopes: scopes.to_string() }))
+        GoogleAccess::Active { user, scopes, denied, .. } => {
+            let caller = Caller { user: user.to_string(), scopes: scopes.to_string(), denied: denied.to_vec() };
+            (Some(user.to_string()), Ok(caller))
         }
     }
 }
@@ -170,6 +173,9 @@ fn route(
             if !scopes::can_read_area(&caller.scopes, data_type.area) {
                 return Err(status::scope_insufficient(&format!("DataPointsService.{rpc}")));
             }
+            if caller.denied.iter().any(|denied| denied == data_type.path) {
+                return Err(status::permission_denied("The caller does not have permission"));
+            }
             let data = shared.user_data(&caller.user);
             let defective = shared.lock().google_defects.contains(&caller.user);
             match rpc {
@@ -193,13 +199,13 @@ fn check_user(user: &str, health_user: &str) -> Result<(), GoogleError> {
     }
 }
 
-/// A `dataSourceFamily`, when valid: `Some("google-wearables")`… or `None` without one (all sources).
-fn check_family(family: Option<&str>) -> Result<Option<&str>, GoogleError> {
+/// A `dataSourceFamily` is absent, or one Google knows.
+fn check_family(family: Option<&str>) -> Result<(), GoogleError> {
     let known = ["all-sources", "google-wearables", "google-sources", "self-sources"];
     match family.filter(|f| !f.is_empty()) {
-        None => Ok(None),
+        None => Ok(()),
         Some(family) => match family.strip_prefix("users/me/dataSourceFamilies/") {
-            Some(name) if known.contains(&name) => Ok(Some(name)),
+            Some(name) if known.contains(&name) => Ok(()),
             _ => Err(status::invalid_argument(
                 format!("Invalid data source family: {family}"),
                 Some("INVALID_DATA_POINT_DATA_SOURCE_FAMILY"),
@@ -209,8 +215,8 @@ fn check_family(family: Option<&str>) -> Result<Option<&str>, GoogleError> {
 }
 
 /// `list` (and `reconcile`, whose points have `dataPointName` instead of `name` and no `dataSource`). `list` returns
-/// each source's points, the phone's walks too (but not for `google-wearables`, trackers and watches only);
-/// `reconcile` merges the phone's walk into the tracker's activity, so only the tracker's is left. `defective`: the
+/// each source's points, the phone's walks too, and takes no data source family; `reconcile` merges the phone's walk
+/// into the tracker's activity, so only the tracker's is left. `defective`: the
 /// user's newest point is broken (see [`defects`]).
 fn list(
     shared: &Shared,
@@ -230,7 +236,16 @@ fn list(
         ));
     }
     let get = |key: &str| query.get(key).map(String::as_str);
-    let family = check_family(get("dataSourceFamily"))?;
+    // v4's `ListDataPointsRequest` has no data source family (only `reconcile` and the rollups do): Google refuses a
+    // query parameter its request message lacks.
+    if !reconcile && query.contains_key("dataSourceFamily") {
+        return Err(status::invalid_argument(
+            "Invalid JSON payload received. Unknown name \"dataSourceFamily\": Cannot bind query parameter. Field \
+             'dataSourceFamily' could not be found in request message.",
+            None,
+        ));
+    }
+    check_family(get("dataSourceFamily"))?;
     let size = paging::page_size(get("pageSize"), data_type)?;
     let filter = Filter::parse(get("filter"), data_type)?;
     let print = paging::fingerprint(&[
@@ -251,10 +266,7 @@ fn list(
 
     let serving = Serving {
         encoding: Encoding::of(settings.google_verbose),
-        phone: settings.google_phone_source
-            && !settings.google_verbose
-            && !reconcile
-            && family != Some("google-wearables"),
+        phone: settings.google_phone_source && !settings.google_verbose && !reconcile,
         sleep_processing: settings.google_sleep_processing_until.is_some_and(|until| now() < until),
     };
     // Reconciled names change with every answer when they are unstable.

@@ -158,7 +158,7 @@ pub(crate) async fn tokeninfo(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
     let Some(token) = token else { return invalid() };
     let now = now();
     let state = shared.lock();
-    let GoogleAccess::Active { user, scopes, exp, offline } = state.google_tokens.access_state(token, now) else {
+    let GoogleAccess::Active { user, scopes, exp, offline, .. } = state.google_tokens.access_state(token, now) else {
         return invalid();
     };
     let client_id = &shared.google.client_id;

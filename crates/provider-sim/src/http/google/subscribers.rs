@@ -1,11 +1,15 @@
 //! The webhook subscribers of a Cloud project, under `/v4/projects/{number}/subscribers`: create (after the
-//! verification handshake), get, list, patch (verifying again when the endpoint or the secret changes) and delete. The
-//! caller is a service account, with a token of the JWT-bearer grant; a user's token is refused with 403. Create, patch
-//! and delete answer a done `Operation` or, with `google_subscriber_direct_answer`, the resource itself. No lock is
-//! held while the endpoint is probed: the handshake is checked again for a concurrent create.
+//! verification handshake), list, patch (verifying again when the endpoint or the secret changes) and delete, the
+//! four methods v4's `DataSubscriptionService` publishes for them. There is no get of one subscriber and no route to
+//! poll an operation (v4 has no `google.longrunning.Operations` mixin): those URLs are 404 here as at Google. The
+//! caller is a service account, with a token of the JWT-bearer grant; a user's token is refused with 403. Create,
+//! patch and delete answer a done `Operation` or, with `google_subscriber_direct_answer`, the resource itself; with
+//! `google_operations_pending`, an `Operation` that is not done, the change following a second later. No lock is held
+//! while the endpoint is probed: the handshake is checked again for a concurrent create. Every request is recorded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -24,9 +28,13 @@ use crate::google::status::{self, GoogleError};
 use crate::google::subscribers::{self, Subscriber, SubscriberBody};
 use crate::google::tokens::GoogleAccess;
 use crate::google::verification;
+use crate::redact::redact_query;
 use crate::state::{now, Shared};
 
 type Answer = Result<Response, GoogleError>;
+
+/// How long a pending operation takes to carry out its change.
+const PENDING_FOR: Duration = Duration::from_secs(1);
 
 /// Every method under `/v4/projects/`.
 pub(crate) async fn serve(
@@ -38,6 +46,7 @@ pub(crate) async fn serve(
 ) -> Response {
     let latency = shared.lock().settings.latency;
     tokio::time::sleep(latency).await;
+    shared.lock().google_project_requests.push(format!("{method} {}", redact_query(&uri)));
     let query = parse_form(uri.query().unwrap_or_default().as_bytes());
     let path = percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
     route(&shared, &method, &path, &query, &headers, &body).await.unwrap_or_else(IntoResponse::into_response)
@@ -57,9 +66,8 @@ async fn route(
     match (method.clone(), &segments[..]) {
         (Method::POST, ["projects", project, "subscribers"]) => create(shared, &account, project, query, body).await,
         (Method::GET, ["projects", project, "subscribers"]) => list(shared, project, query),
-        (Method::GET, ["projects", project, "subscribers", id]) => get(shared, project, id),
         (Method::PATCH, ["projects", project, "subscribers", id]) => patch(shared, project, id, query, body).await,
-        (Method::DELETE, ["projects", project, "subscribers", id]) => delete(shared, &account, project, id),
+        (Method::DELETE, ["projects", project, "subscribers", id]) => delete(shared, &account, project, id).await,
         _ => Err(not_found()),
     }
 }
@@ -97,6 +105,24 @@ fn missing(name: &str) -> GoogleError {
     status::resource_not_found(format!("Subscriber {name} not found."))
 }
 
+/// Whether changes answer an `Operation` that is not done, and happen a moment later.
+fn pending(shared: &Shared) -> bool {
+    shared.lock().webhook_settings.operations_pending
+}
+
+/// Runs `change` in the background after [`PENDING_FOR`]; its failure changes nothing and is only logged.
+fn later<F>(shared: &Arc<Shared>, what: String, change: F)
+where
+    F: std::future::Future<Output = Result<Value, GoogleError>> + Send + 'static,
+{
+    shared.spawn(async move {
+        tokio::time::sleep(PENDING_FOR).await;
+        if let Err(error) = change.await {
+            tracing::info!("pending operation on {what} failed: {error:?}");
+        }
+    });
+}
+
 /// `resource` as the direct answer, or inside a done `Operation` typed `type_url`.
 fn answer(shared: &Shared, project: &str, type_url: &str, resource: Value) -> Response {
     if shared.lock().webhook_settings.subscriber_direct_answer {
@@ -130,7 +156,6 @@ async fn create(
     if shared.lock().webhooks.subscribers.contains(&name) {
         return Err(exists());
     }
-    verification::verify(&shared.outbound, &endpoint_uri, &secret).await.map_err(status::failed_precondition)?;
     let created = Utc::now();
     let subscriber = Subscriber {
         project: project.to_string(),
@@ -142,24 +167,30 @@ async fn create(
         create_time: created,
         update_time: created,
     };
+    let account = account.to_string();
+    if pending(shared) {
+        later(shared, name, store_created(shared.clone(), subscriber, account));
+        return Ok(Json(operations::pending(project, "CreateSubscriberMetadata")).into_response());
+    }
+    let resource = store_created(shared.clone(), subscriber, account).await?;
+    Ok(answer(shared, project, SUBSCRIBER_TYPE, resource))
+}
+
+/// The end of a create: the endpoint's handshake, then the subscriber stored, unless a concurrent create won.
+async fn store_created(shared: Arc<Shared>, subscriber: Subscriber, account: String) -> Result<Value, GoogleError> {
+    let verified = verification::verify(&shared.outbound, &subscriber.endpoint_uri, &subscriber.secret).await;
+    verified.map_err(status::failed_precondition)?;
+    let name = subscribers::name(&subscriber.project, &subscriber.id);
     let resource = subscriber.to_json();
     {
         let mut state = shared.lock();
         if state.webhooks.subscribers.contains(&name) {
-            return Err(exists());
+            return Err(status::already_exists(format!("Subscriber {name} already exists.")));
         }
         state.webhooks.subscribers.insert(subscriber);
     }
     tracing::info!("subscriber {name} created by {account}");
-    Ok(answer(shared, project, SUBSCRIBER_TYPE, resource))
-}
-
-fn get(shared: &Shared, project: &str, id: &str) -> Answer {
-    subscribers::check_project(project, false)?;
-    let name = subscribers::name(project, id);
-    let state = shared.lock();
-    let subscriber = state.webhooks.subscribers.get(&name).ok_or_else(|| missing(&name))?;
-    Ok(Json(subscriber.to_json()).into_response())
+    Ok(resource)
 }
 
 /// One page holds every subscriber of the project (a project has a handful): `pageSize` is checked, then ignored, and
@@ -208,7 +239,7 @@ fn update_mask(query: &HashMap<String, String>, body: &SubscriberBody) -> Result
         .collect()
 }
 
-async fn patch(shared: &Shared, project: &str, id: &str, query: &HashMap<String, String>, body: &[u8]) -> Answer {
+async fn patch(shared: &Arc<Shared>, project: &str, id: &str, query: &HashMap<String, String>, body: &[u8]) -> Answer {
     subscribers::check_project(project, true)?;
     let name = subscribers::name(project, id);
     let current = shared.lock().webhooks.subscribers.get(&name).cloned().ok_or_else(|| missing(&name))?;
@@ -229,34 +260,58 @@ async fn patch(shared: &Shared, project: &str, id: &str, query: &HashMap<String,
         updated.secret = subscribers::check_secret(body.endpoint_authorization.as_ref())?;
     }
     // Naming the endpoint or the secret in the mask re-runs the handshake, changed or not.
-    if mask.contains(&Field::Endpoint) || mask.contains(&Field::Authorization) {
+    let verify = mask.contains(&Field::Endpoint) || mask.contains(&Field::Authorization);
+    if pending(shared) {
+        later(shared, name, store_updated(shared.clone(), updated, verify));
+        return Ok(Json(operations::pending(project, "UpdateSubscriberMetadata")).into_response());
+    }
+    let resource = store_updated(shared.clone(), updated, verify).await?;
+    Ok(answer(shared, project, SUBSCRIBER_TYPE, resource))
+}
+
+/// The end of a patch: the handshake again when `verify`, then the subscriber stored, unless it was deleted meanwhile.
+async fn store_updated(shared: Arc<Shared>, mut updated: Subscriber, verify: bool) -> Result<Value, GoogleError> {
+    if verify {
         verification::verify(&shared.outbound, &updated.endpoint_uri, &updated.secret)
             .await
             .map_err(status::failed_precondition)?;
     }
+    let name = subscribers::name(&updated.project, &updated.id);
     updated.state = "ACTIVE";
     updated.update_time = Utc::now();
     let resource = updated.to_json();
-    {
-        let mut state = shared.lock();
-        if !state.webhooks.subscribers.contains(&name) {
-            return Err(missing(&name));
-        }
-        state.webhooks.subscribers.insert(updated);
+    let mut state = shared.lock();
+    if !state.webhooks.subscribers.contains(&name) {
+        return Err(missing(&name));
     }
-    Ok(answer(shared, project, SUBSCRIBER_TYPE, resource))
+    state.webhooks.subscribers.insert(updated);
+    Ok(resource)
 }
 
 /// `force` is accepted and ignored: the simulator keeps no manual subscriptions to delete with it. A batch not yet
 /// sent is dropped, and retries to the subscriber stop.
-fn delete(shared: &Shared, account: &str, project: &str, id: &str) -> Answer {
+async fn delete(shared: &Arc<Shared>, account: &str, project: &str, id: &str) -> Answer {
     subscribers::check_project(project, true)?;
     let name = subscribers::name(project, id);
-    {
-        let mut state = shared.lock();
-        state.webhooks.subscribers.remove(&name).ok_or_else(|| missing(&name))?;
-        state.webhooks.batches.remove(&name);
+    if !shared.lock().webhooks.subscribers.contains(&name) {
+        return Err(missing(&name));
     }
-    tracing::info!("subscriber {name} deleted by {account}");
-    Ok(answer(shared, project, EMPTY_TYPE, json!({})))
+    let remove = {
+        let (shared, name, account) = (shared.clone(), name.clone(), account.to_string());
+        async move {
+            {
+                let mut state = shared.lock();
+                state.webhooks.subscribers.remove(&name).ok_or_else(|| missing(&name))?;
+                state.webhooks.batches.remove(&name);
+            }
+            tracing::info!("subscriber {name} deleted by {account}");
+            Ok(json!({}))
+        }
+    };
+    if pending(shared) {
+        later(shared, name, remove);
+        return Ok(Json(operations::pending(project, "DeleteSubscriberMetadata")).into_response());
+    }
+    let resource = remove.await?;
+    Ok(answer(shared, project, EMPTY_TYPE, resource))
 }
