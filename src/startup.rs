@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
+use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -127,7 +128,7 @@ impl Application {
         let jobs = JobQueue::new(coordination.clone(), &store, job_settings);
         let signing_secret = match (&settings.token_encryption_key, &settings.google.client_secret) {
             (Some(key), _) => key.to_vec(),
-            (None, Some(secret)) => secret.as_bytes().to_vec(),
+            (None, Some(secret)) => secret.expose_secret().as_bytes().to_vec(),
             // Without a shared secret each instance signs with its own key: a callback must reach the same instance.
             (None, None) => rand::random::<[u8; 32]>().to_vec(),
         };

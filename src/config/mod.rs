@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
 
 pub use environment::Environment;
 pub use notifications::{NotificationSettings, SubscriberSettings, DEFAULT_KEYSET_URL};
@@ -62,20 +63,18 @@ pub struct Settings {
     pub provider_timeout: Duration,
 }
 
-/// OAuth client credentials of one provider. Either part may be missing; `GET /v1/fitbit` answers 404 then.
-#[derive(Clone, Default)]
+/// OAuth client credentials of one provider. Either part may be missing; `GET /v1/fitbit` answers 404 then. The
+/// secret is a [`SecretString`]: it never reaches a log line, even through `{:?}`.
+#[derive(Clone, Debug, Default)]
 pub struct ClientCredentials {
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
 }
 
-impl std::fmt::Debug for ClientCredentials {
-    // The secret never reaches a log line, even through `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientCredentials")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
-            .finish()
+impl ClientCredentials {
+    /// The secret as the provider's token endpoint wants it (empty when unset).
+    pub fn secret(&self) -> &str {
+        self.client_secret.as_ref().map_or("", |secret| secret.expose_secret())
     }
 }
 
@@ -148,12 +147,12 @@ impl Settings {
             rabbitmq_ca_path: or("RABBITMQ_CA_PATH", ".certs/rabbitmqca.crt").into(),
             fitbit: ClientCredentials {
                 client_id: get("FITBIT_CLIENT_ID"),
-                client_secret: get("FITBIT_CLIENT_SECRET"),
+                client_secret: get("FITBIT_CLIENT_SECRET").map(SecretString::from),
             },
             fitbit_api_url: parse_base_url("FITBIT_API_URL", &or("FITBIT_API_URL", "https://api.fitbit.com"))?,
             google: ClientCredentials {
                 client_id: get("GOOGLE_CLIENT_ID"),
-                client_secret: get("GOOGLE_CLIENT_SECRET"),
+                client_secret: get("GOOGLE_CLIENT_SECRET").map(SecretString::from),
             },
             google_health_api_url: parse_base_url(
                 "GOOGLE_HEALTH_API_URL",

@@ -4,18 +4,21 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use super::{parse_base_url, parse_positive, ConfigError};
 
 /// Google's published Tink keyset of the webhook signing keys (docs/notifications.md#what-google-sends).
 pub const DEFAULT_KEYSET_URL: &str = "https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json";
 
-#[derive(Clone)]
+/// The secrets are [`SecretString`]s: they never reach a log line, even through `{:?}`.
+#[derive(Clone, Debug)]
 pub struct NotificationSettings {
     /// The whole `Authorization` value Google sends (`GOOGLE_NOTIFICATION_SECRET`, e.g. `Bearer …`). `None`: the
     /// endpoint is off and answers 404.
-    pub secret: Option<String>,
+    pub secret: Option<SecretString>,
     /// The secret being rotated out, accepted too (`GOOGLE_NOTIFICATION_SECRET_PREVIOUS`).
-    pub previous_secret: Option<String>,
+    pub previous_secret: Option<SecretString>,
     pub keyset_url: String,
     /// `GOOGLE_NOTIFICATION_VERIFY_SIGNATURE` (default true).
     pub verify_signature: bool,
@@ -41,22 +44,6 @@ pub struct SubscriberSettings {
     pub subscriber_id: String,
     /// `GOOGLE_NOTIFICATION_URL`: the public HTTPS URL of `POST /v1/google/notifications`, as Google calls it.
     pub endpoint_url: Option<String>,
-}
-
-impl std::fmt::Debug for NotificationSettings {
-    // The secrets never reach a log line, even through `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotificationSettings")
-            .field("secret", &self.secret.as_ref().map(|_| "***"))
-            .field("previous_secret", &self.previous_secret.as_ref().map(|_| "***"))
-            .field("keyset_url", &self.keyset_url)
-            .field("verify_signature", &self.verify_signature)
-            .field("require_authorization", &self.require_authorization)
-            .field("coalesce", &self.coalesce)
-            .field("stale_after", &self.stale_after)
-            .field("subscriber", &self.subscriber)
-            .finish()
-    }
 }
 
 impl NotificationSettings {
@@ -101,8 +88,8 @@ impl NotificationSettings {
             ));
         }
         Ok(NotificationSettings {
-            secret,
-            previous_secret,
+            secret: secret.map(SecretString::from),
+            previous_secret: previous_secret.map(SecretString::from),
             keyset_url: parse_base_url(
                 "GOOGLE_NOTIFICATION_KEYSET_URL",
                 &or("GOOGLE_NOTIFICATION_KEYSET_URL", DEFAULT_KEYSET_URL),

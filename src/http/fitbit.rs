@@ -2,6 +2,7 @@
 //! the API gateway (docs/decisions.md#client-secret-on-the-fitbit-route); it is never logged.
 
 use axum::extract::State;
+use secrecy::ExposeSecret;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -18,7 +19,9 @@ pub fn router() -> Router<AppState> {
 
 async fn client_credentials(State(state): State<AppState>) -> Result<Response, ApiError> {
     match (&state.settings.fitbit.client_id, &state.settings.fitbit.client_secret) {
-        (Some(id), Some(secret)) => Ok(json(StatusCode::OK, &json!({"client_id": id, "client_secret": secret}))),
+        (Some(id), Some(secret)) => {
+            Ok(json(StatusCode::OK, &json!({"client_id": id, "client_secret": secret.expose_secret()})))
+        }
         _ => {
             Err(ApiError::NotFound { message: "Fitbit client id and secret key not found!".into(), description: None })
         }

@@ -12,6 +12,7 @@ pub mod subscriber;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use mongodb::bson::oid::ObjectId;
@@ -100,8 +101,10 @@ impl Notifications {
         let settings = &self.inner.settings;
         let authorized = match authorization {
             Some(value) => {
-                let matches = |secret: &Option<String>| {
-                    secret.as_deref().is_some_and(|secret| bool::from(secret.as_bytes().ct_eq(value.as_bytes())))
+                let matches = |secret: &Option<SecretString>| {
+                    secret.as_ref().is_some_and(|secret| {
+                        bool::from(secret.expose_secret().as_bytes().ct_eq(value.as_bytes()))
+                    })
                 };
                 // Both compared, whatever the first says, so the time taken tells nothing.
                 let (current, previous) = (matches(&settings.secret), matches(&settings.previous_secret));

@@ -8,6 +8,7 @@
 //! both are read. The secret is sent, never printed.
 
 use std::sync::Arc;
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use gcp_auth::{CustomServiceAccount, TokenProvider};
@@ -55,7 +56,8 @@ pub async fn run(action: &str, settings: &Settings) -> Result<(), SubscriberErro
             let secret = settings
                 .notifications
                 .secret
-                .as_deref()
+                .as_ref()
+                .map(ExposeSecret::expose_secret)
                 .ok_or(SubscriberError::Missing("GOOGLE_NOTIFICATION_SECRET"))?;
             let body = json!({
                 "endpointUri": endpoint,

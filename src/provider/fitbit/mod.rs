@@ -98,7 +98,7 @@ impl FitbitClient {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
             ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
-            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.secret()),
         ];
         let body = with_retry(
             self.retry,
@@ -121,7 +121,7 @@ impl FitbitClient {
             ("token", access_token),
             ("token_type_hint", "access_token"),
             ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
-            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.secret()),
         ];
         with_retry(
             self.retry,
@@ -161,7 +161,7 @@ impl FitbitClient {
     fn client_request(&self, url: &str) -> reqwest::RequestBuilder {
         let encode = |s: &str| form_urlencoded(s);
         let id = encode(self.credentials.client_id.as_deref().unwrap_or(""));
-        let secret = encode(self.credentials.client_secret.as_deref().unwrap_or(""));
+        let secret = encode(self.credentials.secret());
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
         self.http.post(url).header(ACCEPT, "application/json").header(AUTHORIZATION, format!("Basic {basic}"))
     }

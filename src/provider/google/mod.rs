@@ -115,7 +115,7 @@ impl GoogleClient {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
             ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
-            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.secret()),
         ];
         self.token_request(&form).await.map_err(|e| e.with_tokens(None, Some(refresh_token)))
     }
@@ -127,7 +127,7 @@ impl GoogleClient {
             ("code", code),
             ("redirect_uri", redirect_uri),
             ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
-            ("client_secret", self.credentials.client_secret.as_deref().unwrap_or("")),
+            ("client_secret", self.credentials.secret()),
         ];
         self.token_request(&form).await
     }
