@@ -2,11 +2,11 @@
 //! the API gateway (docs/decisions.md#client-secret-on-the-fitbit-route); it is never logged.
 
 use axum::extract::State;
-use secrecy::ExposeSecret;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::error::ApiError;

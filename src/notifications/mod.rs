@@ -102,9 +102,9 @@ impl Notifications {
         let authorized = match authorization {
             Some(value) => {
                 let matches = |secret: &Option<SecretString>| {
-                    secret.as_ref().is_some_and(|secret| {
-                        bool::from(secret.expose_secret().as_bytes().ct_eq(value.as_bytes()))
-                    })
+                    secret
+                        .as_ref()
+                        .is_some_and(|secret| bool::from(secret.expose_secret().as_bytes().ct_eq(value.as_bytes())))
                 };
                 // Both compared, whatever the first says, so the time taken tells nothing.
                 let (current, previous) = (matches(&settings.secret), matches(&settings.previous_secret));

@@ -7,8 +7,8 @@
 //! until the change shows (docs/consumer-and-google-facts.md). Google may also answer with the subscriber itself:
 //! both are read. The secret is sent, never printed.
 
-use std::sync::Arc;
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gcp_auth::{CustomServiceAccount, TokenProvider};

@@ -28,11 +28,11 @@ use super::window::SyncWindow;
 use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
 use crate::coordination::{Coordination, CoordinationError};
-use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ProviderKind, TokenStatus};
+use crate::domain::{ChildId, ProviderAuth, ProviderKind};
 use crate::metrics::{self, SyncOutcome};
-use crate::provider::{ProviderError, ProviderErrorKind, Providers};
-use crate::store::{id_key, NewRecord, Resources, StoredAuth, UserAuths};
-use crate::tokens::{FailureReporter, TokenService};
+use crate::provider::Providers;
+use crate::store::{id_key, NewRecord, Resources, UserAuths};
+use crate::tokens::{FailureReporter, TokenService, UsableTokens};
 
 /// The sync lock's lifetime, renewed while the sync runs: a crashed instance frees its children within it.
 const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
@@ -173,7 +173,7 @@ impl SyncService {
     }
 
     async fn sync_locked(&self, child: ChildId, target: Option<&SyncTarget>) -> Result<SyncCounts, SyncError> {
-        let (stored, mut auth, refreshed) = self.usable_tokens(child).await?;
+        let UsableTokens { stored, mut auth, refreshed } = self.tokens.usable_tokens(child).await?;
         let full = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
         let target = target.filter(|_| !full.first_sync);
         let window = target.map_or(full, |target| target.window(full));
@@ -345,21 +345,6 @@ impl SyncService {
             child_id: child.to_string(),
             window,
         }
-    }
-
-    /// The stored tokens (as read) and the tokens to use, refreshed first when less than 10 minutes remain
-    /// (docs/decisions.md#token-expiry-and-refresh), and whether they were. A child marked `invalid_token` stays so
-    /// until a refresh or new tokens (docs/decisions.md#invalid-tokens-stay-invalid).
-    async fn usable_tokens(&self, child: ChildId) -> Result<(StoredAuth, ProviderAuth, bool), SyncError> {
-        let stored = self.userauths.find(child).await?.ok_or(SyncError::NoAuthorization)?;
-        has_synced_scope(stored.auth.scope.as_deref())?;
-        let refresh = stored.auth.needs_refresh(Utc::now().timestamp());
-        let auth = if refresh { self.tokens.refresh(child, &stored).await? } else { stored.auth.clone() };
-        if auth.status == Some(TokenStatus::InvalidToken) {
-            let error = ProviderError::new(ProviderErrorKind::MarkedInvalid, "the stored tokens are marked invalid");
-            return Err(error.with_tokens(Some(&auth.access_token), None).into());
-        }
-        Ok((stored, auth, refresh))
     }
 
     /// Drops items already published and transforms the rest; a skipped item is counted and logged, the others go

@@ -55,6 +55,7 @@ impl From<RefreshError> for SyncError {
             RefreshError::Store(e) => SyncError::Store(e),
             RefreshError::Coordination(e) => SyncError::Coordination(e),
             RefreshError::Busy => SyncError::Busy,
+            RefreshError::Scope(e) => SyncError::Scope(e),
         }
     }
 }

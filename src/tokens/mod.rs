@@ -9,5 +9,5 @@ mod revocations;
 
 pub use connect_state::{InvalidState, StateSigner, STATE_LIFETIME_SECS};
 pub use failures::FailureReporter;
-pub use refresh::{RefreshError, TokenService};
+pub use refresh::{RefreshError, TokenService, UsableTokens};
 pub use revocations::{spawn_revocation_retries, Revocations};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::coordination::{Coordination, CoordinationError};
-use crate::domain::{ChildId, ProviderAuth, TokenStatus};
+use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ScopeError, TokenStatus};
 use crate::metrics::{RefreshLabels, RefreshOutcome};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{StoreError, StoredAuth, UserAuths};
@@ -27,6 +27,17 @@ pub enum RefreshError {
     Coordination(#[from] CoordinationError),
     #[error("another refresh of this child did not finish in time")]
     Busy,
+    /// The stored tokens allow reading none of the synced data.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+}
+
+/// Tokens a sync can use: the record as read (a later refresh must still find it in place), the tokens to send, and
+/// whether they were refreshed just now.
+pub struct UsableTokens {
+    pub stored: StoredAuth,
+    pub auth: ProviderAuth,
+    pub refreshed: bool,
 }
 
 #[derive(Clone)]
@@ -41,14 +52,20 @@ impl TokenService {
         TokenService { userauths, providers, coordination }
     }
 
-    /// The child's tokens, refreshed first when less than 10 minutes remain
-    /// (docs/decisions.md#token-expiry-and-refresh).
-    pub async fn fresh_tokens(&self, child: ChildId) -> Result<ProviderAuth, RefreshError> {
-        let current = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
-        if !current.auth.needs_refresh(chrono::Utc::now().timestamp()) {
-            return Ok(current.auth);
+    /// The child's tokens for a sync: they must allow reading some synced data (checked before anything is
+    /// refreshed), are refreshed first when less than 10 minutes remain (docs/decisions.md#token-expiry-and-refresh),
+    /// and are refused while marked `invalid_token`, until a refresh or new tokens
+    /// (docs/decisions.md#invalid-tokens-stay-invalid).
+    pub async fn usable_tokens(&self, child: ChildId) -> Result<UsableTokens, RefreshError> {
+        let stored = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
+        has_synced_scope(stored.auth.scope.as_deref())?;
+        let refreshed = stored.auth.needs_refresh(chrono::Utc::now().timestamp());
+        let auth = if refreshed { self.refresh(child, &stored).await? } else { stored.auth.clone() };
+        if auth.status == Some(TokenStatus::InvalidToken) {
+            let error = ProviderError::new(ProviderErrorKind::MarkedInvalid, "the stored tokens are marked invalid");
+            return Err(error.with_tokens(Some(&auth.access_token), None).into());
         }
-        self.refresh(child, &current).await
+        Ok(UsableTokens { stored, auth, refreshed })
     }
 
     /// Refreshes the tokens read as `seen`, unless another refresh replaced them meanwhile; then those are returned.

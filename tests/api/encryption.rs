@@ -49,7 +49,7 @@ async fn a_plaintext_record_of_the_original_is_read_and_sealed_on_its_next_write
     assert_eq!(body["access_token"], tokens.access_token.as_str());
 
     // Less than 10 minutes left: the refresh writes new tokens, sealed.
-    let fresh = app.state.tokens.fresh_tokens(child).await.unwrap();
+    let fresh = app.state.tokens.usable_tokens(child).await.unwrap().auth;
     let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
     assert!(fitbit.get_str("access_token").unwrap().starts_with("enc:v1:"));
     assert!(fitbit.get_str("refresh_token").unwrap().starts_with("enc:v1:"));

@@ -22,7 +22,7 @@ async fn child_expiring_in(app: &TestApp, expires_in: i64) -> (ChildId, String, 
 async fn tokens_with_more_than_ten_minutes_left_are_used_as_they_are() {
     let app = spawn_app().await;
     let (child, user, tokens) = child_expiring_in(&app, 3600).await;
-    let auth = app.state.tokens.fresh_tokens(child).await.unwrap();
+    let auth = app.state.tokens.usable_tokens(child).await.unwrap().auth;
     assert_eq!(auth.access_token, tokens.access_token);
     assert_eq!(app.sim.counts(&user).refresh, 0);
 }
@@ -37,7 +37,7 @@ async fn tokens_inside_the_margin_are_refreshed_and_only_token_fields_change() {
         .await
         .unwrap();
 
-    let auth = app.state.tokens.fresh_tokens(child).await.unwrap();
+    let auth = app.state.tokens.usable_tokens(child).await.unwrap().auth;
     assert_eq!(app.sim.counts(&user).refresh, 1);
     assert_ne!(auth.access_token, old.access_token);
     assert!(app.sim.is_access_token_active(&auth.access_token));
@@ -64,7 +64,7 @@ async fn fifty_concurrent_refreshes_from_two_instances_make_exactly_one_provider
     let mut tasks = Vec::new();
     for i in 0..50 {
         let tokens = if i % 2 == 0 { app.state.tokens.clone() } else { peer.state.tokens.clone() };
-        tasks.push(tokio::spawn(async move { tokens.fresh_tokens(child).await }));
+        tasks.push(tokio::spawn(async move { tokens.usable_tokens(child).await.map(|usable| usable.auth) }));
     }
     let mut access_tokens = std::collections::HashSet::new();
     for task in tasks {
@@ -94,7 +94,7 @@ async fn a_spent_refresh_token_is_invalid_grant_after_a_second_look_at_the_store
         .unwrap();
     assert!(response.status().is_success());
 
-    let error = app.state.tokens.fresh_tokens(child).await.unwrap_err();
+    let error = app.state.tokens.usable_tokens(child).await.err().unwrap();
     let RefreshError::Provider(error) = error else { panic!("expected a provider error, got {error:?}") };
     assert_eq!(error.code(), Some(1021));
     assert_eq!(app.sim.counts(&user).refresh, 2);
@@ -110,7 +110,7 @@ async fn a_refresh_blocked_by_the_provider_outage_is_a_transient_error_and_keeps
         kind: provider_sim::FaultKind::Drop,
         times: 1,
     });
-    let error = app.state.tokens.fresh_tokens(child).await.unwrap_err();
+    let error = app.state.tokens.usable_tokens(child).await.err().unwrap();
     let RefreshError::Provider(error) = error else { panic!("expected a provider error, got {error:?}") };
     assert!(error.is_transient());
     let stored = app.state.userauths.find(child).await.unwrap().unwrap();

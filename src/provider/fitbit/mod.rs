@@ -59,11 +59,6 @@ impl FitbitClient {
         }
     }
 
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     /// Token introspection. `Ok(false)` when Fitbit says the token is not active or rejects it as a token; an error
     /// when Fitbit could not answer, so that an outage is never mistaken for a dead token
     /// (docs/decisions.md#an-outage-is-not-a-dead-token).
