@@ -11,6 +11,7 @@
 //! * [`jobs`]: the cron and the Redis Streams job queue that every instance's workers share.
 //! * [`notifications`]: Google Health notifications, from the webhook's checks to one sync job per child.
 //! * [`recovery`]: rebuilds the job queue and the notification windows from MongoDB when Redis comes back empty.
+//! * [`status`]: one child's sync status for operators (provider, tokens, last outcome, running, queued).
 //!
 //! Services, the service's own work:
 //!
@@ -53,6 +54,7 @@ pub mod provider;
 pub mod recovery;
 pub mod shutdown;
 pub mod startup;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

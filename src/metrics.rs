@@ -64,6 +64,14 @@ label_values!(
     /// How a token refresh ended.
     RefreshOutcome { Success => "success", Failed => "failed" }
 );
+label_values!(
+    /// A service the instance needs (what `/health/ready` checks).
+    Dependency { MongoDb => "mongodb", Redis => "redis", RabbitMq => "rabbitmq" }
+);
+
+/// The internal codes of the error events the service publishes, each counted from 0 so that a rule or a panel can
+/// name them before the first one.
+pub const ERROR_EVENT_CODES: [u16; 7] = [1011, 1012, 1021, 1401, 1410, 1429, 1500];
 
 impl EncodeLabelValue for ProviderKind {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
@@ -121,8 +129,26 @@ pub struct StatusLabels {
     pub status: u16,
 }
 
+/// An error event's internal code (1011, 1012, 1021, 1401, 1410, 1429, 1500).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    pub provider: ProviderKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DependencyLabels {
+    pub dependency: Dependency,
+}
+
 /// Bucket bounds of the notification latency, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+/// Bucket bounds of the Google pacing wait, in seconds.
+const PACING_BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
 
 pub struct Metrics {
     registry: Registry,
@@ -145,6 +171,14 @@ pub struct Metrics {
     pub job_queue_depth: Gauge,
     pub google_children_without_notifications: Gauge,
     pub notification_to_published: Histogram,
+    pub items_published: Family<KindLabels, Counter>,
+    pub error_events: Family<CodeLabels, Counter>,
+    pub children: Family<ProviderLabels, Gauge>,
+    pub job_oldest_seconds: Gauge,
+    pub dependency_up: Family<DependencyLabels, Gauge>,
+    pub notifications_enabled: Gauge,
+    pub google_pacing_wait: Histogram,
+    pub resident_memory: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -177,6 +211,14 @@ impl Metrics {
             job_queue_depth: Gauge::default(),
             google_children_without_notifications: Gauge::default(),
             notification_to_published: Histogram::new(LATENCY_BUCKETS),
+            items_published: Family::default(),
+            error_events: Family::default(),
+            children: Family::default(),
+            job_oldest_seconds: Gauge::default(),
+            dependency_up: Family::default(),
+            notifications_enabled: Gauge::default(),
+            google_pacing_wait: Histogram::new(PACING_BUCKETS),
+            resident_memory: Gauge::default(),
         };
         // Counters are registered without `_total`: the encoder adds it.
         let registry = &mut metrics.registry;
@@ -273,6 +315,77 @@ impl Metrics {
             "From a child's first coalesced Google notification to the end of the sync it caused, every event confirmed",
             metrics.notification_to_published.clone(),
         );
+        registry.register(
+            "ds_agent_items_published",
+            "Items published and confirmed, by OCARIoT kind (activities, sleep, weights, logs)",
+            metrics.items_published.clone(),
+        );
+        registry.register(
+            "ds_agent_error_events",
+            "FitbitAuthErrorEvent published, by internal code",
+            metrics.error_events.clone(),
+        );
+        registry.register(
+            "ds_agent_children",
+            "Children with valid tokens, by provider, as of the last cron tick this instance ran",
+            metrics.children.clone(),
+        );
+        registry.register(
+            "ds_agent_job_oldest_seconds",
+            "Age of the oldest sync job waiting in the stream (0 when none), across instances",
+            metrics.job_oldest_seconds.clone(),
+        );
+        registry.register(
+            "ds_agent_dependency_up",
+            "1 while the dependency answers (what /health/ready checks), read at scrape time",
+            metrics.dependency_up.clone(),
+        );
+        registry.register(
+            "ds_agent_notifications_enabled",
+            "1 while the Google notification endpoint is on (GOOGLE_NOTIFICATION_SECRET set)",
+            metrics.notifications_enabled.clone(),
+        );
+        registry.register(
+            "ds_agent_google_pacing_wait_seconds",
+            "How long a Google request waited for its child's request budget",
+            metrics.google_pacing_wait.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the process, read at scrape time",
+            metrics.resident_memory.clone(),
+        );
+        // Every value of a closed label set from the start, so that rules and panels see them before the first event.
+        for outcome in [SyncOutcome::Success, SyncOutcome::Partial, SyncOutcome::Failed, SyncOutcome::Busy] {
+            let _ = metrics.syncs.get_or_create(&SyncLabels { outcome });
+        }
+        for outcome in [JobOutcome::Done, JobOutcome::Failed, JobOutcome::Retried, JobOutcome::Rescheduled] {
+            let _ = metrics.jobs.get_or_create(&JobLabels { outcome });
+        }
+        for outcome in [
+            NotificationOutcome::Accepted,
+            NotificationOutcome::Verification,
+            NotificationOutcome::Unauthorized,
+            NotificationOutcome::BadSignature,
+            NotificationOutcome::Malformed,
+            NotificationOutcome::TooLarge,
+            NotificationOutcome::Deleted,
+            NotificationOutcome::IgnoredType,
+            NotificationOutcome::UnknownUser,
+            NotificationOutcome::InvalidTokens,
+            NotificationOutcome::Unavailable,
+        ] {
+            let _ = metrics.notifications.get_or_create(&NotificationLabels { outcome });
+        }
+        for provider in [ProviderKind::Fitbit, ProviderKind::Google] {
+            let _ = metrics.children.get_or_create(&ProviderLabels { provider });
+        }
+        for code in ERROR_EVENT_CODES {
+            let _ = metrics.error_events.get_or_create(&CodeLabels { code });
+        }
+        for kind in ["activities", "sleep", "weights", "logs"] {
+            let _ = metrics.items_published.get_or_create(&KindLabels { kind });
+        }
         metrics
     }
 

@@ -23,7 +23,8 @@ use crate::provider::fitbit::FitbitClient;
 use crate::provider::google::GoogleClient;
 use crate::provider::Providers;
 use crate::recovery;
-use crate::store::{self, NotificationJournal, Outbox, Resources, Store, TokenCipher, UserAuths};
+use crate::status::StatusReader;
+use crate::store::{self, NotificationJournal, Outbox, Resources, Store, SyncOutcomes, TokenCipher, UserAuths};
 use crate::sync::SyncService;
 use crate::tokens::{self, FailureReporter, Revocations, StateSigner, TokenService};
 
@@ -117,6 +118,7 @@ impl Application {
             coordination.clone(),
             failures.clone(),
         )
+        .recording_outcomes(SyncOutcomes::new(store.clone()))
         .stopping_with(shutdown.clone());
         let job_settings = JobSettings {
             concurrency: settings.sync_concurrency,
@@ -134,8 +136,11 @@ impl Application {
         };
         let inbox = Inbox::new(jobs.clone(), NotificationJournal::new(store.clone()), settings.notifications.coalesce);
         let notifications = Notifications::new(&settings.notifications, inbox, settings.provider_timeout);
+        crate::metrics::get().notifications_enabled.set(i64::from(notifications.is_some()));
+        let status = StatusReader::new(userauths.clone(), SyncOutcomes::new(store.clone()), jobs.clone(), sync.clone());
         let state = AppState {
             notifications,
+            status,
             state_signer: StateSigner::new(&signing_secret),
             tokens,
             failures,

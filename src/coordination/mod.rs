@@ -83,6 +83,12 @@ impl Coordination {
         Ok(conn)
     }
 
+    /// Whether `key` exists (a lock is held, for example).
+    pub async fn exists(&self, key: &str) -> Result<bool, CoordinationError> {
+        let mut conn = self.connection().await?;
+        Ok(redis::cmd("EXISTS").arg(key).query_async(&mut conn).await?)
+    }
+
     pub async fn ping(&self) -> Result<(), CoordinationError> {
         let mut conn = self.connection().await?;
         let answer: Result<String, _> = tokio::time::timeout(self.timeout, redis::cmd("PING").query_async(&mut conn))

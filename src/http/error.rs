@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::response::json;
 use crate::domain::{InvalidId, ScopeError};
+use crate::status::StatusError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 
@@ -137,6 +138,18 @@ impl From<InvalidId> for ApiError {
 impl From<ScopeError> for ApiError {
     fn from(e: ScopeError) -> Self {
         ApiError::validation(e.to_string(), ScopeError::DESCRIPTION)
+    }
+}
+
+impl From<StatusError> for ApiError {
+    fn from(e: StatusError) -> Self {
+        match e {
+            StatusError::Store(e) => e.into(),
+            StatusError::Coordination(reason) => {
+                tracing::warn!("Redis call failed: {reason}");
+                ApiError::DependencyDown(Dependency::Redis)
+            }
+        }
     }
 }
 

@@ -35,6 +35,7 @@ use crate::coordination::Coordination;
 use crate::jobs::JobQueue;
 use crate::notifications::Notifications;
 use crate::provider::Providers;
+use crate::status::StatusReader;
 use crate::store::{Store, UserAuths};
 use crate::sync::SyncService;
 use crate::tokens::{FailureReporter, Revocations, StateSigner, TokenService};
@@ -57,6 +58,8 @@ pub struct AppState {
     pub jobs: JobQueue,
     /// Google Health notifications; `None` while they are off.
     pub notifications: Option<Notifications>,
+    /// Each child's sync status, for operators.
+    pub status: StatusReader,
 }
 
 /// The HTTPS application: routes wrapped in the middleware chain. Path normalisation and body parsing must run

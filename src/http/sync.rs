@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::ApiError;
@@ -17,7 +17,21 @@ use crate::domain::ChildId;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/users/{user_id}/fitbit/sync", post(sync_child))
+    Router::new()
+        .route("/v1/users/{user_id}/fitbit/sync", post(sync_child))
+        .route("/v1/users/{user_id}/fitbit/sync/status", get(sync_status))
+}
+
+/// The child's sync status (see [`crate::status`]); the same 404 as `GET …/fitbit/auth` for a child without tokens.
+async fn sync_status(State(state): State<AppState>, UserId(user_id): UserId) -> Result<Response, ApiError> {
+    let child = ChildId::parse(&user_id)?;
+    let Some(status) = state.status.read(child).await? else {
+        return Err(ApiError::NotFound {
+            message: "Unable to find Fitbit authentication data!".into(),
+            description: Some("You must enter new data before you can refer to it.".into()),
+        });
+    };
+    Ok(json(StatusCode::OK, &status))
 }
 
 async fn sync_child(State(state): State<AppState>, UserId(user_id): UserId) -> Result<Response, ApiError> {
@@ -28,6 +42,7 @@ async fn sync_child(State(state): State<AppState>, UserId(user_id): UserId) -> R
             Ok(outcome) => outcome,
             Err(_) => {
                 tracing::info!("First sync of child {child} still running; answered 202, it goes on");
+                state.sync.record_accepted(child, running.started_at).await;
                 return Ok(json(StatusCode::ACCEPTED, &json!({"message": "Synchronization in progress."})));
             }
         }

@@ -9,6 +9,6 @@ mod tick;
 mod worker;
 
 pub use crate::metrics::JobOutcome;
-pub use queue::{Job, JobPayload, JobQueue, JobSettings};
+pub use queue::{ChildJobState, Job, JobPayload, JobQueue, JobSettings};
 pub use scheduler::spawn_scheduler;
 pub use worker::spawn_workers;

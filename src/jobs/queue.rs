@@ -5,6 +5,7 @@
 //!   the [`JobPayload`] as JSON;
 //! - `<ns>:delayed`: a sorted set of job payloads waiting for a retry or a provider's rate-limit reset, by due time;
 //! - `<ns>:queued`: the children with a job queued, running or delayed, so a tick never enqueues one twice;
+//! - `<ns>:retry_at`: child → due time (epoch ms) of its delayed job, for the status route;
 //! - `<ns>:receipts:<child>`: ids of MongoDB records the child's current job settles when it ends (the notification
 //!   journal's entries, see `notifications`).
 //!
@@ -14,7 +15,7 @@
 use std::time::Duration;
 
 use mongodb::bson::oid::ObjectId;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
 use redis::Value as RedisValue;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,7 @@ for _, member in ipairs(due) do
   end
   redis.call('XADD', KEYS[2], '*', 'job', job)
   redis.call('ZREM', KEYS[1], member)
+  redis.call('HDEL', KEYS[3], cjson.decode(job).child)
 end
 return #due
 "#;
@@ -58,7 +60,7 @@ return added
 /// Ends a job, only if it is still this consumer group's pending entry (it is not after Redis lost its data, nor
 /// once another worker took it over): acknowledged and removed, then either delayed (ARGV[4] is its due time) or
 /// unmarked, with the receipts it settles returned. A job that is no longer pending returns nil and changes nothing.
-/// KEYS: jobs, delayed, queued, receipts; ARGV: group, stream id, child, due ms or '', delayed payload.
+/// KEYS: jobs, delayed, queued, receipts, retry_at; ARGV: group, stream id, child, due ms or '', delayed payload.
 const FINISH: &str = r#"
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return false
@@ -66,9 +68,11 @@ end
 redis.call('XDEL', KEYS[1], ARGV[2])
 if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])
   return {}
 end
 redis.call('SREM', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[5], ARGV[3])
 local receipts = redis.call('SMEMBERS', KEYS[4])
 redis.call('DEL', KEYS[4])
 return receipts
@@ -98,6 +102,17 @@ pub struct JobPayload {
     pub tick: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<SyncTarget>,
+}
+
+/// What the queue knows of one child.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChildJobState {
+    /// A job is queued, running or waiting for a retry.
+    pub queued: bool,
+    /// When the waiting retry is due (epoch ms).
+    pub retry_at_ms: Option<i64>,
+    /// When Google notifications last made a job for the child (epoch ms).
+    pub notified_at_ms: Option<i64>,
 }
 
 /// One job taken from the stream.
@@ -285,6 +300,7 @@ impl JobQueue {
             .key(self.key("delayed"))
             .key(self.key("queued"))
             .key(self.receipts_key(&child))
+            .key(self.key("retry_at"))
             .arg(GROUP)
             .arg(&job.stream_id)
             .arg(&child)
@@ -307,10 +323,46 @@ impl JobQueue {
         let moved: usize = redis::Script::new(PROMOTE)
             .key(self.key("delayed"))
             .key(self.key("jobs"))
+            .key(self.key("retry_at"))
             .arg(now_ms)
             .invoke_async(&mut conn)
             .await?;
         Ok(moved)
+    }
+
+    /// How long the oldest job in the stream has waited, from its id (the time it was added); zero when none waits.
+    pub async fn oldest_age(&self) -> Result<Duration, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let oldest: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.key("jobs"))
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await?;
+        let added_ms = oldest.ids.first().and_then(|entry| entry.id.split('-').next()?.parse::<i64>().ok());
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        Ok(added_ms.map_or(Duration::ZERO, |added| Duration::from_millis((now_ms - added).max(0) as u64)))
+    }
+
+    /// What the queue knows of `child`, in one round trip.
+    pub async fn child_state(&self, child: ChildId) -> Result<ChildJobState, CoordinationError> {
+        let mut conn = self.coordination.connection().await?;
+        let child = child.to_string();
+        let (queued, retry_at_ms, notified_at_ms) = redis::pipe()
+            .cmd("SISMEMBER")
+            .arg(self.key("queued"))
+            .arg(&child)
+            .cmd("HGET")
+            .arg(self.key("retry_at"))
+            .arg(&child)
+            .cmd("HGET")
+            .arg(self.key("notify:last"))
+            .arg(&child)
+            .query_async(&mut conn)
+            .await?;
+        Ok(ChildJobState { queued, retry_at_ms, notified_at_ms })
     }
 
     /// Jobs waiting, running or delayed.

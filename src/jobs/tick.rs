@@ -103,11 +103,15 @@ impl JobQueue {
 
         let (mut enqueued, mut listed, mut after) = (0usize, 0usize, None);
         let mut stale = 0;
+        let mut by_provider: std::collections::HashMap<ProviderKind, i64> = Default::default();
         loop {
             let page = userauths.valid_children_page(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             listed += page.len();
+            for valid in &page {
+                *by_provider.entry(valid.provider).or_default() += 1;
+            }
             let children: Vec<_> = page.iter().map(|valid| valid.child).collect();
             if let Some(stale_after) = self.settings.stale_after {
                 let google: Vec<_> = page
@@ -140,6 +144,10 @@ impl JobQueue {
             if page.len() < PAGE as usize {
                 break;
             }
+        }
+        for provider in [ProviderKind::Fitbit, ProviderKind::Google] {
+            let labels = crate::metrics::ProviderLabels { provider };
+            crate::metrics::get().children.get_or_create(&labels).set(by_provider.get(&provider).copied().unwrap_or(0));
         }
         if listed == 0 {
             tracing::warn!("There are no users with Fitbit access to perform synchronization...");

@@ -10,6 +10,7 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Job, JobQueue};
 use crate::coordination::CoordinationError;
@@ -91,10 +92,15 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
             for (job, reclaimed) in jobs {
                 let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
                 let (queue, sync, consumer) = (queue.clone(), sync.clone(), consumer.clone());
-                running.spawn(async move {
-                    run_job(&queue, &sync, &consumer, job, reclaimed).await;
-                    drop(permit);
-                });
+                // At error level, so that the span exists whatever level the logs are kept at.
+                let span = tracing::error_span!("job", child_id = %job.child, attempt = job.attempt, tick = job.tick);
+                running.spawn(
+                    async move {
+                        run_job(&queue, &sync, &consumer, job, reclaimed).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
         }
         // Running syncs finish; their jobs are acknowledged as usual.

@@ -6,6 +6,7 @@ mod connector;
 pub mod crypto;
 mod journal;
 mod outbox;
+mod outcomes;
 mod resources;
 mod ticks;
 mod userauths;
@@ -23,6 +24,7 @@ pub use connector::{connect_once, spawn_connector};
 pub use crypto::TokenCipher;
 pub use journal::{JournalEntry, NotificationJournal, NOTIFICATIONS};
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
+pub use outcomes::{RecordedOutcome, SyncOutcomes, SYNC_OUTCOMES};
 pub use resources::{id_key, NewRecord, Recorded, Resources, NATURAL_KEY};
 pub use ticks::{Ticks, TICKS};
 pub use userauths::{StoredAuth, UserAuths, ValidChild};
@@ -122,7 +124,7 @@ impl Store {
     /// creates a collection implicitly. (The MongoDB stand-in, SecantusDB 0.7.0b3, can livelock when an implicit
     /// creation races a `createIndexes` elsewhere.) Idempotent.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        for collection in [OUTBOX, NOTIFICATIONS, TICKS] {
+        for collection in [OUTBOX, NOTIFICATIONS, TICKS, SYNC_OUTCOMES] {
             match self.timed(self.db.create_collection(collection)).await {
                 // 48: NamespaceExists.
                 Err(StoreError::Other(reason)) if reason.contains("already exists") || reason.contains("48") => {}

@@ -12,8 +12,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use futures::StreamExt;
 use mongodb::bson::Bson;
@@ -31,7 +32,7 @@ use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::{ChildId, ProviderAuth, ProviderKind};
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::Providers;
-use crate::store::{id_key, NewRecord, Resources, UserAuths};
+use crate::store::{id_key, NewRecord, RecordedOutcome, Resources, SyncOutcomes, UserAuths};
 use crate::tokens::{FailureReporter, TokenService, UsableTokens};
 
 /// The sync lock's lifetime, renewed while the sync runs: a crashed instance frees its children within it.
@@ -39,6 +40,11 @@ const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
 /// Attempts to record confirmed items, waiting 0.5 s, then 1 s, between them.
 const RECORD_ATTEMPTS: u32 = 3;
 const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
+
+/// The lease that makes one child's syncs exclusive across instances.
+fn lease_key(child: ChildId) -> String {
+    format!("ds-agent:lock:sync:{child}")
+}
 
 #[derive(Clone)]
 pub struct SyncService {
@@ -53,11 +59,14 @@ pub struct SyncService {
     stop: CancellationToken,
     /// Syncs started for requests ([`SyncService::spawn`]), which the shutdown waits for.
     running: TaskTracker,
+    /// Where each child's last outcome is kept, for the status route.
+    outcomes: Option<SyncOutcomes>,
 }
 
 /// A sync started by [`SyncService::spawn`]: whether it is the child's first, and its outcome.
 pub struct RunningSync {
     pub first_sync: bool,
+    pub started_at: DateTime<Utc>,
     pub outcome: JoinHandle<Result<SyncCounts, SyncError>>,
 }
 
@@ -92,7 +101,14 @@ impl SyncService {
             failures,
             stop: CancellationToken::new(),
             running,
+            outcomes: None,
         }
+    }
+
+    /// Keeps each child's last outcome in `outcomes`, for the status route.
+    pub fn recording_outcomes(mut self, outcomes: SyncOutcomes) -> Self {
+        self.outcomes = Some(outcomes);
+        self
     }
 
     /// Makes running syncs stop at their next safe point once `shutdown` is cancelled.
@@ -106,9 +122,30 @@ impl SyncService {
     /// ([`SyncService::wait_for_running`]).
     pub async fn spawn(&self, child: ChildId) -> Result<RunningSync, SyncError> {
         let first_sync = self.userauths.find(child).await?.is_some_and(|stored| stored.auth.last_sync.is_none());
-        let service = self.clone();
-        let outcome = self.running.spawn(async move { service.sync(child).await });
-        Ok(RunningSync { first_sync, outcome })
+        let (service, started_at) = (self.clone(), Utc::now());
+        let outcome = self.running.spawn(async move { service.sync_with(child, None, started_at).await });
+        Ok(RunningSync { first_sync, started_at, outcome })
+    }
+
+    /// The route answered 202 for the sync started at `started_at`, which goes on: so says the child's status, until
+    /// the sync records its own end.
+    pub async fn record_accepted(&self, child: ChildId, started_at: DateTime<Utc>) {
+        let accepted = RecordedOutcome {
+            result: "accepted".into(),
+            code: None,
+            message: None,
+            at: Utc::now(),
+            started_at,
+            counts: None,
+        };
+        self.record_outcome(child, &accepted).await;
+    }
+
+    async fn record_outcome(&self, child: ChildId, outcome: &RecordedOutcome) {
+        let Some(outcomes) = &self.outcomes else { return };
+        if let Err(e) = outcomes.record(child, outcome).await {
+            tracing::warn!("The outcome of the sync of child {child} was not kept for its status: {e}");
+        }
     }
 
     /// At shutdown: waits up to `bound` for the syncs started for requests, which stop at their next safe point.
@@ -125,17 +162,39 @@ impl SyncService {
     /// Syncs the child, or says why not. Token and provider failures are announced on the bus
     /// (docs/decisions.md#internal-error-codes).
     pub async fn sync(&self, child: ChildId) -> Result<SyncCounts, SyncError> {
-        self.sync_with(child, None).await
+        self.sync_with(child, None, Utc::now()).await
     }
 
     /// Syncs only what Google notified ([`SyncTarget`]): the same events as a full sync, and no `last_sync`. A child
     /// never synced before gets its full first sync instead.
     pub async fn sync_notified(&self, child: ChildId, target: &SyncTarget) -> Result<SyncCounts, SyncError> {
-        self.sync_with(child, Some(target)).await
+        self.sync_with(child, Some(target), Utc::now()).await
     }
 
-    async fn sync_with(&self, child: ChildId, target: Option<&SyncTarget>) -> Result<SyncCounts, SyncError> {
-        let key = format!("ds-agent:lock:sync:{child}");
+    /// Whether a sync of `child` runs now, on any instance (its lease is held).
+    pub async fn is_running(&self, child: ChildId) -> Result<bool, CoordinationError> {
+        self.coordination.exists(&lease_key(child)).await
+    }
+
+    async fn sync_with(
+        &self,
+        child: ChildId,
+        target: Option<&SyncTarget>,
+        started_at: DateTime<Utc>,
+    ) -> Result<SyncCounts, SyncError> {
+        // At error level, so that the span exists whatever level the logs are kept at: every line of the sync names
+        // the child in the JSON log.
+        let span = tracing::error_span!("sync", child_id = %child);
+        self.sync_in_span(child, target, started_at).instrument(span).await
+    }
+
+    async fn sync_in_span(
+        &self,
+        child: ChildId,
+        target: Option<&SyncTarget>,
+        started_at: DateTime<Utc>,
+    ) -> Result<SyncCounts, SyncError> {
+        let key = lease_key(child);
         // Released when the sync ends, however it ends: returned, failed, panicked or dropped.
         let Some(lease) = self.coordination.try_lease(&key, SYNC_LEASE_TTL).await? else {
             metrics::get().sync(SyncOutcome::Busy);
@@ -169,6 +228,14 @@ impl SyncService {
             }
             Err(_) => metrics::get().sync(SyncOutcome::Failed),
         }
+        let (result_name, code, message, counts) = match &result {
+            Ok(counts) => ("success", None, None, mongodb::bson::to_document(counts).ok()),
+            Err(SyncError::Interrupted) => ("interrupted", None, Some(SyncError::Interrupted.to_string()), None),
+            Err(SyncError::Provider(e)) => ("failed", e.code(), Some(e.to_string()), None),
+            Err(e) => ("failed", None, Some(e.to_string()), None),
+        };
+        let outcome = RecordedOutcome { result: result_name.into(), code, message, at: Utc::now(), started_at, counts };
+        self.record_outcome(child, &outcome).await;
         result
     }
 
@@ -289,6 +356,8 @@ impl SyncService {
             }
             self.publisher.publish_now(&kind.event(&items.objects), &source.child_id).await?;
             *published += items.objects.len();
+            let labels = metrics::KindLabels { kind: kind.name() };
+            metrics::get().items_published.get_or_create(&labels).inc_by(items.objects.len() as u64);
             self.record(source.child, source.provider.label(), &items).await?;
         }
         Ok(())
@@ -324,6 +393,8 @@ impl SyncService {
             }
             let event = Event::items("LogSyncEvent", "logs.sync", "log", &entries);
             self.publisher.publish_now(&event, &source.child_id).await?;
+            let labels = metrics::KindLabels { kind: "logs" };
+            metrics::get().items_published.get_or_create(&labels).inc_by(entries.len() as u64);
         }
         Ok(())
     }

@@ -58,8 +58,11 @@ pub fn init(environment: Environment, log_dir: &Path) -> Result<LogGuards, Telem
     let writer = || NonBlockingBuilder::default().buffered_lines_limit(BUFFERED_LINES).lossy(true);
     let (file_writer, file_guard) = writer().finish(appender);
     let (console_writer, console_guard) = writer().finish(std::io::stdout());
-    let file =
-        tracing_subscriber::fmt::layer().event_format(JsonLine).with_writer(file_writer).with_filter(filter.clone());
+    let file = tracing_subscriber::fmt::layer()
+        .event_format(JsonLine)
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .with_writer(file_writer)
+        .with_filter(filter.clone());
     // NODE_ENV=test silences the console, as in the original.
     let console = (environment != Environment::Test).then(|| {
         tracing_subscriber::fmt::layer().event_format(ConsoleLine).with_writer(console_writer).with_filter(filter)

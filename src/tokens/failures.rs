@@ -51,6 +51,8 @@ impl FailureReporter {
 
     async fn announce(&self, child: ChildId, body: &AuthErrorBody) {
         tracing::error!("Fitbit error: {}", json!({"child_id": child.to_string(), "error": body}));
+        let code = crate::metrics::CodeLabels { code: body.code };
+        crate::metrics::get().error_events.get_or_create(&code).inc();
         if let Err(lost) = self.publisher.announce(&Event::auth_error(child, body), &child.to_string()).await {
             tracing::error!("Error at publish error message from {child}: {lost}");
         }

@@ -33,9 +33,11 @@ impl Pacer {
     /// Waits until `key` may send its next request, and takes that request from its budget. A request is taken only
     /// when it goes out: callers that wake late (a busy machine) never go out together beyond the burst.
     pub async fn wait_turn(&self, key: &str) {
+        let started = Instant::now();
         while let Some(wait) = self.try_take(key, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
+        crate::metrics::get().google_pacing_wait.observe(started.elapsed().as_secs_f64());
     }
 
     /// Takes one request from `key`'s budget at `now`; or, when there is none, says how long until there is one.
