@@ -77,6 +77,10 @@ if ! rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx ocariot; then
   started+=("RabbitMQ vhost ocariot")
 fi
 
+# Tools the tests run: redis-server (tests that kill Redis start their own) and promtool (the alert rules' tests).
+command -v redis-server >/dev/null || apt_install redis-server
+command -v promtool >/dev/null || apt_install --no-install-recommends prometheus
+
 if [ ${#started[@]} -eq 0 ]; then
   echo "services.sh: MongoDB, Redis and RabbitMQ already up"
 else

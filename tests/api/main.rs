@@ -16,6 +16,7 @@ mod helpers;
 mod http_layer;
 mod jobs;
 mod notifications;
+mod observability;
 mod own_redis;
 mod permission_denied;
 mod proxy;
