@@ -3,7 +3,8 @@
 # arguments go to `cargo test` (e.g. `scripts/test.sh -p provider-sim`, or a test name filter).
 #
 # It says what it does as it goes: the services, leftovers of earlier runs it removes, the build (the first one on
-# 2 cores takes about 6 minutes), the alert rules' tests (promtool), each test binary, and a closing line "summary: N passed, N failed, N skipped".
+# 2 cores takes about 6 minutes), the alert rules' tests (promtool), each test binary, and a closing line
+# "summary: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
