@@ -379,7 +379,17 @@ fn parse_job(entry: &StreamId) -> Option<Job> {
         RedisValue::SimpleString(s) => Some(s.clone()),
         _ => None,
     };
-    let payload: JobPayload = serde_json::from_str(&text("job")?).ok()?;
+    let payload: JobPayload = match text("job") {
+        Some(json) => serde_json::from_str(&json).ok()?,
+        // Written by ds-agent before payloads were JSON: a full sync of the child (a notified target is dropped, the
+        // full sync covers it).
+        None => JobPayload {
+            child: text("child")?,
+            attempt: text("attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
+            tick: text("tick").and_then(|t| t.parse().ok()).unwrap_or(0),
+            target: None,
+        },
+    };
     Some(Job {
         child: ChildId::parse(&payload.child).ok()?,
         attempt: payload.attempt.max(1),
@@ -405,5 +415,17 @@ mod tests {
         let job = parse_job(&StreamId { id: "1-0".into(), map }).unwrap();
         assert_eq!(job.child.to_string(), "5a62be07de34500146d9c544");
         assert_eq!(job.payload(2).attempt, 2);
+
+        // An entry of the previous format still reads, as a full sync.
+        let field = |value: &str| RedisValue::BulkString(value.as_bytes().to_vec());
+        let legacy: std::collections::HashMap<String, RedisValue> = [
+            ("child".to_string(), field("5a62be07de34500146d9c544")),
+            ("attempt".to_string(), field("2")),
+            ("tick".to_string(), field("1764760000")),
+            ("target".to_string(), field("exercise;;;1764000000000")),
+        ]
+        .into();
+        let job = parse_job(&StreamId { id: "2-0".into(), map: legacy }).unwrap();
+        assert_eq!((job.attempt, job.tick, job.target), (2, 1_764_760_000, None));
     }
 }

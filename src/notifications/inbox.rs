@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use mongodb::bson::oid::ObjectId;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::coordination::CoordinationError;
 use crate::domain::ChildId;
@@ -20,6 +21,11 @@ use crate::store::{JournalEntry, NotificationJournal, StoreError};
 const WAITING_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Journal entries read per round trip when replaying.
 const REPLAY_PAGE: i64 = 500;
+/// Requests whose journal entries go to MongoDB in one insert, at most.
+const GROUP_COMMIT: usize = 64;
+
+/// One request's journal entries, and where to say whether they were kept.
+type JournalWrite = (Vec<JournalEntry>, oneshot::Sender<Result<(), StoreError>>);
 
 /// Turns a Google user's coalesced notifications into one targeted job for `child` (ARGV[1]), unless the child has
 /// a job already: then the notifications wait (`retry_ms` more) and go into a job of their own once it is over, so
@@ -76,11 +82,15 @@ pub struct Inbox {
     jobs: JobQueue,
     journal: NotificationJournal,
     window: Duration,
+    journal_writes: mpsc::Sender<JournalWrite>,
 }
 
 impl Inbox {
+    /// Starts the journal's writer task: must be called inside the runtime.
     pub fn new(jobs: JobQueue, journal: NotificationJournal, window: Duration) -> Self {
-        Inbox { jobs, journal, window }
+        let (journal_writes, writes) = mpsc::channel(4 * GROUP_COMMIT);
+        tokio::spawn(write_journal(journal.clone(), writes));
+        Inbox { jobs, journal, window, journal_writes }
     }
 
     pub fn jobs(&self) -> &JobQueue {
@@ -98,7 +108,10 @@ impl Inbox {
         if entries.is_empty() {
             return Ok(());
         }
-        self.journal.record(entries).await?;
+        let (kept, answer) = oneshot::channel();
+        let closed = || StoreError::Other("the notification journal's writer stopped".into());
+        self.journal_writes.send((entries.to_vec(), kept)).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())??;
         if let Err(e) = self.note(entries).await {
             let ids: Vec<ObjectId> = entries.iter().map(|entry| entry.id).collect();
             if let Err(undo) = self.journal.settle(&ids).await {
@@ -240,5 +253,26 @@ impl Inbox {
             .query_async::<()>(&mut conn)
             .await?;
         Ok(())
+    }
+}
+
+/// Writes the journal entries of concurrent requests together: whatever is waiting when a write starts goes in one
+/// insert (a group commit), so a flood of notifications costs MongoDB one round trip per batch, not per request, and
+/// a lone request waits for nothing. Ends when every [`Inbox`] is gone.
+async fn write_journal(journal: NotificationJournal, mut writes: mpsc::Receiver<JournalWrite>) {
+    while let Some(first) = writes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_COMMIT {
+            match writes.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        let entries: Vec<JournalEntry> = batch.iter().flat_map(|(entries, _)| entries.iter().cloned()).collect();
+        let kept = journal.record(&entries).await;
+        for (_, answer) in batch {
+            // A request that went away (its client hung up) needs no answer.
+            let _ = answer.send(kept.clone());
+        }
     }
 }

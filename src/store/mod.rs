@@ -34,7 +34,7 @@ pub const RESOURCES: &str = "resources";
 /// Remote revokes to retry (see `tokens::revocations`).
 pub const REVOCATIONS: &str = "revocations";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("MongoDB is not reachable: {0}")]
     Unreachable(String),
