@@ -21,6 +21,11 @@ impl ProviderKind {
         }
     }
 
+    /// The `fitbit.provider` value to store: none for Fitbit, which is what a record without one means.
+    pub fn stored(self) -> Option<&'static str> {
+        (self != ProviderKind::default()).then(|| self.as_str())
+    }
+
     /// The provider's name in logs and in `resources.provider`.
     pub fn label(self) -> &'static str {
         match self {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{Months, Utc};
+use ds_agent::domain::ocariot::{js_number, LogType};
 use ds_agent::domain::ChildId;
-use ds_agent::sync::transform::{self, LogType};
+use ds_agent::provider::fitbit::transform;
 use mongodb::bson::doc;
 use provider_sim::{Fault, FaultKind, Route};
 use reqwest::StatusCode;
@@ -125,9 +126,9 @@ async fn a_first_sync_publishes_the_simulators_data_in_the_original_shapes() {
     let today = Utc::now().date_naive();
     let raw = &provider_sim::dataset(&user, today.checked_sub_months(Months::new(4)).unwrap(), today).weight[0];
     let mut weight = json!({"type": "weight", "timestamp": format!("{}T{}Z", raw["date"].as_str().unwrap(), raw["time"].as_str().unwrap()),
-                            "value": transform::js_number(raw["weight"].as_f64().unwrap()), "unit": "kg", "child_id": child.to_string()});
+                            "value": js_number(raw["weight"].as_f64().unwrap()), "unit": "kg", "child_id": child.to_string()});
     if let Some(fat) = raw.get("fat") {
-        weight["body_fat"] = transform::js_number(fat.as_f64().unwrap());
+        weight["body_fat"] = js_number(fat.as_f64().unwrap());
     }
     assert_eq!(weights[0], weight);
     assert!(logs.iter().all(|log| log["value"].is_string()), "log values stay strings");

@@ -5,39 +5,8 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::{js_parse_int, MalformedItem};
-
-/// The five daily log types, in the order their lists are concatenated into one `LogSyncEvent`, as the original did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogType {
-    Steps,
-    Calories,
-    ActiveMinutes,
-    LightlyActiveMinutes,
-    SedentaryMinutes,
-}
-
-impl LogType {
-    /// Every type, in publishing order.
-    pub const ALL: [LogType; 5] = [
-        LogType::Steps,
-        LogType::Calories,
-        LogType::ActiveMinutes,
-        LogType::LightlyActiveMinutes,
-        LogType::SedentaryMinutes,
-    ];
-
-    /// The `type` value on the wire, and the key in the sync result's `logs` object.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LogType::Steps => "steps",
-            LogType::Calories => "calories",
-            LogType::ActiveMinutes => "active_minutes",
-            LogType::LightlyActiveMinutes => "lightly_active_minutes",
-            LogType::SedentaryMinutes => "sedentary_minutes",
-        }
-    }
-}
+use crate::domain::ocariot::{LogType, MalformedItem};
+use crate::provider::json::js_parse_int;
 
 /// One OCARIoT log per series entry, in series order; entries without a string `dateTime` and `value` are reported
 /// and skipped.

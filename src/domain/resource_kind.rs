@@ -1,9 +1,7 @@
 //! The three kinds of provider items that are published once each and remembered in `resources`: what each is
-//! called in the store, on the bus and in the logs.
+//! called in the store and in the logs, and the key the OCARIoT consumers de-duplicate them by.
 
 use serde_json::Value;
-
-use crate::bus::Event;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResourceKind {
@@ -40,16 +38,5 @@ impl ResourceKind {
             ResourceKind::Sleep | ResourceKind::Activities => "start_time",
         };
         object.get(field)?.as_str()
-    }
-
-    /// One event carrying `items` (docs/decisions.md#events-on-the-bus).
-    pub fn event(self, items: &[Value]) -> Event {
-        match self {
-            ResourceKind::Weights => Event::items("WeightSyncEvent", "weights.sync", "weight", items),
-            ResourceKind::Sleep => Event::items("SleepSyncEvent", "sleep.sync", "sleep", items),
-            ResourceKind::Activities => {
-                Event::items("PhysicalActivitySyncEvent", "physicalactivities.sync", "physicalactivity", items)
-            }
-        }
     }
 }

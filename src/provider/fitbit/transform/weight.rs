@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{get, normalize_date, number, string, MalformedItem};
+use crate::domain::ocariot::{normalize_date, MalformedItem};
+use crate::provider::json::{get, number, string};
 
 /// One Fitbit weight log `{logId, date, time, weight, fat?, bmi, source}` as an OCARIoT weight.
 pub fn weight(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {

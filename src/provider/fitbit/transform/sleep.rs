@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{end_time, get, js_parse_int, minutes_to_ms, normalize_date, number, string, truthy, MalformedItem};
+use crate::domain::ocariot::{end_time, normalize_date, MalformedItem};
+use crate::provider::json::{get, js_parse_int, minutes_to_ms, number, string, truthy};
 
 /// One Fitbit sleep log as an OCARIoT sleep.
 pub fn sleep(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {

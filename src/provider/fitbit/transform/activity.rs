@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{end_time, get, js_number, minutes_to_ms, normalize_date, number, string, truthy, MalformedItem};
+use crate::domain::ocariot::{end_time, js_number, normalize_date, MalformedItem};
+use crate::provider::json::{get, minutes_to_ms, number, string, truthy};
 
 /// Fitbit's zone names and the OCARIoT keys they become, in output order.
 const ZONES: [(&str, &str); 4] = [
