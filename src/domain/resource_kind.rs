@@ -1,7 +1,5 @@
 //! The three kinds of provider items that are published once each and remembered in `resources`: what each is
-//! called in the store and in the logs, and the key the OCARIoT consumers de-duplicate them by.
-
-use serde_json::Value;
+//! called in the store and in the logs.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResourceKind {
@@ -28,15 +26,5 @@ impl ResourceKind {
             ResourceKind::Sleep => "sleep",
             ResourceKind::Activities => "activities",
         }
-    }
-
-    /// The key the OCARIoT consumers de-duplicate an object by, besides the child: the start of an activity or a
-    /// night, the time of a weigh-in.
-    pub fn natural_key(self, object: &Value) -> Option<&str> {
-        let field = match self {
-            ResourceKind::Weights => "timestamp",
-            ResourceKind::Sleep | ResourceKind::Activities => "start_time",
-        };
-        object.get(field)?.as_str()
     }
 }

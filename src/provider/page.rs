@@ -6,7 +6,7 @@ use futures::stream::{BoxStream, StreamExt};
 use mongodb::bson::Bson;
 use serde_json::Value;
 
-use crate::domain::ocariot::{LogType, MalformedItem};
+use crate::domain::ocariot::{Log, LogType, MalformedItem, Resource};
 use crate::domain::{ChildId, ProviderKind, Skip, SyncWindow};
 use crate::metrics;
 use crate::provider::ProviderError;
@@ -24,7 +24,7 @@ pub struct Reading<'a> {
 pub struct SourceItem {
     pub id: Bson,
     pub raw: Value,
-    pub object: Result<Value, Skip>,
+    pub object: Result<Resource, Skip>,
 }
 
 /// One page of a resource kind's items, in the provider's order.
@@ -33,7 +33,7 @@ pub type ResourcePage = Result<Vec<SourceItem>, ProviderError>;
 /// One log type's entries from one page of a log part, and the entries skipped as malformed.
 pub struct LogEntries {
     pub log_type: LogType,
-    pub entries: Vec<Value>,
+    pub entries: Vec<Log>,
     pub malformed: Vec<MalformedItem>,
 }
 

@@ -108,7 +108,7 @@ impl<'a> Provider<'a> {
         pages.take_while_ok()
     }
 
-    /// Whether items are also de-duplicated by their natural key ([`ResourceKind::natural_key`]): Google's reconciled
+    /// Whether items are also de-duplicated by their natural key (`ocariot::Resource::natural_key`): Google's reconciled
     /// ids are not documented as stable; Fitbit's log ids are.
     pub fn dedups_by_natural_key(self) -> bool {
         matches!(self, Provider::Google(_))

@@ -25,6 +25,7 @@ use super::source::Source;
 use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
 use crate::coordination::{Coordination, CoordinationError};
+use crate::domain::ocariot::Resource;
 use crate::domain::{has_synced_scope, ChildId, Part, ProviderAuth, ResourceKind, Skip, SyncWindow, TokenStatus};
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::page::{skipped, Reading, SourceItem};
@@ -66,7 +67,7 @@ struct NewItems {
     ids: Vec<Bson>,
     raw: Vec<Value>,
     natural_keys: Vec<Option<String>>,
-    objects: Vec<Value>,
+    objects: Vec<Resource>,
 }
 
 impl SyncService {
@@ -363,7 +364,7 @@ impl SyncService {
     /// Drops items already published and transforms the rest; a skipped item is counted and logged, the others go
     /// through (docs/decisions.md#one-malformed-item-is-skipped). Already published means: the same id (also within the
     /// batch), or for a provider whose ids are not documented as stable, the same natural key
-    /// ([`ResourceKind::natural_key`], `provider::Provider::dedups_by_natural_key`).
+    /// ([`Resource::natural_key`], `provider::Provider::dedups_by_natural_key`).
     async fn new_items(
         &self,
         source: &Source<'_>,
@@ -376,7 +377,7 @@ impl SyncService {
         let ids: Vec<Bson> = unique.iter().map(|item| item.id.clone()).collect();
         let keyed = source.provider.dedups_by_natural_key();
         let keys: Vec<&str> = match keyed {
-            true => unique.iter().filter_map(|item| kind.natural_key(item.object.as_ref().ok()?)).collect(),
+            true => unique.iter().filter_map(|item| Some(item.object.as_ref().ok()?.natural_key())).collect(),
             false => Vec::new(),
         };
         // For the page at once: the ids and the natural keys already recorded.
@@ -390,7 +391,7 @@ impl SyncService {
         for item in fresh {
             match item.object {
                 Ok(object) => {
-                    let key = kind.natural_key(&object).filter(|_| keyed).map(str::to_owned);
+                    let key = Some(object.natural_key()).filter(|_| keyed).map(str::to_owned);
                     if let Some(key) = &key {
                         if recorded.keys.contains(key) || !seen_keys.insert(key.clone()) {
                             tracing::debug!(

@@ -5,10 +5,80 @@
 //! produced byte for byte (key order, JavaScript number formatting, local times relabelled as UTC). Unlike the
 //! original, one malformed provider item never sinks a whole resource type: each transform reports it as a
 //! [`MalformedItem`] and the caller skips just that item (docs/decisions.md#one-malformed-item-is-skipped). The
-//! transforms themselves live with their providers (`provider::fitbit::transform`, `provider::google::transform`).
+//! transforms themselves live with their providers (`provider::fitbit::transform`, `provider::google::transform`) and
+//! return the types below, whose field order is the key order on the wire.
+
+mod activity;
+mod log;
+mod sleep;
+mod weight;
 
 use chrono::{DateTime, NaiveDateTime};
+use serde::Serialize;
 use serde_json::Value;
+
+pub use activity::{ActivityLevel, HeartRate, HeartRateZone, PhysicalActivity};
+pub use log::{Log, LogType};
+pub use sleep::{Sleep, SleepPattern, SleepStage, SleepSummary, StageSummary};
+pub use weight::Weight;
+
+/// One published resource, as the sync handles them after the transforms: its event, its natural key.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    PhysicalActivity(Box<PhysicalActivity>),
+    Sleep(Box<Sleep>),
+    Weight(Box<Weight>),
+}
+
+impl From<PhysicalActivity> for Resource {
+    fn from(activity: PhysicalActivity) -> Self {
+        Resource::PhysicalActivity(Box::new(activity))
+    }
+}
+
+impl From<Sleep> for Resource {
+    fn from(sleep: Sleep) -> Self {
+        Resource::Sleep(Box::new(sleep))
+    }
+}
+
+impl From<Weight> for Resource {
+    fn from(weight: Weight) -> Self {
+        Resource::Weight(Box::new(weight))
+    }
+}
+
+impl Resource {
+    /// The key the OCARIoT consumers de-duplicate an object by, besides the child: the start of an activity or a
+    /// night, the time of a weigh-in.
+    pub fn natural_key(&self) -> &str {
+        match self {
+            Resource::PhysicalActivity(activity) => &activity.start_time,
+            Resource::Sleep(sleep) => &sleep.start_time,
+            Resource::Weight(weight) => &weight.timestamp,
+        }
+    }
+}
+
+/// A number as the Node service printed it: a provider's number passed through unchanged, or a computed one printed
+/// as `JSON.stringify` would ([`js_number`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct JsNumber(pub Value);
+
+impl JsNumber {
+    /// A computed number, printed without a fraction when it is integral.
+    pub fn of(x: f64) -> Self {
+        JsNumber(js_number(x))
+    }
+}
+
+impl From<i64> for JsNumber {
+    fn from(n: i64) -> Self {
+        JsNumber(Value::from(n))
+    }
+}
 
 /// Why one provider item could not be transformed; the caller logs it and skips the item
 /// (docs/decisions.md#one-malformed-item-is-skipped).
@@ -88,38 +158,6 @@ pub fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedI
         Ok(end.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     } else {
         Ok(end.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-    }
-}
-
-/// The five daily log types, in the order their lists are concatenated into one `LogSyncEvent`, as the original did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogType {
-    Steps,
-    Calories,
-    ActiveMinutes,
-    LightlyActiveMinutes,
-    SedentaryMinutes,
-}
-
-impl LogType {
-    /// Every type, in publishing order.
-    pub const ALL: [LogType; 5] = [
-        LogType::Steps,
-        LogType::Calories,
-        LogType::ActiveMinutes,
-        LogType::LightlyActiveMinutes,
-        LogType::SedentaryMinutes,
-    ];
-
-    /// The `type` value on the wire, and the key in the sync result's `logs` object.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LogType::Steps => "steps",
-            LogType::Calories => "calories",
-            LogType::ActiveMinutes => "active_minutes",
-            LogType::LightlyActiveMinutes => "lightly_active_minutes",
-            LogType::SedentaryMinutes => "sedentary_minutes",
-        }
     }
 }
 

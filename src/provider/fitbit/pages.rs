@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::transform;
 use super::{FitbitClient, LogList};
-use crate::domain::ocariot::LogType;
+use crate::domain::ocariot::{LogType, Resource};
 use crate::domain::{ProviderKind, ResourceKind, Skip};
 use crate::provider::page::{skipped, LogEntries, LogPage, Reading, ResourcePage, SourceItem};
 
@@ -78,9 +78,9 @@ fn items(reading: &Reading<'_>, kind: ResourceKind, raw: Vec<Value>) -> Vec<Sour
                 return None;
             };
             let object = match kind {
-                ResourceKind::Weights => transform::weight(&item, &reading.child_id),
-                ResourceKind::Sleep => transform::sleep(&item, &reading.child_id),
-                ResourceKind::Activities => transform::physical_activity(&item, &reading.child_id),
+                ResourceKind::Weights => transform::weight(&item, &reading.child_id).map(Resource::from),
+                ResourceKind::Sleep => transform::sleep(&item, &reading.child_id).map(Resource::from),
+                ResourceKind::Activities => transform::physical_activity(&item, &reading.child_id).map(Resource::from),
             }
             .map_err(Skip::from);
             Some(SourceItem { id, raw: item, object })

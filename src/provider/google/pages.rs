@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::data_type::GoogleDataType;
 use super::transform;
 use super::GoogleClient;
+use crate::domain::ocariot::Resource;
 use crate::domain::{ProviderKind, ResourceKind, Skip, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
 use crate::provider::page::{skipped, LogEntries, LogPage, Reading, ResourcePage, SourceItem};
 
@@ -41,7 +42,9 @@ impl GoogleClient {
                     let objects: Vec<_> = weights
                         .iter()
                         .zip(pairs)
-                        .map(|(point, fat)| transform::weight(point, fat, child).map_err(Skip::from))
+                        .map(|(point, fat)| {
+                            transform::weight(point, fat, child).map(Resource::from).map_err(Skip::from)
+                        })
                         .collect();
                     Ok(weights
                         .into_iter()
@@ -59,7 +62,7 @@ impl GoogleClient {
                         .filter_map(|point| {
                             let object = match transform::sleep_unfinished(&point, now) {
                                 true => Err(Skip::Unfinished),
-                                false => transform::sleep(&point, child).map_err(Skip::from),
+                                false => transform::sleep(&point, child).map(Resource::from).map_err(Skip::from),
                             };
                             item(reading, kind, point, object)
                         })
@@ -72,7 +75,7 @@ impl GoogleClient {
                     points
                         .into_iter()
                         .filter_map(|point| {
-                            let object = transform::exercise(&point, child).map_err(Skip::from);
+                            let object = transform::exercise(&point, child).map(Resource::from).map_err(Skip::from);
                             item(reading, kind, point, object)
                         })
                         .collect()
@@ -100,7 +103,7 @@ impl GoogleClient {
     }
 }
 
-fn item(reading: &Reading<'_>, kind: ResourceKind, point: Value, object: Result<Value, Skip>) -> Option<SourceItem> {
+fn item(reading: &Reading<'_>, kind: ResourceKind, point: Value, object: Result<Resource, Skip>) -> Option<SourceItem> {
     let Some(id) = transform::point_id(&point) else {
         skipped(ProviderKind::Google, kind.name(), reading.child, "without id", &Skip::NoId);
         return None;

@@ -64,7 +64,8 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
-use crate::domain::ocariot::{end_time, js_number, normalize_date, LogType, MalformedItem};
+use crate::domain::ocariot::{end_time, js_number, normalize_date, JsNumber, Log, LogType, MalformedItem};
+use crate::domain::ocariot::{PhysicalActivity, Sleep, SleepPattern, SleepStage, SleepSummary, StageSummary, Weight};
 use crate::provider::google::data_type::GoogleDataType;
 use crate::provider::json::{get, missing, string};
 
@@ -78,37 +79,44 @@ pub fn point_id(point: &Value) -> Option<String> {
 
 /// Google `exercise` data point → the same PhysicalActivity object as the Fitbit transform produces, without `levels`
 /// and `heart_rate` (see the module documentation).
-pub fn exercise(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+pub fn exercise(point: &Value, child_id: &str) -> Result<PhysicalActivity, MalformedItem> {
     let exercise = payload(point, "exercise")?;
     let interval = object(get(exercise, "interval"), "exercise.interval")?;
     let session = Session::read(interval, "exercise.interval")?;
     let metrics = get(exercise, "metricsSummary");
     let metric = |key: &str| metrics.and_then(|m| get(m, key));
 
-    let mut out = Map::new();
-    out.insert("start_time".into(), Value::String(session.start_time));
-    out.insert("end_time".into(), Value::String(session.end_time));
-    out.insert("duration".into(), Value::from(session.duration));
-    out.insert("child_id".into(), Value::String(child_id.to_owned()));
-    out.insert("name".into(), Value::String(exercise_name(exercise)?));
+    let name = exercise_name(exercise)?;
     let calories = double(metric("caloriesKcal"), "exercise.metricsSummary.caloriesKcal")?;
-    out.insert("calories".into(), js_number(calories));
-    if let Some(steps) = metric("steps") {
-        out.insert("steps".into(), Value::from(int64(Some(steps), "exercise.metricsSummary.steps")?));
-    }
-    let distance = ["distanceMillimeters", "distanceMillimiters"].into_iter().find_map(|k| metric(k).map(|v| (k, v)));
-    if let Some((key, millimetres)) = distance {
+    let steps = match metric("steps") {
+        Some(steps) => Some(JsNumber::from(int64(Some(steps), "exercise.metricsSummary.steps")?)),
+        None => None,
+    };
+    let mut distance = None;
+    let field = ["distanceMillimeters", "distanceMillimiters"].into_iter().find_map(|k| metric(k).map(|v| (k, v)));
+    if let Some((key, millimetres)) = field {
         let millimetres = double(Some(millimetres), &format!("exercise.metricsSummary.{key}"))?;
         // Fitbit's transform leaves out a zero distance (`if (distance)`), so this one does too.
         if millimetres != 0.0 {
-            out.insert("distance".into(), js_number(millimetres / 1000.0));
+            distance = Some(JsNumber::of(millimetres / 1000.0));
         }
     }
-    Ok(Value::Object(out))
+    Ok(PhysicalActivity {
+        start_time: session.start_time,
+        end_time: session.end_time,
+        duration: JsNumber::from(session.duration),
+        child_id: child_id.to_owned(),
+        name,
+        calories: JsNumber::of(calories),
+        steps,
+        distance,
+        levels: None,
+        heart_rate: None,
+    })
 }
 
 /// Google `sleep` data point → Sleep.
-pub fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+pub fn sleep(point: &Value, child_id: &str) -> Result<Sleep, MalformedItem> {
     let sleep = payload(point, "sleep")?;
     let interval = object(get(sleep, "interval"), "sleep.interval")?;
     let session = Session::read(interval, "sleep.interval")?;
@@ -118,9 +126,9 @@ pub fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     if stages.is_empty() {
         return Err(missing("sleep.stages"));
     }
-    let (sleep_type, parts): (&str, &[(&str, &str)]) = match sleep_type(sleep, stages)? {
-        "STAGES" => ("stages", &[("DEEP", "deep"), ("LIGHT", "light"), ("REM", "rem"), ("AWAKE", "awake")]),
-        "CLASSIC" => ("classic", &[("AWAKE", "awake"), ("ASLEEP", "asleep"), ("RESTLESS", "restless")]),
+    let sleep_type = match sleep_type(sleep, stages)? {
+        "STAGES" => "stages",
+        "CLASSIC" => "classic",
         other => return Err(MalformedItem(format!("field sleep.type has an unsupported value {other}"))),
     };
     let data_set = stages
@@ -129,40 +137,35 @@ pub fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
         .map(|(i, stage)| stage_entry(stage, i, session.offset))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut pattern = Map::new();
-    pattern.insert("data_set".into(), Value::Array(data_set));
-    pattern.insert("summary".into(), sleep_summary(sleep, stages, parts)?);
-
-    let mut out = Map::new();
-    out.insert("start_time".into(), Value::String(session.start_time));
-    out.insert("end_time".into(), Value::String(session.end_time));
-    out.insert("duration".into(), Value::from(session.duration));
-    out.insert("child_id".into(), Value::String(child_id.to_owned()));
-    out.insert("pattern".into(), Value::Object(pattern));
-    out.insert("type".into(), Value::String(sleep_type.into()));
-    Ok(Value::Object(out))
+    let summary = sleep_summary(sleep, stages, sleep_type == "classic")?;
+    Ok(Sleep {
+        start_time: session.start_time,
+        end_time: session.end_time,
+        duration: JsNumber::from(session.duration),
+        child_id: child_id.to_owned(),
+        pattern: SleepPattern { data_set, summary },
+        sleep_type: sleep_type.into(),
+    })
 }
 
 /// Google `weight` data point, with the `body-fat` point of the same weigh-in if any → Weight.
 ///
 /// A body-fat point without a usable `percentage` makes the pair malformed, as a non-numeric Fitbit `fat` did.
-pub fn weight(point: &Value, body_fat: Option<&Value>, child_id: &str) -> Result<Value, MalformedItem> {
+pub fn weight(point: &Value, body_fat: Option<&Value>, child_id: &str) -> Result<Weight, MalformedItem> {
     let weight = payload(point, "weight")?;
     let sample = object(get(weight, "sampleTime"), "weight.sampleTime")?;
     let at = Instant::read(sample, "weight.sampleTime", SAMPLE, None)?;
     let grams = double(get(weight, "weightGrams"), "weight.weightGrams")?;
 
-    let mut out = Map::new();
-    out.insert("type".into(), Value::String("weight".into()));
-    out.insert("timestamp".into(), Value::String(wall_clock(at.local, "weight.sampleTime.physicalTime")?));
-    out.insert("value".into(), js_number(grams / 1000.0));
-    out.insert("unit".into(), Value::String("kg".into()));
-    out.insert("child_id".into(), Value::String(child_id.to_owned()));
-    if let Some(body_fat) = body_fat {
-        let percentage = double(get(payload(body_fat, "bodyFat")?, "percentage"), "bodyFat.percentage")?;
-        out.insert("body_fat".into(), js_number(percentage));
-    }
-    Ok(Value::Object(out))
+    let timestamp = wall_clock(at.local, "weight.sampleTime.physicalTime")?;
+    let body_fat = match body_fat {
+        Some(body_fat) => {
+            let percentage = double(get(payload(body_fat, "bodyFat")?, "percentage"), "bodyFat.percentage")?;
+            Some(JsNumber::of(percentage))
+        }
+        None => None,
+    };
+    Ok(Weight::new(timestamp, JsNumber::of(grams / 1000.0), child_id, body_fat))
 }
 
 /// Pairs each weight point with the body-fat point taken at the same `sampleTime.physicalTime` (returns, per weight
@@ -187,7 +190,7 @@ pub fn pair_body_fat<'a>(weights: &[Value], body_fat: &'a [Value]) -> Vec<Option
 /// `active-minutes` MODERATE + VIGOROUS `activeMinutesSum`; LightlyActiveMinutes ← `active-minutes` LIGHT;
 /// SedentaryMinutes ← `sedentary-period` `sedentaryPeriod.durationSum` (`"86400s"`) in minutes. A day without a bucket
 /// has no log.
-pub fn daily_logs(buckets: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
+pub fn daily_logs(buckets: &[Value], log_type: LogType, child_id: &str) -> (Vec<Log>, Vec<MalformedItem>) {
     let mut dated = Vec::with_capacity(buckets.len());
     let mut malformed = Vec::new();
     for (i, bucket) in buckets.iter().enumerate() {
@@ -206,13 +209,11 @@ pub fn daily_logs(buckets: &[Value], log_type: LogType, child_id: &str) -> (Vec<
     dated.sort_by_key(|(date, _)| *date);
     let logs = dated
         .into_iter()
-        .map(|(date, value)| {
-            let mut log = Map::new();
-            log.insert("child_id".into(), Value::String(child_id.to_owned()));
-            log.insert("date".into(), Value::String(date.format("%Y-%m-%d").to_string()));
-            log.insert("value".into(), Value::String(value));
-            log.insert("type".into(), Value::String(log_type.name().to_owned()));
-            Value::Object(log)
+        .map(|(date, value)| Log {
+            child_id: child_id.to_owned(),
+            date: date.format("%Y-%m-%d").to_string(),
+            value,
+            log_type,
         })
         .collect();
     (logs, malformed)
@@ -582,22 +583,22 @@ fn stage_name(stage_type: &str) -> Option<&'static str> {
     })
 }
 
-fn stage_entry(stage: &Value, i: usize, session_offset: TimeDelta) -> Result<Value, MalformedItem> {
+fn stage_entry(stage: &Value, i: usize, session_offset: TimeDelta) -> Result<SleepStage, MalformedItem> {
     let prefix = format!("sleep.stages[{i}]");
     let start = Instant::read(stage, &prefix, STAGE_START, Some(session_offset))?;
     let end = timestamp(get(stage, "endTime"), &format!("{prefix}.endTime"))?;
     let stage_type = string(get(stage, "type"), format!("{prefix}.type"))?;
     let name = stage_name(stage_type)
         .ok_or_else(|| MalformedItem(format!("field {prefix}.type has an unsupported value {stage_type}")))?;
-    let mut out = Map::new();
-    out.insert("start_time".into(), Value::String(wall_clock(start.local, &format!("{prefix}.startTime"))?));
-    out.insert("name".into(), Value::String(name.into()));
-    out.insert("duration".into(), Value::from(span_ms(start.physical, end, &prefix)?));
-    Ok(Value::Object(out))
+    Ok(SleepStage {
+        start_time: wall_clock(start.local, &format!("{prefix}.startTime"))?,
+        name: name.into(),
+        duration: JsNumber::from(span_ms(start.physical, end, &prefix)?),
+    })
 }
 
 /// `pattern.summary` from `summary.stagesSummary`, one `{count, duration}` per stage type of the sleep type.
-fn sleep_summary(sleep: &Value, stages: &[Value], parts: &[(&str, &str)]) -> Result<Value, MalformedItem> {
+fn sleep_summary(sleep: &Value, stages: &[Value], classic: bool) -> Result<SleepSummary, MalformedItem> {
     let entries = match get(sleep, "summary") {
         None => &[][..],
         Some(summary) => match get(object(Some(summary), "sleep.summary")?, "stagesSummary") {
@@ -611,8 +612,7 @@ fn sleep_summary(sleep: &Value, stages: &[Value], parts: &[(&str, &str)]) -> Res
     };
     let is_type = |v: &Value, wanted: &str| get(v, "type").and_then(Value::as_str) == Some(wanted);
 
-    let mut out = Map::new();
-    for &(google, ocariot) in parts {
+    let part = |google: &str| -> Result<StageSummary, MalformedItem> {
         let (count, minutes) = match entries.iter().position(|e| is_type(e, google)) {
             Some(i) => {
                 let entry = &entries[i];
@@ -632,12 +632,18 @@ fn sleep_summary(sleep: &Value, stages: &[Value], parts: &[(&str, &str)]) -> Res
         let duration = minutes
             .checked_mul(60_000)
             .ok_or_else(|| MalformedItem(format!("sleep stage {google} minutes out of range")))?;
-        let mut part = Map::new();
-        part.insert("count".into(), Value::from(count));
-        part.insert("duration".into(), Value::from(duration));
-        out.insert(ocariot.into(), Value::Object(part));
-    }
-    Ok(Value::Object(out))
+        Ok(StageSummary { count: JsNumber::from(count), duration: JsNumber::from(duration) })
+    };
+    // Google's stage types, in the order of their OCARIoT keys.
+    Ok(match classic {
+        true => SleepSummary::Classic { awake: part("AWAKE")?, asleep: part("ASLEEP")?, restless: part("RESTLESS")? },
+        false => SleepSummary::Stages {
+            deep: part("DEEP")?,
+            light: part("LIGHT")?,
+            rem: part("REM")?,
+            awake: part("AWAKE")?,
+        },
+    })
 }
 
 /// `<key>.sampleTime.physicalTime` of a weight or body-fat point, as an instant.

@@ -4,6 +4,28 @@
 use super::*;
 use serde_json::json;
 
+/// The transforms' objects as the consumers read them: their JSON, in the contract's key order.
+fn json_of(object: impl serde::Serialize) -> Value {
+    serde_json::to_value(object).unwrap()
+}
+
+fn exercise(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+    super::exercise(point, child_id).map(json_of)
+}
+
+fn sleep(point: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+    super::sleep(point, child_id).map(json_of)
+}
+
+fn weight(point: &Value, body_fat: Option<&Value>, child_id: &str) -> Result<Value, MalformedItem> {
+    super::weight(point, body_fat, child_id).map(json_of)
+}
+
+fn daily_logs(buckets: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
+    let (logs, malformed) = super::daily_logs(buckets, log_type, child_id);
+    (logs.into_iter().map(json_of).collect(), malformed)
+}
+
 const CHILD: &str = "5a62be07de34500146d9c544";
 
 fn to_string(v: &Value) -> String {
@@ -787,9 +809,36 @@ mod equivalence {
     use chrono::{Duration, Utc};
     use serde_json::{Map, Value};
 
-    use super::super::{daily_logs, exercise, pair_body_fat, sleep, weight};
+    use super::super::pair_body_fat;
+    use super::{daily_logs, exercise, json_of, sleep, weight};
     use crate::domain::ocariot::LogType;
-    use crate::provider::fitbit::transform as fitbit;
+
+    /// The Fitbit transforms' objects as JSON, to compare with Google's.
+    mod fitbit {
+        use super::json_of;
+        use crate::domain::ocariot::{LogType, MalformedItem};
+        use crate::provider::fitbit::transform as fitbit;
+        use serde_json::Value;
+
+        pub use fitbit::active_minutes;
+
+        pub fn physical_activity(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+            fitbit::physical_activity(raw, child_id).map(json_of)
+        }
+
+        pub fn sleep(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+            fitbit::sleep(raw, child_id).map(json_of)
+        }
+
+        pub fn weight(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+            fitbit::weight(raw, child_id).map(json_of)
+        }
+
+        pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
+            let (logs, malformed) = fitbit::daily_logs(series, log_type, child_id);
+            (logs.into_iter().map(json_of).collect(), malformed)
+        }
+    }
     use crate::provider::google::data_type::GoogleDataType;
 
     const CHILD: &str = "5a62be07de34500146d9c544";
