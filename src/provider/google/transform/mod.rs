@@ -59,15 +59,21 @@
 //! | `sedentary-period`: `sedentaryPeriod.durationSum` | `value` of `sedentary_minutes` | whole minutes (seconds ÷ 60, truncated); absent → `"0"` |
 //! | day without a bucket | — | no log: Google leaves out days the tracker was not worn, where Fitbit sent zeros (docs/google-health.md#true-zeros); zeros are never filled in |
 
-use std::collections::{HashMap, VecDeque};
+mod daily_log;
+mod exercise;
+mod sleep;
+mod weight;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::domain::ocariot::{end_time, js_number, normalize_date, JsNumber, Log, LogType, MalformedItem};
-use crate::domain::ocariot::{PhysicalActivity, Sleep, SleepPattern, SleepStage, SleepSummary, StageSummary, Weight};
-use crate::provider::google::data_type::GoogleDataType;
+use crate::domain::ocariot::{end_time, normalize_date, MalformedItem};
 use crate::provider::json::{get, missing, string};
+
+pub use daily_log::daily_logs;
+pub use exercise::exercise;
+pub use sleep::{sleep, sleep_unfinished, SLEEP_PROCESSING_GRACE};
+pub use weight::{pair_body_fat, weight};
 
 /// The id of a data point: the last segment of its `name` (`users/…/dataTypes/…/dataPoints/{id}`), or of
 /// `dataPointName` for a reconciled point (docs/google-health.md#reconcile).
@@ -75,248 +81,6 @@ pub fn point_id(point: &Value) -> Option<String> {
     let name = point.get("dataPointName").or_else(|| point.get("name"))?.as_str()?;
     let (_, id) = name.rsplit_once("/dataPoints/")?;
     (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
-}
-
-/// Google `exercise` data point → the same PhysicalActivity object as the Fitbit transform produces, without `levels`
-/// and `heart_rate` (see the module documentation).
-pub fn exercise(point: &Value, child_id: &str) -> Result<PhysicalActivity, MalformedItem> {
-    let exercise = payload(point, "exercise")?;
-    let interval = object(get(exercise, "interval"), "exercise.interval")?;
-    let session = Session::read(interval, "exercise.interval")?;
-    let metrics = get(exercise, "metricsSummary");
-    let metric = |key: &str| metrics.and_then(|m| get(m, key));
-
-    let name = exercise_name(exercise)?;
-    let calories = double(metric("caloriesKcal"), "exercise.metricsSummary.caloriesKcal")?;
-    let steps = match metric("steps") {
-        Some(steps) => Some(JsNumber::from(int64(Some(steps), "exercise.metricsSummary.steps")?)),
-        None => None,
-    };
-    let mut distance = None;
-    let field = ["distanceMillimeters", "distanceMillimiters"].into_iter().find_map(|k| metric(k).map(|v| (k, v)));
-    if let Some((key, millimetres)) = field {
-        let millimetres = double(Some(millimetres), &format!("exercise.metricsSummary.{key}"))?;
-        // Fitbit's transform leaves out a zero distance (`if (distance)`), so this one does too.
-        if millimetres != 0.0 {
-            distance = Some(JsNumber::of(millimetres / 1000.0));
-        }
-    }
-    Ok(PhysicalActivity {
-        start_time: session.start_time,
-        end_time: session.end_time,
-        duration: JsNumber::from(session.duration),
-        child_id: child_id.to_owned(),
-        name,
-        calories: JsNumber::of(calories),
-        steps,
-        distance,
-        levels: None,
-        heart_rate: None,
-    })
-}
-
-/// Google `sleep` data point → Sleep.
-pub fn sleep(point: &Value, child_id: &str) -> Result<Sleep, MalformedItem> {
-    let sleep = payload(point, "sleep")?;
-    let interval = object(get(sleep, "interval"), "sleep.interval")?;
-    let session = Session::read(interval, "sleep.interval")?;
-    // (Google stage type, OCARIoT summary key), in Fitbit's output order. Stages cover the whole session; a session
-    // without them has no pattern to report.
-    let stages = array(get(sleep, "stages"), "sleep.stages")?;
-    if stages.is_empty() {
-        return Err(missing("sleep.stages"));
-    }
-    let sleep_type = match sleep_type(sleep, stages)? {
-        "STAGES" => "stages",
-        "CLASSIC" => "classic",
-        other => return Err(MalformedItem(format!("field sleep.type has an unsupported value {other}"))),
-    };
-    let data_set = stages
-        .iter()
-        .enumerate()
-        .map(|(i, stage)| stage_entry(stage, i, session.offset))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let summary = sleep_summary(sleep, stages, sleep_type == "classic")?;
-    Ok(Sleep {
-        start_time: session.start_time,
-        end_time: session.end_time,
-        duration: JsNumber::from(session.duration),
-        child_id: child_id.to_owned(),
-        pattern: SleepPattern { data_set, summary },
-        sleep_type: sleep_type.into(),
-    })
-}
-
-/// Google `weight` data point, with the `body-fat` point of the same weigh-in if any → Weight.
-///
-/// A body-fat point without a usable `percentage` makes the pair malformed, as a non-numeric Fitbit `fat` did.
-pub fn weight(point: &Value, body_fat: Option<&Value>, child_id: &str) -> Result<Weight, MalformedItem> {
-    let weight = payload(point, "weight")?;
-    let sample = object(get(weight, "sampleTime"), "weight.sampleTime")?;
-    let at = Instant::read(sample, "weight.sampleTime", SAMPLE, None)?;
-    let grams = double(get(weight, "weightGrams"), "weight.weightGrams")?;
-
-    let timestamp = wall_clock(at.local, "weight.sampleTime.physicalTime")?;
-    let body_fat = match body_fat {
-        Some(body_fat) => {
-            let percentage = double(get(payload(body_fat, "bodyFat")?, "percentage"), "bodyFat.percentage")?;
-            Some(JsNumber::of(percentage))
-        }
-        None => None,
-    };
-    Ok(Weight::new(timestamp, JsNumber::of(grams / 1000.0), child_id, body_fat))
-}
-
-/// Pairs each weight point with the body-fat point taken at the same `sampleTime.physicalTime` (returns, per weight
-/// point index, the matching body-fat point).
-///
-/// Times are compared as instants (`…:00Z` and `…:00.000Z` match). Pairs are one-to-one: of two weight points at the
-/// same instant, the first gets the first body-fat point, the second the next one if any.
-pub fn pair_body_fat<'a>(weights: &[Value], body_fat: &'a [Value]) -> Vec<Option<&'a Value>> {
-    let mut by_time: HashMap<DateTime<Utc>, VecDeque<&'a Value>> = HashMap::new();
-    for point in body_fat {
-        if let Some(at) = physical_time(point, "bodyFat") {
-            by_time.entry(at).or_default().push_back(point);
-        }
-    }
-    weights.iter().map(|w| physical_time(w, "weight").and_then(|at| by_time.get_mut(&at)?.pop_front())).collect()
-}
-
-/// dailyRollUp buckets (`rollupDataPoints`) of the data type behind `log_type` → Log objects `{child_id, date, value,
-/// type}`, oldest first; each malformed bucket is reported and skipped.
-///
-/// Steps ← `steps` buckets (`steps.countSum`); Calories ← `total-calories` (`totalCalories.kcalSum`); ActiveMinutes ←
-/// `active-minutes` MODERATE + VIGOROUS `activeMinutesSum`; LightlyActiveMinutes ← `active-minutes` LIGHT;
-/// SedentaryMinutes ← `sedentary-period` `sedentaryPeriod.durationSum` (`"86400s"`) in minutes. A day without a bucket
-/// has no log.
-pub fn daily_logs(buckets: &[Value], log_type: LogType, child_id: &str) -> (Vec<Log>, Vec<MalformedItem>) {
-    let mut dated = Vec::with_capacity(buckets.len());
-    let mut malformed = Vec::new();
-    for (i, bucket) in buckets.iter().enumerate() {
-        let date = match bucket_date(bucket) {
-            Ok(date) => date,
-            Err(e) => {
-                malformed.push(MalformedItem(format!("{} bucket {i}: {e}", log_type.name())));
-                continue;
-            }
-        };
-        match bucket_value(bucket, log_type) {
-            Ok(value) => dated.push((date, value)),
-            Err(e) => malformed.push(MalformedItem(format!("{} bucket {date}: {e}", log_type.name()))),
-        }
-    }
-    dated.sort_by_key(|(date, _)| *date);
-    let logs = dated
-        .into_iter()
-        .map(|(date, value)| Log {
-            child_id: child_id.to_owned(),
-            date: date.format("%Y-%m-%d").to_string(),
-            value,
-            log_type,
-        })
-        .collect();
-    (logs, malformed)
-}
-
-fn bucket_date(bucket: &Value) -> Result<NaiveDate, MalformedItem> {
-    let start = object(get(bucket, "civilStartTime"), "civilStartTime")?;
-    civil_date(object(get(start, "date"), "civilStartTime.date")?, "civilStartTime.date")
-}
-
-/// A bucket's value as the string Fitbit's series carried.
-///
-/// A bucket exists only for a day the tracker was worn, and proto3 JSON leaves zeros out
-/// (docs/google-health.md#true-zeros): inside a bucket, an absent or empty value object, an absent sum and an absent
-/// level all mean 0.
-fn bucket_value(bucket: &Value, log_type: LogType) -> Result<String, MalformedItem> {
-    let key = GoogleDataType::of_log_type(log_type).rollup_key();
-    let empty = Value::Object(Map::new());
-    let value = match get(bucket, key) {
-        None => &empty,
-        Some(v) => object(Some(v), key)?,
-    };
-    match log_type {
-        LogType::Steps => int64_or_zero(get(value, "countSum"), "steps.countSum").map(|n| n.to_string()),
-        // Fitbit's calories were integers; `String(x)` of an integral double prints no fraction either.
-        LogType::Calories => {
-            double_or_zero(get(value, "kcalSum"), "totalCalories.kcalSum").map(|x| js_number(x).to_string())
-        }
-        LogType::ActiveMinutes => level_minutes(value, &["MODERATE", "VIGOROUS"]),
-        LogType::LightlyActiveMinutes => level_minutes(value, &["LIGHT"]),
-        LogType::SedentaryMinutes => {
-            let total = match get(value, "durationSum") {
-                None => TimeDelta::zero(),
-                Some(sum) => duration(Some(sum), "sedentaryPeriod.durationSum")?,
-            };
-            if total < TimeDelta::zero() {
-                return Err(MalformedItem("field sedentaryPeriod.durationSum is negative".into()));
-            }
-            // Google stores one-minute intervals, so the sum is whole minutes; a stray remainder is cut off.
-            Ok((total.num_seconds() / 60).to_string())
-        }
-    }
-}
-
-/// The sum of `activeMinutesSum` over the given activity levels; an absent list, a level absent from it, or a level
-/// without a sum had no minutes.
-fn level_minutes(value: &Value, levels: &[&str]) -> Result<String, MalformedItem> {
-    const FIELD: &str = "activeMinutes.activeMinutesRollupByActivityLevel";
-    let entries = match get(value, "activeMinutesRollupByActivityLevel") {
-        None => &[][..],
-        Some(list) => array(Some(list), FIELD)?,
-    };
-    let mut total = 0i64;
-    for (i, entry) in entries.iter().enumerate() {
-        if get(entry, "activityLevel").and_then(Value::as_str).is_some_and(|level| levels.contains(&level)) {
-            let minutes = int64_or_zero(get(entry, "activeMinutesSum"), &format!("{FIELD}[{i}].activeMinutesSum"))?;
-            total = total.checked_add(minutes).ok_or_else(|| MalformedItem(format!("field {FIELD} overflows")))?;
-        }
-    }
-    Ok(total.to_string())
-}
-
-/// `sleep.type`, or when it is absent (it is optional, and `SLEEP_TYPE_UNSPECIFIED` is left out), the type the stages
-/// show: LIGHT, DEEP or REM only occur in STAGES sleep, ASLEEP and RESTLESS only in CLASSIC sleep.
-fn sleep_type<'a>(sleep: &'a Value, stages: &[Value]) -> Result<&'a str, MalformedItem> {
-    if let Some(declared) = get(sleep, "type") {
-        return string(Some(declared), "sleep.type");
-    }
-    let has = |types: &[&str]| {
-        stages.iter().any(|s| get(s, "type").and_then(Value::as_str).is_some_and(|t| types.contains(&t)))
-    };
-    match (has(&["LIGHT", "DEEP", "REM"]), has(&["ASLEEP", "RESTLESS"])) {
-        (true, false) => Ok("STAGES"),
-        (false, true) => Ok("CLASSIC"),
-        _ => Err(missing("sleep.type")),
-    }
-}
-
-/// How long after its end a night that Google still marks as processing is held back. Past it the night is taken as
-/// final: a source that never sets `processed` must not lose its nights once they leave the sync's 7-day overlap.
-pub const SLEEP_PROCESSING_GRACE: TimeDelta = TimeDelta::hours(72);
-
-/// Whether Google is still processing a sleep point (docs/google-health.md#unfinished-sleep): `metadata.processed` is
-/// not `true` (proto3 JSON leaves a `false` out, so an absent flag means false), or `stagesStatus` names a pending
-/// state, and the night ended less than [`SLEEP_PROCESSING_GRACE`] before `now`. Such a night is published by a later
-/// sync, once final.
-pub fn sleep_unfinished(point: &Value, now: DateTime<Utc>) -> bool {
-    let Some(sleep) = point.get("sleep") else { return false };
-    let metadata = sleep.get("metadata");
-    let processed = metadata.and_then(|m| m.get("processed")).and_then(Value::as_bool) == Some(true);
-    let status = metadata.and_then(|m| m.get("stagesStatus")).and_then(Value::as_str).unwrap_or_default();
-    // The enum may grow (docs/google-health.md#tolerance): a value that says processing is under way counts as pending.
-    let pending = (status.contains("PENDING") || status.contains("PROCESSING") || status.contains("IN_PROGRESS"))
-        && status != "PROCESSING_INTERNAL_ERROR";
-    if processed && !pending {
-        return false;
-    }
-    let ended = sleep.get("interval").and_then(|i| i.get("endTime")).and_then(Value::as_str);
-    match ended.and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-        Some(end) => now - end.with_timezone(&Utc) < SLEEP_PROCESSING_GRACE,
-        // Without an end the transform rejects the point anyway.
-        None => false,
-    }
 }
 
 /// The payload of a data point (`exercise`, `sleep`, `weight`, `bodyFat`): one object under its camelCase key.
@@ -450,7 +214,9 @@ struct TimeKeys {
 }
 
 const SESSION_START: TimeKeys = TimeKeys { time: "startTime", offset: "startUtcOffset", civil: Some("civilStartTime") };
+
 const STAGE_START: TimeKeys = TimeKeys { time: "startTime", offset: "startUtcOffset", civil: None };
+
 const SAMPLE: TimeKeys = TimeKeys { time: "physicalTime", offset: "utcOffset", civil: Some("civilTime") };
 
 /// Google's bounds for a UTC offset (±18 hours).
@@ -539,117 +305,6 @@ impl Session {
         let end_time = end_time(&start_time, &Value::from(duration))?;
         Ok(Session { start_time, end_time, duration, offset: start.offset() })
     }
-}
-
-/// `displayName`, or when it is absent or blank, the exercise type in title case (`TRAIL_RUN` → `Trail Run`).
-fn exercise_name(exercise: &Value) -> Result<String, MalformedItem> {
-    if let Some(name) = get(exercise, "displayName") {
-        let name = string(Some(name), "exercise.displayName")?;
-        if !name.trim().is_empty() {
-            return Ok(name.to_owned());
-        }
-    }
-    // `EXERCISE_TYPE_UNSPECIFIED` is the enum's zero value, which proto3 JSON leaves out.
-    let exercise_type = match get(exercise, "exerciseType") {
-        None => return Ok("Other".into()),
-        Some(v) => string(Some(v), "exercise.exerciseType")?,
-    };
-    let words: Vec<String> = exercise_type
-        .split('_')
-        .filter(|word| !word.is_empty())
-        .map(|word| {
-            let mut chars = word.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect()
-            })
-        })
-        .collect();
-    if words.is_empty() || exercise_type == "EXERCISE_TYPE_UNSPECIFIED" {
-        return Ok("Other".into());
-    }
-    Ok(words.join(" "))
-}
-
-/// Google's sleep stage types as OCARIoT pattern names (Fitbit's `wake` was already output as `awake`).
-fn stage_name(stage_type: &str) -> Option<&'static str> {
-    Some(match stage_type {
-        "AWAKE" => "awake",
-        "LIGHT" => "light",
-        "DEEP" => "deep",
-        "REM" => "rem",
-        "ASLEEP" => "asleep",
-        "RESTLESS" => "restless",
-        _ => return None,
-    })
-}
-
-fn stage_entry(stage: &Value, i: usize, session_offset: TimeDelta) -> Result<SleepStage, MalformedItem> {
-    let prefix = format!("sleep.stages[{i}]");
-    let start = Instant::read(stage, &prefix, STAGE_START, Some(session_offset))?;
-    let end = timestamp(get(stage, "endTime"), &format!("{prefix}.endTime"))?;
-    let stage_type = string(get(stage, "type"), format!("{prefix}.type"))?;
-    let name = stage_name(stage_type)
-        .ok_or_else(|| MalformedItem(format!("field {prefix}.type has an unsupported value {stage_type}")))?;
-    Ok(SleepStage {
-        start_time: wall_clock(start.local, &format!("{prefix}.startTime"))?,
-        name: name.into(),
-        duration: JsNumber::from(span_ms(start.physical, end, &prefix)?),
-    })
-}
-
-/// `pattern.summary` from `summary.stagesSummary`, one `{count, duration}` per stage type of the sleep type.
-fn sleep_summary(sleep: &Value, stages: &[Value], classic: bool) -> Result<SleepSummary, MalformedItem> {
-    let entries = match get(sleep, "summary") {
-        None => &[][..],
-        Some(summary) => match get(object(Some(summary), "sleep.summary")?, "stagesSummary") {
-            None => &[][..],
-            Some(entries) => array(Some(entries), "sleep.summary.stagesSummary")?,
-        },
-    };
-    let short_awakenings = match get(sleep, "shortAwakenings") {
-        None => &[][..],
-        Some(short) => array(Some(short), "sleep.shortAwakenings")?,
-    };
-    let is_type = |v: &Value, wanted: &str| get(v, "type").and_then(Value::as_str) == Some(wanted);
-
-    let part = |google: &str| -> Result<StageSummary, MalformedItem> {
-        let (count, minutes) = match entries.iter().position(|e| is_type(e, google)) {
-            Some(i) => {
-                let entry = &entries[i];
-                // proto3 JSON leaves zero fields out.
-                let field = |key: &str| match get(entry, key) {
-                    None => Ok(0),
-                    Some(v) => int64(Some(v), &format!("sleep.summary.stagesSummary[{i}].{key}")),
-                };
-                (field("count")?, field("minutes")?)
-            }
-            // No entry: a true zero only if the night has no stretch of that type; else the summary is incomplete.
-            None if stages.iter().chain(short_awakenings).any(|s| is_type(s, google)) => {
-                return Err(missing(format!("sleep.summary.stagesSummary[type={google}]")));
-            }
-            None => (0, 0),
-        };
-        let duration = minutes
-            .checked_mul(60_000)
-            .ok_or_else(|| MalformedItem(format!("sleep stage {google} minutes out of range")))?;
-        Ok(StageSummary { count: JsNumber::from(count), duration: JsNumber::from(duration) })
-    };
-    // Google's stage types, in the order of their OCARIoT keys.
-    Ok(match classic {
-        true => SleepSummary::Classic { awake: part("AWAKE")?, asleep: part("ASLEEP")?, restless: part("RESTLESS")? },
-        false => SleepSummary::Stages {
-            deep: part("DEEP")?,
-            light: part("LIGHT")?,
-            rem: part("REM")?,
-            awake: part("AWAKE")?,
-        },
-    })
-}
-
-/// `<key>.sampleTime.physicalTime` of a weight or body-fat point, as an instant.
-fn physical_time(point: &Value, key: &str) -> Option<DateTime<Utc>> {
-    let s = point.get(key)?.get("sampleTime")?.get("physicalTime")?.as_str()?;
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

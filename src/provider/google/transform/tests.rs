@@ -4,6 +4,9 @@
 use super::*;
 use serde_json::json;
 
+use crate::domain::ocariot::LogType;
+use crate::provider::google::data_type::GoogleDataType;
+
 /// The transforms' objects as the consumers read them: their JSON, in the contract's key order.
 fn json_of(object: impl serde::Serialize) -> Value {
     serde_json::to_value(object).unwrap()
