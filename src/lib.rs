@@ -15,7 +15,7 @@
 //!
 //! Services, the service's own work:
 //!
-//! * [`sync`]: one child's sync: window, provider pages, transforms, publish, confirm, record.
+//! * [`sync`]: one child's sync, provider-blind: the child's provider pages, publish, confirm, record.
 //! * [`tokens`]: a child's tokens once handed over: refresh, failure effects, revocations.
 //! * [`accounts`]: what a deleted OCARIoT user takes with it.
 //!
@@ -26,9 +26,11 @@
 //! * [`bus`]: RabbitMQ, publisher-confirmed, with the outbox relay and the `UserDeleteEvent` subscription.
 //! * [`coordination`]: Redis locks and leases shared by the instances, and the marker that tells when Redis lost its
 //!   data.
-//! * [`provider`]: the Fitbit and Google Health clients behind one error type.
+//! * [`provider`]: the provider boundary over the Fitbit and Google Health clients: their reads, transforms into
+//!   the OCARIoT contract, token checks and quirks, behind one error type.
 //!
-//! At the bottom, [`domain`]: child ids, token records and their rules, without I/O.
+//! At the bottom, [`domain`]: child ids, token records and their rules, what a sync reads, and the OCARIoT contract
+//! ([`domain::ocariot`]), without I/O.
 //!
 //! Cross-cutting, usable from any layer:
 //!

@@ -377,7 +377,7 @@ impl Metrics {
         ] {
             let _ = metrics.notifications.get_or_create(&NotificationLabels { outcome });
         }
-        for provider in [ProviderKind::Fitbit, ProviderKind::Google] {
+        for provider in ProviderKind::ALL {
             let _ = metrics.children.get_or_create(&ProviderLabels { provider });
         }
         for code in ERROR_EVENT_CODES {

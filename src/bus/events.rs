@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::domain::ChildId;
+use crate::domain::{ChildId, ResourceKind};
 
 pub const DATA_SYNC_EXCHANGE: &str = "data.sync";
 
@@ -53,6 +53,17 @@ impl Event {
         items: &[T],
     ) -> Self {
         Event { name, routing_key, payload_key, payload: serde_json::to_value(items).unwrap_or(Value::Array(vec![])) }
+    }
+
+    /// One event carrying a resource kind's `items` (docs/decisions.md#events-on-the-bus).
+    pub fn resources<T: Serialize>(kind: ResourceKind, items: &[T]) -> Self {
+        match kind {
+            ResourceKind::Weights => Event::items("WeightSyncEvent", "weights.sync", "weight", items),
+            ResourceKind::Sleep => Event::items("SleepSyncEvent", "sleep.sync", "sleep", items),
+            ResourceKind::Activities => {
+                Event::items("PhysicalActivitySyncEvent", "physicalactivities.sync", "physicalactivity", items)
+            }
+        }
     }
 
     /// The message body, stamped with the time of publishing.

@@ -14,11 +14,19 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// Every provider, for what is counted per provider.
+    pub const ALL: [ProviderKind; 2] = [ProviderKind::Fitbit, ProviderKind::Google];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Fitbit => "fitbit",
             ProviderKind::Google => "google",
         }
+    }
+
+    /// The `fitbit.provider` value to store: none for Fitbit, which is what a record without one means.
+    pub fn stored(self) -> Option<&'static str> {
+        (self != ProviderKind::default()).then(|| self.as_str())
     }
 
     /// The provider's name in logs and in `resources.provider`.

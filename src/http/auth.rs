@@ -12,8 +12,8 @@ use super::response::json;
 use super::user_id::UserId;
 use super::{AppState, ParsedBody};
 use crate::bus::Event;
-use crate::domain::{has_synced_scope, mask_token, ChildId, ProviderAuth, ProviderKind, TokenStatus};
-use crate::provider::fitbit::jwt::decode_claims;
+use crate::domain::{mask_token, ChildId, ProviderKind, ScopeError};
+use crate::provider::onboarding::OnboardingError;
 use crate::provider::ProviderErrorKind;
 
 pub fn router() -> Router<AppState> {
@@ -23,7 +23,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// POST auth. The `provider` field (`fitbit` or `google`) picks the provider; without it, a JWT-shaped access token is
-/// Fitbit's and anything else Google's.
+/// Fitbit's and anything else Google's. Then the original's order: the provider reads the token, the child id and the
+/// fields are validated, the provider checks the tokens (scope, and introspection or tokeninfo and identity), save.
 async fn save_authorization(
     State(state): State<AppState>,
     UserId(user_id): UserId,
@@ -39,98 +40,36 @@ async fn save_authorization(
             )
         })?,
     };
-    match provider {
-        ProviderKind::Fitbit => save_fitbit_authorization(state, user_id, body).await,
-        ProviderKind::Google => save_google_authorization(state, user_id, body).await,
-    }
+    // The provider's own reading of the token comes first: Fitbit decodes its JWT before anything else.
+    let provider = state.providers.of(provider);
+    let facts = provider.read_token(access_token).map_err(|_| ApiError::Validation {
+        message: "Could not complete get token information. Please try again later.".into(),
+        description: None,
+    })?;
+    let child = ChildId::parse(&user_id)?;
+    let (access_token, refresh_token) = required_tokens(access_token, token_field(&body, "refresh_token"))?;
+    let auth = match provider.check_tokens(access_token, refresh_token, facts).await {
+        Ok(auth) => auth,
+        Err(e) => return Err(refused(&state, child, access_token, e).await),
+    };
+    state.userauths.save_authorization(child, &auth).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The original's order: decode the JWT, validate id, fields and scope, introspect, save.
-async fn save_fitbit_authorization(state: AppState, user_id: String, body: Value) -> Result<Response, ApiError> {
-    let access_token = token_field(&body, "access_token");
-    let refresh_token = token_field(&body, "refresh_token");
-    let claims = match access_token {
-        Some(token) => Some(decode_claims(token).map_err(|_| ApiError::Validation {
-            message: "Could not complete get token information. Please try again later.".into(),
-            description: None,
-        })?),
-        None => None,
-    };
-    let child = ChildId::parse(&user_id)?;
-    let (access_token, refresh_token) = required_tokens(access_token, refresh_token)?;
-    let claims = claims.unwrap_or_default();
-    has_synced_scope(claims.scopes.as_deref())?;
-
-    match state.providers.fitbit.introspect(access_token).await {
-        Ok(true) => {}
-        Ok(false) => return Err(inactive_token(access_token)),
-        Err(e) if e.kind == ProviderErrorKind::LegacyRetired => {
-            state.failures.report(child, &e).await;
-            return Err(ApiError::Provider(e));
+/// The original's answer to tokens the provider's checks refused (docs/decisions.md#post-auth-with-an-inactive-token);
+/// a retired provider is also announced. Shared by POST auth and the connect flow's callback.
+pub(super) async fn refused(state: &AppState, child: ChildId, access_token: &str, error: OnboardingError) -> ApiError {
+    match error {
+        OnboardingError::Scope { description } => ApiError::validation(ScopeError.to_string(), description),
+        OnboardingError::Inactive => inactive_token(access_token),
+        OnboardingError::Refused(e) => {
+            if e.kind == ProviderErrorKind::LegacyRetired {
+                state.failures.report(child, &e).await;
+            }
+            ApiError::Provider(e)
         }
-        Err(e) => return Err(provider_unreachable(child, &e)),
+        OnboardingError::Unreachable(e) => provider_unreachable(child, &e),
     }
-
-    let auth = ProviderAuth {
-        access_token: access_token.to_string(),
-        refresh_token: refresh_token.to_string(),
-        expires_in: claims.exp,
-        scope: claims.scopes,
-        token_type: "Bearer".into(),
-        user_id: claims.sub,
-        status: Some(TokenStatus::ValidToken),
-        last_sync: None,
-        provider: ProviderKind::Fitbit,
-    };
-    state.userauths.save_authorization(child, &auth).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The same steps and texts as Fitbit's: fields, token check (`/tokeninfo`), scope (the Google Health read scopes),
-/// then the `users/me/identity` call that proves the token reaches the Health API.
-async fn save_google_authorization(state: AppState, user_id: String, body: Value) -> Result<Response, ApiError> {
-    let child = ChildId::parse(&user_id)?;
-    let (access_token, refresh_token) =
-        required_tokens(token_field(&body, "access_token"), token_field(&body, "refresh_token"))?;
-    let info = match state.providers.google.tokeninfo(access_token).await {
-        Ok(Some(info)) => info,
-        Ok(None) => return Err(inactive_token(access_token)),
-        Err(e) => return Err(provider_unreachable(child, &e)),
-    };
-    store_google_tokens(&state, child, access_token, refresh_token, info.scope, info.exp).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Checks the scope and the Health API identity of Google tokens, then stores them as a new authorization. Shared by
-/// POST auth and the connect flow's callback.
-pub(super) async fn store_google_tokens(
-    state: &AppState,
-    child: ChildId,
-    access_token: &str,
-    refresh_token: &str,
-    scope: Option<String>,
-    expires_at: Option<i64>,
-) -> Result<(), ApiError> {
-    has_synced_scope(scope.as_deref())
-        .map_err(|e| ApiError::validation(e.to_string(), crate::domain::ScopeError::GOOGLE_DESCRIPTION))?;
-    let health_user_id = match state.providers.google.identity(access_token).await {
-        Ok(id) => id,
-        Err(e) if e.code().is_some() && !e.is_transient() => return Err(ApiError::Provider(e)),
-        Err(e) => return Err(provider_unreachable(child, &e)),
-    };
-    let auth = ProviderAuth {
-        access_token: access_token.to_string(),
-        refresh_token: refresh_token.to_string(),
-        expires_in: expires_at,
-        scope,
-        token_type: "Bearer".into(),
-        user_id: Some(health_user_id).filter(|id| !id.is_empty()),
-        status: Some(TokenStatus::ValidToken),
-        last_sync: None,
-        provider: ProviderKind::Google,
-    };
-    state.userauths.save_authorization(child, &auth).await?;
-    Ok(())
 }
 
 fn required_tokens<'a>(

@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::auth::store_google_tokens;
+use super::auth::refused;
 use super::error::ApiError;
 use super::user_id::UserId;
 use super::AppState;
-use crate::domain::{ChildId, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
+use crate::domain::ChildId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,21 +46,12 @@ async fn authorize(
     };
     let callback = callback_url(&state, &headers);
     let signed = state.state_signer.issue(child, redirect_uri, &callback, chrono::Utc::now().timestamp());
-    let mut consent = reqwest::Url::parse(&state.providers.google.consent_url())
+    let login_hint = query.get("login_hint").map(String::as_str);
+    let consent = state
+        .providers
+        .google
+        .consent_url(&client_id, &callback, &signed, login_hint)
         .map_err(|e| ApiError::Internal(format!("invalid consent URL: {e}")))?;
-    consent
-        .query_pairs_mut()
-        .append_pair("client_id", &client_id)
-        .append_pair("redirect_uri", &callback)
-        .append_pair("response_type", "code")
-        .append_pair("scope", &[GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP].join(" "))
-        .append_pair("access_type", "offline")
-        .append_pair("prompt", "consent")
-        .append_pair("include_granted_scopes", "true")
-        .append_pair("state", &signed);
-    if let Some(hint) = query.get("login_hint") {
-        consent.query_pairs_mut().append_pair("login_hint", hint);
-    }
     Ok(found(consent.as_str()))
 }
 
@@ -96,16 +87,17 @@ async fn callback(
     let Some(refresh_token) = grant.refresh_token.as_deref() else {
         return Ok(back(&[("status", "error"), ("error", "no_refresh_token")]));
     };
-    match store_google_tokens(
-        &state,
-        child,
+    let authorization = state.providers.google.authorization(
         &grant.access_token,
         refresh_token,
         grant.scope.clone(),
         grant.expires_at(),
-    )
-    .await
-    {
+    );
+    let stored = match authorization.await {
+        Ok(auth) => state.userauths.save_authorization(child, &auth).await.map_err(ApiError::from),
+        Err(e) => Err(refused(&state, child, &grant.access_token, e).await),
+    };
+    match stored {
         Ok(()) => Ok(back(&[("status", "success")])),
         Err(e) => {
             let reason = match &e {

@@ -145,7 +145,7 @@ impl JobQueue {
                 break;
             }
         }
-        for provider in [ProviderKind::Fitbit, ProviderKind::Google] {
+        for provider in ProviderKind::ALL {
             let labels = crate::metrics::ProviderLabels { provider };
             crate::metrics::get().children.get_or_create(&labels).set(by_provider.get(&provider).copied().unwrap_or(0));
         }

@@ -19,8 +19,8 @@ use mongodb::bson::oid::ObjectId;
 
 use crate::config::NotificationSettings;
 use crate::metrics::{self, NotificationOutcome};
+use crate::provider::google::is_synced_type;
 use crate::store::JournalEntry;
-use crate::sync::is_synced_type;
 pub use inbox::{Inbox, InboxError};
 pub use keyset::{SignatureError, SignatureVerifier};
 pub use payload::{Body, Notification, Operation, PayloadError};

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::config::Settings;
-use crate::sync::SYNCED_TYPES;
+use crate::provider::google::SYNCED_TYPES;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// How long an Operation that is not done is followed in the list, and how often the list is read meanwhile.

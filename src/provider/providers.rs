@@ -1,11 +1,18 @@
-//! One interface over both providers for what the token life cycle needs (refresh, revoke), so the refresh service,
-//! the revocations and the routes do not care which provider a child is on.
+//! The provider boundary: one child's provider as one value, [`Provider`], with everything that differs between
+//! Fitbit and Google behind it: the pages of resources and logs a sync reads, the scopes that allow them, the token
+//! refresh and revoke, which refusals a refresh may cure, the de-duplication key, and the checks of handed-over
+//! tokens. The services, jobs and routes choose a provider once (`Providers::of`) and stay provider-blind after.
+
+use futures::stream::BoxStream;
 
 use super::fitbit::jwt::decode_claims;
-use super::fitbit::FitbitClient;
-use super::google::GoogleClient;
+use super::fitbit::{self, FitbitClient};
+use super::google::{GoogleClient, GoogleDataType};
+use super::onboarding::{OnboardingError, TokenFacts, Unreadable};
+use super::page::{LogPage, Reading, ResourcePage, TakeWhileOk};
 use super::{ProviderError, ProviderErrorKind};
-use crate::domain::{ProviderAuth, ProviderKind};
+use crate::domain::ocariot::LogType;
+use crate::domain::{Part, ProviderAuth, ProviderKind, ResourceKind};
 
 #[derive(Clone)]
 pub struct Providers {
@@ -24,11 +31,106 @@ pub struct Refreshed {
     pub user_id: Option<String>,
 }
 
+/// One provider's client, chosen by a child's [`ProviderKind`].
+#[derive(Clone, Copy)]
+pub enum Provider<'a> {
+    Fitbit(&'a FitbitClient),
+    Google(&'a GoogleClient),
+}
+
 impl Providers {
+    /// The provider a child is on.
+    pub fn of(&self, kind: ProviderKind) -> Provider<'_> {
+        match kind {
+            ProviderKind::Fitbit => Provider::Fitbit(&self.fitbit),
+            ProviderKind::Google => Provider::Google(&self.google),
+        }
+    }
+
     pub async fn refresh(&self, auth: &ProviderAuth) -> Result<Refreshed, ProviderError> {
-        match auth.provider {
-            ProviderKind::Fitbit => {
-                let grant = self.fitbit.refresh(&auth.access_token, &auth.refresh_token).await?;
+        self.of(auth.provider).refresh(auth).await
+    }
+
+    /// Revokes the grant: with the access token, or with the refresh token when the access token has expired.
+    pub async fn revoke(&self, provider: ProviderKind, access: &str, refresh: &str) -> Result<(), ProviderError> {
+        self.of(provider).revoke(access, refresh).await
+    }
+}
+
+impl<'a> Provider<'a> {
+    pub fn kind(self) -> ProviderKind {
+        match self {
+            Provider::Fitbit(_) => ProviderKind::Fitbit,
+            Provider::Google(_) => ProviderKind::Google,
+        }
+    }
+
+    /// The scope that allows reading a resource kind (`None`: the daily logs).
+    pub fn scope(self, kind: Option<ResourceKind>) -> &'static str {
+        match self {
+            Provider::Fitbit(_) => fitbit::scope(kind),
+            Provider::Google(_) => super::google::scope(kind),
+        }
+    }
+
+    /// A resource kind's items over the window, page by page (or range by range for weights), so that a sync holds
+    /// one page at a time. The stream ends at the first error.
+    pub fn resource_pages(self, reading: &'a Reading<'a>, kind: ResourceKind) -> BoxStream<'a, ResourcePage> {
+        let pages = match self {
+            Provider::Fitbit(client) => client.resource_pages(reading, kind),
+            Provider::Google(client) => client.resource_pages(reading, kind),
+        };
+        pages.take_while_ok()
+    }
+
+    /// The log types of each log part, in the order [`Provider::log_pages`] numbers the parts.
+    pub fn log_parts(self) -> Vec<&'static [LogType]> {
+        match self {
+            Provider::Fitbit(_) => fitbit::LOG_PARTS.to_vec(),
+            Provider::Google(_) => GoogleDataType::LOG_PARTS.iter().map(|data_type| data_type.log_types()).collect(),
+        }
+    }
+
+    /// The part that reads a notified Google data type, if the sync reads it; Fitbit has no rollup log parts.
+    pub fn part_reading(self, data_type: &str) -> Option<Part> {
+        match (GoogleDataType::parse(data_type)?.part(), self) {
+            (Part::Logs(_), Provider::Fitbit(_)) => None,
+            (part, _) => Some(part),
+        }
+    }
+
+    /// Log part `part`'s entries over the window, chunk by chunk. The stream ends at the first error.
+    pub fn log_pages(self, reading: &'a Reading<'a>, part: usize) -> BoxStream<'a, LogPage> {
+        let pages = match self {
+            Provider::Fitbit(client) => client.log_pages(reading, part),
+            Provider::Google(client) => client.log_pages(reading, part),
+        };
+        pages.take_while_ok()
+    }
+
+    /// Whether items are also de-duplicated by their natural key (`ocariot::Resource::natural_key`): Google's reconciled
+    /// ids are not documented as stable; Fitbit's log ids are.
+    pub fn dedups_by_natural_key(self) -> bool {
+        matches!(self, Provider::Google(_))
+    }
+
+    /// Whether a refresh may cure a refusal: the provider said the access token expired (Fitbit `expired_token`, or
+    /// `invalid_token` whose message says so; Google's `UNAUTHENTICATED`, whose client policy is "refresh once").
+    pub fn refresh_may_cure(self, error: &ProviderError) -> bool {
+        match error.kind {
+            ProviderErrorKind::ExpiredToken => true,
+            ProviderErrorKind::InvalidToken => match self {
+                Provider::Fitbit(_) => error.detail.to_ascii_lowercase().contains("expired"),
+                Provider::Google(_) => true,
+            },
+            _ => false,
+        }
+    }
+
+    pub async fn refresh(self, auth: &ProviderAuth) -> Result<Refreshed, ProviderError> {
+        match self {
+            Provider::Fitbit(fitbit) => {
+                let grant = fitbit.refresh(&auth.access_token, &auth.refresh_token).await?;
                 // Only the tokens are taken from the answer; the rest comes from the new JWT's claims.
                 let claims = decode_claims(&grant.access_token).unwrap_or_default();
                 Ok(Refreshed {
@@ -39,8 +141,8 @@ impl Providers {
                     user_id: claims.sub,
                 })
             }
-            ProviderKind::Google => {
-                let grant = self.google.refresh(&auth.refresh_token).await?;
+            Provider::Google(google) => {
+                let grant = google.refresh(&auth.refresh_token).await?;
                 Ok(Refreshed {
                     expires_in: grant.expires_at(),
                     // Google's refresh tokens do not rotate: keep the stored one unless a new one came.
@@ -54,14 +156,35 @@ impl Providers {
     }
 
     /// Revokes the grant: with the access token, or with the refresh token when the access token has expired.
-    pub async fn revoke(&self, provider: ProviderKind, access: &str, refresh: &str) -> Result<(), ProviderError> {
-        match provider {
-            ProviderKind::Fitbit => match self.fitbit.revoke(access).await {
-                Err(e) if e.kind == ProviderErrorKind::ExpiredToken => self.fitbit.revoke(refresh).await,
+    pub async fn revoke(self, access: &str, refresh: &str) -> Result<(), ProviderError> {
+        match self {
+            Provider::Fitbit(fitbit) => match fitbit.revoke(access).await {
+                Err(e) if e.kind == ProviderErrorKind::ExpiredToken => fitbit.revoke(refresh).await,
                 other => other,
             },
             // Revoking the refresh token ends the whole grant, access tokens included.
-            ProviderKind::Google => self.google.revoke(refresh).await,
+            Provider::Google(google) => google.revoke(refresh).await,
+        }
+    }
+
+    /// What POST auth reads off the access token before any other check (Fitbit decodes its JWT first).
+    pub fn read_token(self, access_token: Option<&str>) -> Result<TokenFacts, Unreadable> {
+        match self {
+            Provider::Fitbit(_) => FitbitClient::read_token(access_token),
+            Provider::Google(_) => Ok(TokenFacts::default()),
+        }
+    }
+
+    /// POST auth's checks of handed-over tokens, in the provider's order; the authorization to store if they pass.
+    pub async fn check_tokens(
+        self,
+        access_token: &str,
+        refresh_token: &str,
+        facts: TokenFacts,
+    ) -> Result<ProviderAuth, OnboardingError> {
+        match self {
+            Provider::Fitbit(fitbit) => fitbit.authorization(access_token, refresh_token, facts).await,
+            Provider::Google(google) => google.check_tokens(access_token, refresh_token).await,
         }
     }
 }

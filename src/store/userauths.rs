@@ -223,8 +223,8 @@ impl UserAuths {
         }
         // Additive, and only where it differs from what a record without it means, so Fitbit records keep the
         // original's exact shape.
-        if auth.provider != ProviderKind::Fitbit {
-            fitbit.insert("provider", auth.provider.as_str());
+        if let Some(provider) = auth.provider.stored() {
+            fitbit.insert("provider", provider);
         }
         fitbit
     }

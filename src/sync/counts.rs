@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::transform::LogType;
+use crate::domain::ocariot::LogType;
 
 /// The 200 body of the sync route, as the original's: new items per resource, fetched entries per log type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

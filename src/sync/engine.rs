@@ -21,16 +21,15 @@ use mongodb::bson::Bson;
 use serde_json::Value;
 
 use super::counts::{LogCounts, SyncCounts};
-use super::part::{outcome, Part, PartReport};
-use super::resource::ResourceKind;
-use super::skip::{skipped, Skip};
-use super::source::{Source, SourceItem};
-use super::window::SyncWindow;
+use super::part::{outcome, PartReport};
+use super::source::Source;
 use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
 use crate::coordination::{Coordination, CoordinationError};
-use crate::domain::{ChildId, ProviderAuth, ProviderKind};
+use crate::domain::ocariot::Resource;
+use crate::domain::{ChildId, Part, ProviderAuth, ResourceKind, Skip, SyncWindow};
 use crate::metrics::{self, SyncOutcome};
+use crate::provider::page::{skipped, Reading, SourceItem};
 use crate::provider::Providers;
 use crate::store::{id_key, NewRecord, RecordedOutcome, Resources, SyncOutcomes, UserAuths};
 use crate::tokens::{FailureReporter, TokenService, UsableTokens};
@@ -77,7 +76,7 @@ struct NewItems {
     ids: Vec<Bson>,
     raw: Vec<Value>,
     natural_keys: Vec<Option<String>>,
-    objects: Vec<Value>,
+    objects: Vec<Resource>,
 }
 
 impl SyncService {
@@ -274,8 +273,11 @@ impl SyncService {
         // refresh under the child's lock, then the refused parts again (never 1011 while a refresh can still help:
         // docs/decisions.md#token-expiry-and-refresh). A refused refresh token ends here with 1021, as a pre-emptive
         // refresh would. A part refused after some pages starts over: what it published is recorded and not sent twice.
-        let refused: Vec<Part> =
-            reports.iter().filter(|report| report.refresh_may_cure(provider)).map(|report| report.part).collect();
+        let refused: Vec<Part> = reports
+            .iter()
+            .filter(|report| report.refresh_may_cure(self.providers.of(provider)))
+            .map(|report| report.part)
+            .collect();
         if !refreshed && !refused.is_empty() {
             let label = provider.label();
             tracing::info!("{label} refused the access token of child {child} before its expiry; refreshing once");
@@ -346,7 +348,7 @@ impl SyncService {
         let mut pages = source.resource_pages(kind);
         // Reads change nothing: at shutdown they are simply dropped.
         while let Some(page) = self.until_stopped(pages.next()).await? {
-            let items = self.new_items(source.child, source.provider, kind, page?).await?;
+            let items = self.new_items(source, kind, page?).await?;
             if items.objects.is_empty() {
                 continue;
             }
@@ -354,11 +356,11 @@ impl SyncService {
             if self.stop.is_cancelled() {
                 return Err(SyncError::Interrupted);
             }
-            self.publisher.publish_now(&kind.event(&items.objects), &source.child_id).await?;
+            self.publisher.publish_now(&Event::resources(kind, &items.objects), source.child_id()).await?;
             *published += items.objects.len();
             let labels = metrics::KindLabels { kind: kind.name() };
             metrics::get().items_published.get_or_create(&labels).inc_by(items.objects.len() as u64);
-            self.record(source.child, source.provider.label(), &items).await?;
+            self.record(source.child(), source.kind().label(), &items).await?;
         }
         Ok(())
     }
@@ -380,7 +382,8 @@ impl SyncService {
             let mut entries = Vec::new();
             for chunk in page? {
                 for (i, entry) in chunk.malformed.into_iter().enumerate() {
-                    skipped(source.provider, chunk.log_type.name(), source.child, &format!("#{i}"), &Skip::from(entry));
+                    let item = format!("#{i}");
+                    skipped(source.kind(), chunk.log_type.name(), source.child(), &item, &Skip::from(entry));
                 }
                 fetched.add(chunk.log_type, chunk.entries.len());
                 entries.extend(chunk.entries);
@@ -392,7 +395,7 @@ impl SyncService {
                 return Err(SyncError::Interrupted);
             }
             let event = Event::items("LogSyncEvent", "logs.sync", "log", &entries);
-            self.publisher.publish_now(&event, &source.child_id).await?;
+            self.publisher.publish_now(&event, source.child_id()).await?;
             let labels = metrics::KindLabels { kind: "logs" };
             metrics::get().items_published.get_or_create(&labels).inc_by(entries.len() as u64);
         }
@@ -409,32 +412,28 @@ impl SyncService {
 
     fn source<'a>(&'a self, auth: &'a ProviderAuth, child: ChildId, window: SyncWindow) -> Source<'a> {
         Source {
-            providers: &self.providers,
-            provider: auth.provider,
-            token: auth.access_token.as_str(),
-            child,
-            child_id: child.to_string(),
-            window,
+            provider: self.providers.of(auth.provider),
+            reading: Reading { token: auth.access_token.as_str(), child, child_id: child.to_string(), window },
         }
     }
 
     /// Drops items already published and transforms the rest; a skipped item is counted and logged, the others go
     /// through (docs/decisions.md#one-malformed-item-is-skipped). Already published means: the same id (also within the
-    /// batch), or for Google, whose reconciled ids are not documented as stable, the same natural key
-    /// ([`ResourceKind::natural_key`]).
+    /// batch), or for a provider whose ids are not documented as stable, the same natural key
+    /// ([`Resource::natural_key`], `provider::Provider::dedups_by_natural_key`).
     async fn new_items(
         &self,
-        child: ChildId,
-        provider: ProviderKind,
+        source: &Source<'_>,
         kind: ResourceKind,
         items: Vec<SourceItem>,
     ) -> Result<NewItems, SyncError> {
+        let (child, provider) = (source.child(), source.kind());
         let mut seen = HashSet::new();
         let unique: Vec<SourceItem> = items.into_iter().filter(|item| seen.insert(id_key(&item.id))).collect();
         let ids: Vec<Bson> = unique.iter().map(|item| item.id.clone()).collect();
-        let keyed = provider == ProviderKind::Google;
+        let keyed = source.provider.dedups_by_natural_key();
         let keys: Vec<&str> = match keyed {
-            true => unique.iter().filter_map(|item| kind.natural_key(item.object.as_ref().ok()?)).collect(),
+            true => unique.iter().filter_map(|item| Some(item.object.as_ref().ok()?.natural_key())).collect(),
             false => Vec::new(),
         };
         // For the page at once: the ids and the natural keys already recorded.
@@ -448,7 +447,7 @@ impl SyncService {
         for item in fresh {
             match item.object {
                 Ok(object) => {
-                    let key = kind.natural_key(&object).filter(|_| keyed).map(str::to_owned);
+                    let key = Some(object.natural_key()).filter(|_| keyed).map(str::to_owned);
                     if let Some(key) = &key {
                         if recorded.keys.contains(key) || !seen_keys.insert(key.clone()) {
                             tracing::debug!(

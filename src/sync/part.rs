@@ -3,19 +3,12 @@
 //! unless every resource part or every log part failed, which fails the sync with the provider's error.
 
 use super::counts::{LogCounts, SyncCounts};
-use super::resource::ResourceKind;
 use super::source::Source;
 use super::SyncError;
-use crate::domain::{ChildId, ProviderKind};
+use crate::domain::ocariot::LogType;
+use crate::domain::{ChildId, Part, ProviderKind, ResourceKind};
 use crate::metrics::{self, SyncOutcome};
-use crate::provider::{ProviderError, ProviderErrorKind};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
-    Resource(ResourceKind),
-    /// A log part, numbered as [`Source::log_parts`] lists them.
-    Logs(usize),
-}
+use crate::provider::{Provider, ProviderError, ProviderErrorKind};
 
 impl Part {
     pub fn all(source: &Source<'_>) -> Vec<Part> {
@@ -37,7 +30,7 @@ impl Part {
 pub struct PartReport {
     pub part: Part,
     /// The log types of a log part (none for a resource part).
-    pub log_types: &'static [super::transform::LogType],
+    pub log_types: &'static [LogType],
     pub published: usize,
     pub logs: LogCounts,
     pub result: Result<(), SyncError>,
@@ -52,18 +45,9 @@ impl PartReport {
         PartReport { part, log_types, published: 0, logs: LogCounts::default(), result: Ok(()) }
     }
 
-    /// Whether a refresh may cure the part's failure: the provider said the access token expired (Fitbit
-    /// `expired_token`, or `invalid_token` whose message says so; Google's `UNAUTHENTICATED`, whose client policy is
-    /// "refresh once").
-    pub fn refresh_may_cure(&self, provider: ProviderKind) -> bool {
-        let Err(SyncError::Provider(error)) = &self.result else { return false };
-        match error.kind {
-            ProviderErrorKind::ExpiredToken => true,
-            ProviderErrorKind::InvalidToken => {
-                provider == ProviderKind::Google || error.detail.to_ascii_lowercase().contains("expired")
-            }
-            _ => false,
-        }
+    /// Whether a refresh may cure the part's failure, as the provider tells ([`Provider::refresh_may_cure`]).
+    pub fn refresh_may_cure(&self, provider: Provider<'_>) -> bool {
+        self.provider_error().is_some_and(|error| provider.refresh_may_cure(error))
     }
 
     /// Whether the provider refused the part's data while the tokens are good ([`ProviderErrorKind::PermissionDenied`]).

@@ -5,10 +5,8 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::part::Part;
-use super::resource::ResourceKind;
 use super::source::Source;
-use super::window::SyncWindow;
+use crate::domain::{Part, SyncWindow};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncTarget {
@@ -26,12 +24,7 @@ impl SyncTarget {
     pub fn parts(&self, source: &Source<'_>) -> Vec<Part> {
         let mut parts = Vec::new();
         for data_type in &self.data_types {
-            let part = match data_type.as_str() {
-                "exercise" => Some(Part::Resource(ResourceKind::Activities)),
-                "sleep" => Some(Part::Resource(ResourceKind::Sleep)),
-                "weight" | "body-fat" => Some(Part::Resource(ResourceKind::Weights)),
-                other => source.log_part_reading(other).map(Part::Logs),
-            };
+            let part = source.provider.part_reading(data_type);
             if let Some(part) = part.filter(|part| !parts.contains(part)) {
                 parts.push(part);
             }
@@ -47,15 +40,6 @@ impl SyncTarget {
         let (from, to) = (from.max(floor).min(today), to.min(today));
         SyncWindow { today: to.max(from), weights_from: from, logs_from: from, first_sync: false }
     }
-}
-
-/// The Google data types a sync reads: those worth a notification.
-pub const SYNCED_TYPES: [&str; 8] =
-    ["exercise", "sleep", "weight", "body-fat", "steps", "total-calories", "active-minutes", "sedentary-period"];
-
-/// Whether Google notifications of `data_type` lead to a sync.
-pub fn is_synced_type(data_type: &str) -> bool {
-    SYNCED_TYPES.contains(&data_type)
 }
 
 #[cfg(test)]

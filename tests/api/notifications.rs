@@ -373,7 +373,7 @@ async fn google_subscriber_creates_shows_updates_and_deletes_with_a_service_acco
     assert_eq!(subscribers.len(), 1);
     assert_eq!(subscribers[0]["endpointUri"], endpoint(&app));
     let types = subscribers[0]["subscriberConfigs"][0]["dataTypes"].as_array().unwrap().len();
-    assert_eq!(types, ds_agent::sync::SYNCED_TYPES.len());
+    assert_eq!(types, ds_agent::provider::google::SYNCED_TYPES.len());
 
     // Google's guide shows the subscriber answered directly, its discovery document an Operation: both are read.
     app.sim.set_google_subscriber_direct_answer(true);

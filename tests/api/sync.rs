@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{Months, Utc};
+use ds_agent::domain::ocariot::{js_number, LogType};
 use ds_agent::domain::ChildId;
-use ds_agent::sync::transform::{self, LogType};
+use ds_agent::provider::fitbit::transform;
 use mongodb::bson::doc;
 use provider_sim::{Fault, FaultKind, Route};
 use reqwest::StatusCode;
@@ -32,6 +33,11 @@ pub async fn messages_for(
     by_key
 }
 
+/// An OCARIoT object as the consumers receive it.
+fn json(object: impl serde::Serialize) -> Value {
+    serde_json::to_value(object).unwrap()
+}
+
 /// What the first sync must publish for the simulator's user: each list transformed as the original did
 /// (docs/decisions.md#published-payloads).
 fn expected_first_sync(user: &str, child: ChildId) -> (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>) {
@@ -39,9 +45,9 @@ fn expected_first_sync(user: &str, child: ChildId) -> (Vec<Value>, Vec<Value>, V
     let year = provider_sim::dataset(user, today.checked_sub_months(Months::new(12)).unwrap(), today);
     let months = provider_sim::dataset(user, today.checked_sub_months(Months::new(4)).unwrap(), today);
     let id = child.to_string();
-    let activities = year.activities.iter().map(|a| transform::physical_activity(a, &id).unwrap()).collect();
-    let sleep = year.sleep.iter().map(|s| transform::sleep(s, &id).unwrap()).collect();
-    let weights = months.weight.iter().map(|w| transform::weight(w, &id).unwrap()).collect();
+    let activities = year.activities.iter().map(|a| json(transform::physical_activity(a, &id).unwrap())).collect();
+    let sleep = year.sleep.iter().map(|s| json(transform::sleep(s, &id).unwrap())).collect();
+    let weights = months.weight.iter().map(|w| json(transform::weight(w, &id).unwrap())).collect();
     let series = |name: &str| year.series[name].clone();
     let mut logs = Vec::new();
     for log_type in LogType::ALL {
@@ -54,7 +60,7 @@ fn expected_first_sync(user: &str, child: ChildId) -> (Vec<Value>, Vec<Value>, V
             LogType::LightlyActiveMinutes => series("minutesLightlyActive"),
             LogType::SedentaryMinutes => series("minutesSedentary"),
         };
-        logs.extend(transform::daily_logs(&entries, log_type, &id).0);
+        logs.extend(transform::daily_logs(&entries, log_type, &id).0.into_iter().map(json));
     }
     (activities, sleep, weights, logs)
 }
@@ -125,9 +131,9 @@ async fn a_first_sync_publishes_the_simulators_data_in_the_original_shapes() {
     let today = Utc::now().date_naive();
     let raw = &provider_sim::dataset(&user, today.checked_sub_months(Months::new(4)).unwrap(), today).weight[0];
     let mut weight = json!({"type": "weight", "timestamp": format!("{}T{}Z", raw["date"].as_str().unwrap(), raw["time"].as_str().unwrap()),
-                            "value": transform::js_number(raw["weight"].as_f64().unwrap()), "unit": "kg", "child_id": child.to_string()});
+                            "value": js_number(raw["weight"].as_f64().unwrap()), "unit": "kg", "child_id": child.to_string()});
     if let Some(fat) = raw.get("fat") {
-        weight["body_fat"] = transform::js_number(fat.as_f64().unwrap());
+        weight["body_fat"] = js_number(fat.as_f64().unwrap());
     }
     assert_eq!(weights[0], weight);
     assert!(logs.iter().all(|log| log["value"].is_string()), "log values stay strings");

@@ -7,8 +7,12 @@
 mod classify;
 mod data;
 pub mod jwt;
+mod onboard;
+mod pages;
+pub mod transform;
 
 pub use data::LogList;
+pub use pages::{scope, LOG_PARTS};
 
 use std::time::Duration;
 

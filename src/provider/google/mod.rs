@@ -4,8 +4,15 @@
 //! ([`pacer`]), and a 429 is waited out briefly before it fails the read.
 
 mod classify;
+mod data_type;
 mod health;
+mod onboard;
 mod pacer;
+mod pages;
+pub mod transform;
+
+pub use data_type::{is_synced_type, GoogleDataType, SYNCED_TYPES};
+pub use pages::scope;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,7 +108,7 @@ impl GoogleClient {
 
     /// Google's consent page, served by the OAuth host's sibling `accounts.google.com` in production and by the
     /// simulator's base URL locally.
-    pub fn consent_url(&self) -> String {
+    fn consent_page(&self) -> String {
         if self.oauth_url == "https://oauth2.googleapis.com" {
             "https://accounts.google.com/o/oauth2/v2/auth".to_string()
         } else {

@@ -1,24 +1,18 @@
 //! Fitbit activity log → OCARIoT `PhysicalActivity` (docs/decisions.md#published-payloads), the payload of
 //! `PhysicalActivitySyncEvent`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{end_time, get, js_number, minutes_to_ms, normalize_date, number, string, truthy, MalformedItem};
-
-/// Fitbit's zone names and the OCARIoT keys they become, in output order.
-const ZONES: [(&str, &str); 4] = [
-    ("Out of Range", "out_of_range_zone"),
-    ("Fat Burn", "fat_burn_zone"),
-    ("Cardio", "cardio_zone"),
-    ("Peak", "peak_zone"),
-];
+use crate::domain::ocariot::{end_time, normalize_date, JsNumber, MalformedItem};
+use crate::domain::ocariot::{ActivityLevel, HeartRate, HeartRateZone, PhysicalActivity};
+use crate::provider::json::{get, minutes_to_ms, number, string, truthy};
 
 /// Fitbit reports distance in the user's unit; anything not metric is taken as miles, as the original did
 /// (docs/decisions.md#published-payloads).
 const METRES_PER_MILE: f64 = 1609.344;
 
 /// One Fitbit activity log as an OCARIoT physical activity.
-pub fn physical_activity(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+pub fn physical_activity(raw: &Value, child_id: &str) -> Result<PhysicalActivity, MalformedItem> {
     if !raw.is_object() {
         return Err(MalformedItem("activity is not an object".into()));
     }
@@ -28,27 +22,31 @@ pub fn physical_activity(raw: &Value, child_id: &str) -> Result<Value, Malformed
     let duration = number(get(raw, "duration"), "duration")?;
     let end_time = end_time(&start_time, &duration)?;
 
-    let mut out = Map::new();
-    out.insert("start_time".into(), Value::String(start_time));
-    out.insert("end_time".into(), Value::String(end_time));
-    out.insert("duration".into(), duration);
-    out.insert("child_id".into(), Value::String(child_id.to_owned()));
-    out.insert("name".into(), Value::String(string(get(raw, "activityName"), "activityName")?.to_owned()));
-    out.insert("calories".into(), number(get(raw, "calories"), "calories")?);
-    if let Some(steps) = get(raw, "steps") {
-        out.insert("steps".into(), number(Some(steps), "steps")?);
-    }
-    if truthy(get(raw, "distance")) {
-        out.insert("distance".into(), distance(raw)?);
-    }
-    out.insert("levels".into(), levels(raw)?);
-    if truthy(get(raw, "averageHeartRate")) && truthy(get(raw, "heartRateZones")) {
-        out.insert("heart_rate".into(), heart_rate(raw)?);
-    }
-    Ok(Value::Object(out))
+    // Read in the order of the keys, so that an item with several faults names the first, as before.
+    let name = string(get(raw, "activityName"), "activityName")?.to_owned();
+    let calories = JsNumber(number(get(raw, "calories"), "calories")?);
+    let steps = get(raw, "steps").map(|steps| number(Some(steps), "steps").map(JsNumber)).transpose()?;
+    let distance = if truthy(get(raw, "distance")) { Some(distance(raw)?) } else { None };
+    let levels = Some(levels(raw)?);
+    let heart_rate = match truthy(get(raw, "averageHeartRate")) && truthy(get(raw, "heartRateZones")) {
+        true => Some(heart_rate(raw)?),
+        false => None,
+    };
+    Ok(PhysicalActivity {
+        start_time,
+        end_time,
+        duration: JsNumber(duration),
+        child_id: child_id.to_owned(),
+        name,
+        calories,
+        steps,
+        distance,
+        levels,
+        heart_rate,
+    })
 }
 
-fn distance(raw: &Value) -> Result<Value, MalformedItem> {
+fn distance(raw: &Value) -> Result<JsNumber, MalformedItem> {
     let distance = get(raw, "distance")
         .and_then(Value::as_f64)
         .ok_or_else(|| MalformedItem("field distance is not a number".into()))?;
@@ -56,10 +54,10 @@ fn distance(raw: &Value) -> Result<Value, MalformedItem> {
         Some(Value::String(unit)) if unit == "Kilometer" => 1000.0,
         _ => METRES_PER_MILE,
     };
-    Ok(js_number(distance * factor))
+    Ok(JsNumber::of(distance * factor))
 }
 
-fn levels(raw: &Value) -> Result<Value, MalformedItem> {
+fn levels(raw: &Value) -> Result<Vec<ActivityLevel>, MalformedItem> {
     let Some(levels) = get(raw, "activityLevel") else {
         return Err(MalformedItem("missing field activityLevel".into()));
     };
@@ -68,47 +66,52 @@ fn levels(raw: &Value) -> Result<Value, MalformedItem> {
         .iter()
         .enumerate()
         .map(|(i, level)| {
-            let mut out = Map::new();
-            let name = string(get(level, "name"), format_args!("activityLevel[{i}].name"))?;
-            out.insert("name".into(), Value::String(name.to_owned()));
-            out.insert(
-                "duration".into(),
-                minutes_to_ms(get(level, "minutes"), format_args!("activityLevel[{i}].minutes"))?,
-            );
-            Ok(Value::Object(out))
+            let name = string(get(level, "name"), format_args!("activityLevel[{i}].name"))?.to_owned();
+            let duration = minutes_to_ms(get(level, "minutes"), format_args!("activityLevel[{i}].minutes"))?;
+            Ok(ActivityLevel { name, duration: JsNumber(duration) })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-fn heart_rate(raw: &Value) -> Result<Value, MalformedItem> {
-    let mut out = Map::new();
-    out.insert("average".into(), number(get(raw, "averageHeartRate"), "averageHeartRate")?);
+fn heart_rate(raw: &Value) -> Result<HeartRate, MalformedItem> {
+    let average = JsNumber(number(get(raw, "averageHeartRate"), "averageHeartRate")?);
     let zones = get(raw, "heartRateZones")
         .and_then(Value::as_array)
         .ok_or_else(|| MalformedItem("field heartRateZones is not an array".into()))?;
-    for (fitbit_name, key) in ZONES {
+    let zone = |fitbit_name: &str| -> Result<HeartRateZone, MalformedItem> {
         // The first zone with the exact name wins, like the original's `filter(...)[0]`.
         let zone = zones
             .iter()
             .find(|z| z.get("name").and_then(Value::as_str) == Some(fitbit_name))
             .ok_or_else(|| MalformedItem(format!("missing heart rate zone {fitbit_name}")))?;
-        let mut z = Map::new();
-        z.insert("min".into(), number(get(zone, "min"), format_args!("heartRateZones[{fitbit_name}].min"))?);
-        z.insert("max".into(), number(get(zone, "max"), format_args!("heartRateZones[{fitbit_name}].max"))?);
-        z.insert(
-            "duration".into(),
-            minutes_to_ms(get(zone, "minutes"), format_args!("heartRateZones[{fitbit_name}].minutes"))?,
-        );
-        out.insert(key.into(), Value::Object(z));
-    }
-    Ok(Value::Object(out))
+        Ok(HeartRateZone {
+            min: JsNumber(number(get(zone, "min"), format_args!("heartRateZones[{fitbit_name}].min"))?),
+            max: JsNumber(number(get(zone, "max"), format_args!("heartRateZones[{fitbit_name}].max"))?),
+            duration: JsNumber(minutes_to_ms(
+                get(zone, "minutes"),
+                format_args!("heartRateZones[{fitbit_name}].minutes"),
+            )?),
+        })
+    };
+    // Fitbit's zone names, in the order of their OCARIoT keys.
+    Ok(HeartRate {
+        average,
+        out_of_range_zone: zone("Out of Range")?,
+        fat_burn_zone: zone("Fat Burn")?,
+        cardio_zone: zone("Cardio")?,
+        peak_zone: zone("Peak")?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The object as the consumers read it: its JSON, in the contract's key order.
+    fn physical_activity(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+        super::physical_activity(raw, child_id).map(|object| serde_json::to_value(object).unwrap())
+    }
 
     const CHILD: &str = "5a62be07de34500146d9c544";
 

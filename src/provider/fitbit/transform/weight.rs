@@ -1,12 +1,13 @@
 //! Fitbit weight log → OCARIoT `Weight` measurement (docs/decisions.md#published-payloads), the payload of
 //! `WeightSyncEvent`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{get, normalize_date, number, string, MalformedItem};
+use crate::domain::ocariot::{normalize_date, JsNumber, MalformedItem, Weight};
+use crate::provider::json::{get, number, string};
 
 /// One Fitbit weight log `{logId, date, time, weight, fat?, bmi, source}` as an OCARIoT weight.
-pub fn weight(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+pub fn weight(raw: &Value, child_id: &str) -> Result<Weight, MalformedItem> {
     if !raw.is_object() {
         return Err(MalformedItem("weight is not an object".into()));
     }
@@ -15,22 +16,20 @@ pub fn weight(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     let timestamp = normalize_date(&format!("{date}T{time}"))
         .ok_or_else(|| MalformedItem(format!("invalid date {date} {time}")))?;
 
-    let mut out = Map::new();
-    out.insert("type".into(), Value::String("weight".into()));
-    out.insert("timestamp".into(), Value::String(timestamp));
-    out.insert("value".into(), number(get(raw, "weight"), "weight")?);
-    out.insert("unit".into(), Value::String("kg".into()));
-    out.insert("child_id".into(), Value::String(child_id.to_owned()));
-    if let Some(fat) = get(raw, "fat") {
-        out.insert("body_fat".into(), number(Some(fat), "fat")?);
-    }
-    Ok(Value::Object(out))
+    let value = JsNumber(number(get(raw, "weight"), "weight")?);
+    let body_fat = get(raw, "fat").map(|fat| number(Some(fat), "fat").map(JsNumber)).transpose()?;
+    Ok(Weight::new(timestamp, value, child_id, body_fat))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The object as the consumers read it: its JSON, in the contract's key order.
+    fn weight(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+        super::weight(raw, child_id).map(|object| serde_json::to_value(object).unwrap())
+    }
 
     const CHILD: &str = "5a62be07de34500146d9c544";
 

@@ -5,46 +5,15 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::{js_parse_int, MalformedItem};
-
-/// The five daily log types, in the order their lists are concatenated into one `LogSyncEvent`, as the original did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogType {
-    Steps,
-    Calories,
-    ActiveMinutes,
-    LightlyActiveMinutes,
-    SedentaryMinutes,
-}
-
-impl LogType {
-    /// Every type, in publishing order.
-    pub const ALL: [LogType; 5] = [
-        LogType::Steps,
-        LogType::Calories,
-        LogType::ActiveMinutes,
-        LogType::LightlyActiveMinutes,
-        LogType::SedentaryMinutes,
-    ];
-
-    /// The `type` value on the wire, and the key in the sync result's `logs` object.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LogType::Steps => "steps",
-            LogType::Calories => "calories",
-            LogType::ActiveMinutes => "active_minutes",
-            LogType::LightlyActiveMinutes => "lightly_active_minutes",
-            LogType::SedentaryMinutes => "sedentary_minutes",
-        }
-    }
-}
+use crate::domain::ocariot::{Log, LogType, MalformedItem};
+use crate::provider::json::js_parse_int;
 
 /// One OCARIoT log per series entry, in series order; entries without a string `dateTime` and `value` are reported
 /// and skipped.
 ///
 /// `value` stays the string Fitbit sent (`"8423"`): downstream services were built against strings
 /// (docs/decisions.md#published-payloads).
-pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
+pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<Log>, Vec<MalformedItem>) {
     let mut logs = Vec::with_capacity(series.len());
     let mut malformed = Vec::new();
     for (i, entry) in series.iter().enumerate() {
@@ -52,12 +21,12 @@ pub fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<V
         let value = entry.get("value").and_then(Value::as_str);
         match (date, value) {
             (Some(date), Some(value)) => {
-                let mut log = Map::new();
-                log.insert("child_id".into(), Value::String(child_id.to_owned()));
-                log.insert("date".into(), Value::String(date.to_owned()));
-                log.insert("value".into(), Value::String(value.to_owned()));
-                log.insert("type".into(), Value::String(log_type.name().to_owned()));
-                logs.push(Value::Object(log));
+                logs.push(Log {
+                    child_id: child_id.to_owned(),
+                    date: date.to_owned(),
+                    value: value.to_owned(),
+                    log_type,
+                });
             }
             (None, _) => malformed.push(MalformedItem(format!("{} entry {i}: no string dateTime", log_type.name()))),
             (Some(date), None) => {
@@ -130,6 +99,12 @@ pub fn active_minutes(fairly: &[Value], very: &[Value]) -> (Vec<Value>, Vec<Malf
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The logs as the consumers read them: their JSON, in the contract's key order.
+    fn daily_logs(series: &[Value], log_type: LogType, child_id: &str) -> (Vec<Value>, Vec<MalformedItem>) {
+        let (logs, malformed) = super::daily_logs(series, log_type, child_id);
+        (logs.iter().map(|log| serde_json::to_value(log).unwrap()).collect(), malformed)
+    }
 
     const CHILD: &str = "5a62be07de34500146d9c544";
 

@@ -1,12 +1,14 @@
 //! Fitbit sleep log (API v1.2) → OCARIoT `Sleep` (docs/decisions.md#published-payloads), the payload of
 //! `SleepSyncEvent`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{end_time, get, js_parse_int, minutes_to_ms, normalize_date, number, string, truthy, MalformedItem};
+use crate::domain::ocariot::{end_time, normalize_date, JsNumber, MalformedItem};
+use crate::domain::ocariot::{Sleep, SleepPattern, SleepStage, SleepSummary, StageSummary};
+use crate::provider::json::{get, js_parse_int, minutes_to_ms, number, string, truthy};
 
 /// One Fitbit sleep log as an OCARIoT sleep.
-pub fn sleep(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+pub fn sleep(raw: &Value, child_id: &str) -> Result<Sleep, MalformedItem> {
     if !raw.is_object() {
         return Err(MalformedItem("sleep is not an object".into()));
     }
@@ -17,18 +19,15 @@ pub fn sleep(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
     let end_time = end_time(&start_time, &duration)?;
     let levels = get(raw, "levels").ok_or_else(|| MalformedItem("missing field levels".into()))?;
 
-    let mut pattern = Map::new();
-    pattern.insert("data_set".into(), data_set(levels)?);
-    pattern.insert("summary".into(), summary(levels)?);
-
-    let mut out = Map::new();
-    out.insert("start_time".into(), Value::String(start_time));
-    out.insert("end_time".into(), Value::String(end_time));
-    out.insert("duration".into(), duration);
-    out.insert("child_id".into(), Value::String(child_id.to_owned()));
-    out.insert("pattern".into(), Value::Object(pattern));
-    out.insert("type".into(), Value::String(string(get(raw, "type"), "type")?.to_owned()));
-    Ok(Value::Object(out))
+    let pattern = SleepPattern { data_set: data_set(levels)?, summary: summary(levels)? };
+    Ok(Sleep {
+        start_time,
+        end_time,
+        duration: JsNumber(duration),
+        child_id: child_id.to_owned(),
+        pattern,
+        sleep_type: string(get(raw, "type"), "type")?.to_owned(),
+    })
 }
 
 /// OCARIoT calls the stages-sleep "wake" level `awake`, the same word classic sleep uses.
@@ -41,7 +40,7 @@ fn level_name(fitbit: &str) -> &str {
 }
 
 /// From `levels.data` only: `shortData` (brief wakes inside stages) was never part of the OCARIoT pattern.
-fn data_set(levels: &Value) -> Result<Value, MalformedItem> {
+fn data_set(levels: &Value) -> Result<Vec<SleepStage>, MalformedItem> {
     let data = get(levels, "data")
         .ok_or_else(|| MalformedItem("missing field levels.data".into()))?
         .as_array()
@@ -58,46 +57,42 @@ fn data_set(levels: &Value) -> Result<Value, MalformedItem> {
             let ms = js_parse_int(seconds)
                 .and_then(|s| s.checked_mul(1000))
                 .ok_or_else(|| MalformedItem(format!("field levels.data[{i}].seconds is not an integer")))?;
-            let mut out = Map::new();
-            out.insert("start_time".into(), Value::String(start_time));
-            out.insert("name".into(), Value::String(level_name(level).to_owned()));
-            out.insert("duration".into(), Value::from(ms));
-            Ok(Value::Object(out))
+            Ok(SleepStage { start_time, name: level_name(level).to_owned(), duration: JsNumber::from(ms) })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
 /// Classic when all three classic parts are there; anything else is read as stages, as the original decided.
-fn summary(levels: &Value) -> Result<Value, MalformedItem> {
+fn summary(levels: &Value) -> Result<SleepSummary, MalformedItem> {
     let summary = get(levels, "summary").ok_or_else(|| MalformedItem("missing field levels.summary".into()))?;
     let classic = ["asleep", "awake", "restless"].iter().all(|k| truthy(get(summary, k)));
-    // (Fitbit key, OCARIoT key), in output order.
-    let parts: &[(&str, &str)] = if classic {
-        &[("awake", "awake"), ("asleep", "asleep"), ("restless", "restless")]
-    } else {
-        &[("deep", "deep"), ("light", "light"), ("rem", "rem"), ("wake", "awake")]
-    };
-    let mut out = Map::new();
-    for &(fitbit, ocariot) in parts {
+    let part = |fitbit: &str| -> Result<StageSummary, MalformedItem> {
         let part = get(summary, fitbit)
             .filter(|p| p.is_object())
             .ok_or_else(|| MalformedItem(format!("missing sleep stage {fitbit}")))?;
-        let mut entry = Map::new();
-        entry.insert("count".into(), number(get(part, "count"), format_args!("levels.summary.{fitbit}.count"))?);
-        entry.insert(
-            "duration".into(),
-            minutes_to_ms(get(part, "minutes"), format_args!("levels.summary.{fitbit}.minutes"))?,
-        );
-        out.insert(ocariot.into(), Value::Object(entry));
-    }
-    Ok(Value::Object(out))
+        Ok(StageSummary {
+            count: JsNumber(number(get(part, "count"), format_args!("levels.summary.{fitbit}.count"))?),
+            duration: JsNumber(minutes_to_ms(get(part, "minutes"), format_args!("levels.summary.{fitbit}.minutes"))?),
+        })
+    };
+    // Fitbit's stage keys, in output order; the stages-sleep `wake` is OCARIoT's `awake`.
+    Ok(match classic {
+        true => SleepSummary::Classic { awake: part("awake")?, asleep: part("asleep")?, restless: part("restless")? },
+        false => {
+            SleepSummary::Stages { deep: part("deep")?, light: part("light")?, rem: part("rem")?, awake: part("wake")? }
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The object as the consumers read it: its JSON, in the contract's key order.
+    fn sleep(raw: &Value, child_id: &str) -> Result<Value, MalformedItem> {
+        super::sleep(raw, child_id).map(|object| serde_json::to_value(object).unwrap())
+    }
 
     const CHILD: &str = "5a62be07de34500146d9c544";
 

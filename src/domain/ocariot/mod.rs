@@ -1,26 +1,84 @@
-//! Turns provider (Fitbit) JSON into the OCARIoT JSON that other services consume
+//! The OCARIoT contract: what the platform's consumers receive, whichever provider the data came from
 //! (docs/decisions.md#published-payloads).
 //!
 //! These payloads are a contract: the output, serialized with `serde_json::to_string`, must equal what the Node service
 //! produced byte for byte (key order, JavaScript number formatting, local times relabelled as UTC). Unlike the
 //! original, one malformed provider item never sinks a whole resource type: each transform reports it as a
-//! [`MalformedItem`] and the caller skips just that item (docs/decisions.md#one-malformed-item-is-skipped).
+//! [`MalformedItem`] and the caller skips just that item (docs/decisions.md#one-malformed-item-is-skipped). The
+//! transforms themselves live with their providers (`provider::fitbit::transform`, `provider::google::transform`) and
+//! return the types below, whose field order is the key order on the wire.
 
-pub mod activity;
-pub mod daily_log;
-pub mod google;
-pub mod sleep;
-pub mod weight;
-
-use std::fmt::Display;
+mod activity;
+mod log;
+mod sleep;
+mod weight;
 
 use chrono::{DateTime, NaiveDateTime};
+use serde::Serialize;
 use serde_json::Value;
 
-pub use activity::physical_activity;
-pub use daily_log::{active_minutes, daily_logs, LogType};
-pub use sleep::sleep;
-pub use weight::weight;
+pub use activity::{ActivityLevel, HeartRate, HeartRateZone, PhysicalActivity};
+pub use log::{Log, LogType};
+pub use sleep::{Sleep, SleepPattern, SleepStage, SleepSummary, StageSummary};
+pub use weight::Weight;
+
+/// One published resource, as the sync handles them after the transforms: its event, its natural key.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    PhysicalActivity(Box<PhysicalActivity>),
+    Sleep(Box<Sleep>),
+    Weight(Box<Weight>),
+}
+
+impl From<PhysicalActivity> for Resource {
+    fn from(activity: PhysicalActivity) -> Self {
+        Resource::PhysicalActivity(Box::new(activity))
+    }
+}
+
+impl From<Sleep> for Resource {
+    fn from(sleep: Sleep) -> Self {
+        Resource::Sleep(Box::new(sleep))
+    }
+}
+
+impl From<Weight> for Resource {
+    fn from(weight: Weight) -> Self {
+        Resource::Weight(Box::new(weight))
+    }
+}
+
+impl Resource {
+    /// The key the OCARIoT consumers de-duplicate an object by, besides the child: the start of an activity or a
+    /// night, the time of a weigh-in.
+    pub fn natural_key(&self) -> &str {
+        match self {
+            Resource::PhysicalActivity(activity) => &activity.start_time,
+            Resource::Sleep(sleep) => &sleep.start_time,
+            Resource::Weight(weight) => &weight.timestamp,
+        }
+    }
+}
+
+/// A number as the Node service printed it: a provider's number passed through unchanged, or a computed one printed
+/// as `JSON.stringify` would ([`js_number`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct JsNumber(pub Value);
+
+impl JsNumber {
+    /// A computed number, printed without a fraction when it is integral.
+    pub fn of(x: f64) -> Self {
+        JsNumber(js_number(x))
+    }
+}
+
+impl From<i64> for JsNumber {
+    fn from(n: i64) -> Self {
+        JsNumber(Value::from(n))
+    }
+}
 
 /// Why one provider item could not be transformed; the caller logs it and skips the item
 /// (docs/decisions.md#one-malformed-item-is-skipped).
@@ -30,13 +88,20 @@ pub struct MalformedItem(pub String);
 
 impl MalformedItem {
     /// The metrics label of the skip: `missing_field` when a field the OCARIoT object needs is absent (the message
-    /// [`missing`] words), `malformed` when something present is wrong.
+    /// [`MalformedItem::missing`] words), `malformed` when something present is wrong.
     pub fn reason(&self) -> &'static str {
         if self.0.contains(MISSING_FIELD) {
             "missing_field"
         } else {
             "malformed"
         }
+    }
+}
+
+impl MalformedItem {
+    /// A field the OCARIoT object needs is absent.
+    pub fn missing(name: impl std::fmt::Display) -> Self {
+        MalformedItem(format!("{MISSING_FIELD}{name}"))
     }
 }
 
@@ -77,7 +142,7 @@ pub fn normalize_date(s: &str) -> Option<String> {
 /// milliseconds. The OCARIoT consumers refuse an activity or a sleep unless `end_time − start_time` equals `duration`
 /// to the millisecond, so the end keeps the duration's milliseconds (`.SSSZ`) when it has any; a whole-second end
 /// keeps the original's `…:SSZ` bytes (docs/consumer-and-google-facts.md).
-fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedItem> {
+pub fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedItem> {
     let start = start_time
         .get(..19)
         .and_then(|head| NaiveDateTime::parse_from_str(head, "%Y-%m-%dT%H:%M:%S").ok())
@@ -93,81 +158,6 @@ fn end_time(start_time: &str, duration: &Value) -> Result<String, MalformedItem>
         Ok(end.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     } else {
         Ok(end.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-    }
-}
-
-/// A field, with `null` treated like a missing one: the original read both as "absent".
-fn get<'a>(parent: &'a Value, key: &str) -> Option<&'a Value> {
-    parent.get(key).filter(|v| !v.is_null())
-}
-
-/// JavaScript truthiness, because the original decides optional parts (`distance`, `heart_rate`, the classic sleep
-/// summary) with `if (x)`.
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0 && !x.is_nan()),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(_) | Value::Object(_)) => true,
-    }
-}
-
-fn missing(name: impl Display) -> MalformedItem {
-    MalformedItem(format!("{MISSING_FIELD}{name}"))
-}
-
-/// A provider number passed through unchanged, except that an integral float prints as Node would print it.
-fn number(v: Option<&Value>, name: impl Display) -> Result<Value, MalformedItem> {
-    match v {
-        None => Err(missing(name)),
-        Some(Value::Number(n)) if n.is_f64() => Ok(js_number(n.as_f64().unwrap_or(f64::NAN))),
-        Some(n @ Value::Number(_)) => Ok(n.clone()),
-        Some(_) => Err(MalformedItem(format!("field {name} is not a number"))),
-    }
-}
-
-fn string(v: Option<&Value>, name: impl Display) -> Result<&str, MalformedItem> {
-    match v {
-        None => Err(missing(name)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(MalformedItem(format!("field {name} is not a string"))),
-    }
-}
-
-/// Provider minutes as OCARIoT milliseconds; fractional minutes are legal (0.5 → 30000).
-fn minutes_to_ms(v: Option<&Value>, name: impl Display) -> Result<Value, MalformedItem> {
-    match v {
-        None => Err(missing(name)),
-        Some(Value::Number(n)) => Ok(js_number(n.as_f64().unwrap_or(f64::NAN) * 60_000.0)),
-        Some(_) => Err(MalformedItem(format!("field {name} is not a number"))),
-    }
-}
-
-/// `parseInt(v, 10)`: the provider sends counts as strings (`"37"`) or numbers, and the original accepted any leading
-/// integer (`"12abc"` → 12). `None` where JavaScript would get `NaN`, or the result does not fit in an i64.
-fn js_parse_int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Some(i),
-            // Fitbit never sends the exponent forms (1e21, 1e-7) for which parseInt would read the mantissa only.
-            None => n.as_f64().filter(|x| x.is_finite() && x.abs() < 9.2e18).map(|x| x.trunc() as i64),
-        },
-        Value::String(s) => {
-            let s = s.trim_start_matches(|c: char| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}');
-            let (negative, digits) = match s.as_bytes().first() {
-                Some(b'-') => (true, &s[1..]),
-                Some(b'+') => (false, &s[1..]),
-                _ => (false, s),
-            };
-            let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
-            if end == 0 {
-                return None;
-            }
-            let magnitude: i64 = digits[..end].parse().ok()?;
-            Some(if negative { -magnitude } else { magnitude })
-        }
-        _ => None,
     }
 }
 
@@ -241,46 +231,5 @@ mod tests {
     fn end_time_rejects_unusable_durations() {
         assert!(end_time("2019-03-28T15:03:11Z", &json!("1800000")).is_err());
         assert!(end_time("2019-03-28T15:03:11Z", &json!(1e300)).is_err());
-    }
-
-    #[test]
-    fn js_parse_int_reads_a_leading_integer() {
-        assert_eq!(js_parse_int(&json!("37")), Some(37));
-        assert_eq!(js_parse_int(&json!("  -12abc")), Some(-12));
-        assert_eq!(js_parse_int(&json!("+5")), Some(5));
-        assert_eq!(js_parse_int(&json!(30)), Some(30));
-        assert_eq!(js_parse_int(&json!(30.9)), Some(30));
-        assert_eq!(js_parse_int(&json!("0x1f")), Some(0));
-        assert_eq!(js_parse_int(&json!("abc")), None);
-        assert_eq!(js_parse_int(&json!("-")), None);
-        assert_eq!(js_parse_int(&json!("")), None);
-        assert_eq!(js_parse_int(&json!(null)), None);
-        assert_eq!(js_parse_int(&json!("99999999999999999999")), None);
-    }
-
-    #[test]
-    fn truthiness_follows_javascript() {
-        assert!(!truthy(None));
-        assert!(!truthy(Some(&json!(null))));
-        assert!(!truthy(Some(&json!(0))));
-        assert!(!truthy(Some(&json!(0.0))));
-        assert!(!truthy(Some(&json!(""))));
-        assert!(!truthy(Some(&json!(false))));
-        assert!(truthy(Some(&json!(1.5))));
-        assert!(truthy(Some(&json!("0"))));
-        assert!(truthy(Some(&json!({}))));
-        assert!(truthy(Some(&json!([]))));
-    }
-
-    #[test]
-    fn passed_through_numbers_keep_their_value() {
-        assert_eq!(number(Some(&json!(154)), "calories").unwrap(), json!(154));
-        assert_eq!(serde_json::to_string(&number(Some(&json!(154.0)), "calories").unwrap()).unwrap(), "154");
-        assert_eq!(number(Some(&json!(41.3)), "weight").unwrap(), json!(41.3));
-        assert_eq!(number(None, "calories"), Err(MalformedItem("missing field calories".into())));
-        assert_eq!(
-            number(Some(&json!("154")), "calories"),
-            Err(MalformedItem("field calories is not a number".into()))
-        );
     }
 }

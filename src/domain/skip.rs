@@ -1,9 +1,7 @@
-//! Items a sync leaves out, and why: none is dropped silently. Each is counted in `/metrics` by provider, kind and
-//! reason, and logged with the child and the field at fault (never a token).
+//! Why a sync leaves a provider item out: none is dropped silently. The provider pages count and log each one
+//! (`provider::page::skipped`), by provider, kind and reason.
 
-use super::transform::MalformedItem;
-use crate::domain::{ChildId, ProviderKind};
-use crate::metrics;
+use super::ocariot::MalformedItem;
 
 /// Why one provider item is not published.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,18 +38,5 @@ impl std::fmt::Display for Skip {
             Skip::Unfinished => f.write_str("still being processed by the provider; a later sync sends it"),
             Skip::NoId => f.write_str("no id"),
         }
-    }
-}
-
-/// Counts and logs one skipped item: `kind` a resource kind or log type name, `item` the item's id or the log entry's
-/// position.
-pub fn skipped(provider: ProviderKind, kind: &'static str, child: ChildId, item: &str, skip: &Skip) {
-    let labels = metrics::SkipLabels { provider, kind, reason: skip.reason() };
-    metrics::get().sync_items_skipped.get_or_create(&labels).inc();
-    let provider = provider.label();
-    match skip {
-        // Expected and temporary: not worth a warning.
-        Skip::Unfinished => tracing::debug!("{provider} {kind} item {item} of child {child} held back: {skip}"),
-        _ => tracing::warn!("{provider} {kind} item {item} of child {child} skipped: {skip}"),
     }
 }

@@ -1,0 +1,75 @@
+//! Google's checks of handed-over tokens (POST auth and the connect flow), in the same steps as Fitbit's: token check
+//! (`/tokeninfo`), scope (the Google Health read scopes), then the `users/me/identity` call that proves the token
+//! reaches the Health API. Also the consent page the connect flow sends a family to.
+
+use super::GoogleClient;
+use crate::domain::{has_synced_scope, ProviderAuth, ProviderKind, ScopeError, TokenStatus};
+use crate::domain::{GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
+use crate::provider::onboarding::OnboardingError;
+
+impl GoogleClient {
+    /// POST auth's checks: `/tokeninfo` says whether the token lives and what it allows, then [`Self::authorization`].
+    pub async fn check_tokens(&self, access_token: &str, refresh_token: &str) -> Result<ProviderAuth, OnboardingError> {
+        let info = match self.tokeninfo(access_token).await {
+            Ok(Some(info)) => info,
+            Ok(None) => return Err(OnboardingError::Inactive),
+            Err(e) => return Err(OnboardingError::Unreachable(e)),
+        };
+        self.authorization(access_token, refresh_token, info.scope, info.exp).await
+    }
+
+    /// The authorization to store for tokens whose scope allows a synced feature and that reach the Health API.
+    /// Shared by POST auth and the connect flow's callback.
+    pub async fn authorization(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+        scope: Option<String>,
+        expires_at: Option<i64>,
+    ) -> Result<ProviderAuth, OnboardingError> {
+        has_synced_scope(scope.as_deref())
+            .map_err(|_| OnboardingError::Scope { description: ScopeError::GOOGLE_DESCRIPTION })?;
+        let health_user_id = match self.identity(access_token).await {
+            Ok(id) => id,
+            Err(e) if e.code().is_some() && !e.is_transient() => return Err(OnboardingError::Refused(e)),
+            Err(e) => return Err(OnboardingError::Unreachable(e)),
+        };
+        Ok(ProviderAuth {
+            access_token: access_token.to_string(),
+            refresh_token: refresh_token.to_string(),
+            expires_in: expires_at,
+            scope,
+            token_type: "Bearer".into(),
+            user_id: Some(health_user_id).filter(|id| !id.is_empty()),
+            status: Some(TokenStatus::ValidToken),
+            last_sync: None,
+            provider: ProviderKind::Google,
+        })
+    }
+
+    /// Google's consent page for the connect flow, asking for the read scopes of the synced features with offline
+    /// access (a refresh token).
+    pub fn consent_url(
+        &self,
+        client_id: &str,
+        callback: &str,
+        state: &str,
+        login_hint: Option<&str>,
+    ) -> Result<reqwest::Url, String> {
+        let mut consent = reqwest::Url::parse(&self.consent_page()).map_err(|e| e.to_string())?;
+        consent
+            .query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", callback)
+            .append_pair("response_type", "code")
+            .append_pair("scope", &[GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP].join(" "))
+            .append_pair("access_type", "offline")
+            .append_pair("prompt", "consent")
+            .append_pair("include_granted_scopes", "true")
+            .append_pair("state", state);
+        if let Some(hint) = login_hint {
+            consent.query_pairs_mut().append_pair("login_hint", hint);
+        }
+        Ok(consent)
+    }
+}

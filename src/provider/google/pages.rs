@@ -1,0 +1,115 @@
+//! A sync's reads from the Google Health API as OCARIoT objects: the scopes that allow them, the resource pages
+//! (`reconcile` pages of exercise and sleep, weights paired with body fat range by range) newest first as Google pages
+//! them, and the log parts (`dailyRollUp` chunks, one rollup type each, [`GoogleDataType::LOG_PARTS`]).
+
+use chrono::{Duration, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use mongodb::bson::Bson;
+use serde_json::Value;
+
+use super::data_type::GoogleDataType;
+use super::transform;
+use super::GoogleClient;
+use crate::domain::ocariot::Resource;
+use crate::domain::{ProviderKind, ResourceKind, Skip, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
+use crate::provider::page::{skipped, LogEntries, LogPage, Reading, ResourcePage, SourceItem};
+
+/// The scope that allows reading a resource kind (`None`: the daily logs).
+pub fn scope(kind: Option<ResourceKind>) -> &'static str {
+    match kind {
+        Some(ResourceKind::Weights) => GOOGLE_METRICS,
+        Some(ResourceKind::Sleep) => GOOGLE_SLEEP,
+        _ => GOOGLE_ACTIVITY,
+    }
+}
+
+impl GoogleClient {
+    /// A resource kind's items over the window, page by page (range by range for weights).
+    pub fn resource_pages<'a>(&'a self, reading: &'a Reading<'a>, kind: ResourceKind) -> BoxStream<'a, ResourcePage> {
+        let (token, child) = (reading.token, reading.child_id.as_str());
+        let from = reading.window.logs_from;
+        match kind {
+            // A weigh-in's body fat is its own data point: both are read over the same range, then paired. The
+            // newest range first, so that weights go out newest first like everything Google pages.
+            ResourceKind::Weights => stream::iter(reading.window.weight_ranges().into_iter().rev())
+                .then(move |(from, to)| async move {
+                    let until = Some(to + Duration::days(1));
+                    let (weights, body_fat): (Vec<Value>, Vec<Value>) = futures::try_join!(
+                        self.reconcile(token, child, GoogleDataType::Weight.name(), from, until).try_concat(),
+                        self.reconcile(token, child, GoogleDataType::BodyFat.name(), from, until).try_concat()
+                    )?;
+                    let pairs = transform::pair_body_fat(&weights, &body_fat);
+                    let objects: Vec<_> = weights
+                        .iter()
+                        .zip(pairs)
+                        .map(|(point, fat)| {
+                            transform::weight(point, fat, child).map(Resource::from).map_err(Skip::from)
+                        })
+                        .collect();
+                    Ok(weights
+                        .into_iter()
+                        .zip(objects)
+                        .filter_map(|(point, object)| item(reading, kind, point, object))
+                        .collect())
+                })
+                .boxed(),
+            ResourceKind::Sleep => self
+                .reconcile(token, child, GoogleDataType::Sleep.name(), from, None)
+                .map_ok(move |points| {
+                    let now = Utc::now();
+                    points
+                        .into_iter()
+                        .filter_map(|point| {
+                            let object = match transform::sleep_unfinished(&point, now) {
+                                true => Err(Skip::Unfinished),
+                                false => transform::sleep(&point, child).map(Resource::from).map_err(Skip::from),
+                            };
+                            item(reading, kind, point, object)
+                        })
+                        .collect()
+                })
+                .boxed(),
+            ResourceKind::Activities => self
+                .reconcile(token, child, GoogleDataType::Exercise.name(), from, None)
+                .map_ok(move |points| {
+                    points
+                        .into_iter()
+                        .filter_map(|point| {
+                            let object = transform::exercise(&point, child).map(Resource::from).map_err(Skip::from);
+                            item(reading, kind, point, object)
+                        })
+                        .collect()
+                })
+                .boxed(),
+        }
+    }
+
+    /// Log part `part`'s entries over the window, chunk by chunk.
+    pub fn log_pages<'a>(&'a self, reading: &'a Reading<'a>, part: usize) -> BoxStream<'a, LogPage> {
+        let data_type = GoogleDataType::LOG_PARTS[part];
+        let (from, to, child) = (reading.window.logs_from, reading.window.today, reading.child_id.as_str());
+        self.daily_roll_up(reading.token, child, data_type.name(), from, to)
+            .map_ok(move |buckets| {
+                data_type
+                    .log_types()
+                    .iter()
+                    .map(|log_type| {
+                        let (entries, malformed) = transform::daily_logs(&buckets, *log_type, child);
+                        LogEntries { log_type: *log_type, entries, malformed }
+                    })
+                    .collect()
+            })
+            .boxed()
+    }
+}
+
+fn item(reading: &Reading<'_>, kind: ResourceKind, point: Value, object: Result<Resource, Skip>) -> Option<SourceItem> {
+    let Some(id) = transform::point_id(&point) else {
+        skipped(ProviderKind::Google, kind.name(), reading.child, "without id", &Skip::NoId);
+        return None;
+    };
+    let mut raw = point;
+    // Recorded under `resource.logId`, the field the `resources` index and the original's queries use.
+    raw["logId"] = Value::String(id.clone());
+    Some(SourceItem { id: Bson::String(id), raw, object })
+}
