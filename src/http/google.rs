@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use secrecy::ExposeSecret;
 
 use super::auth::refused;
 use super::error::ApiError;
@@ -84,18 +85,18 @@ async fn callback(
             return Ok(back(&[("status", "error"), ("error", "code_exchange_failed")]));
         }
     };
-    let Some(refresh_token) = grant.refresh_token.as_deref() else {
+    let Some(refresh_token) = grant.refresh_token.as_ref().map(ExposeSecret::expose_secret) else {
         return Ok(back(&[("status", "error"), ("error", "no_refresh_token")]));
     };
     let authorization = state.providers.google.authorization(
-        &grant.access_token,
+        grant.access_token.expose_secret(),
         refresh_token,
         grant.scope.clone(),
         grant.expires_at(),
     );
     let stored = match authorization.await {
         Ok(auth) => state.userauths.save_authorization(child, &auth).await.map_err(ApiError::from),
-        Err(e) => Err(refused(&state, child, &grant.access_token, e).await),
+        Err(e) => Err(refused(&state, child, grant.access_token.expose_secret(), e).await),
     };
     match stored {
         Ok(()) => Ok(back(&[("status", "success")])),

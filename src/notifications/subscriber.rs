@@ -7,12 +7,12 @@
 //! until the change shows (docs/consumer-and-google-facts.md). Google may also answer with the subscriber itself:
 //! both are read. The secret is sent, never printed.
 
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
 use gcp_auth::{CustomServiceAccount, TokenProvider};
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use crate::config::Settings;

@@ -4,6 +4,7 @@
 //! tokens. The services, jobs and routes choose a provider once (`Providers::of`) and stay provider-blind after.
 
 use futures::stream::BoxStream;
+use secrecy::ExposeSecret;
 
 use super::fitbit::jwt::decode_claims;
 use super::fitbit::{self, FitbitClient};
@@ -132,10 +133,10 @@ impl<'a> Provider<'a> {
             Provider::Fitbit(fitbit) => {
                 let grant = fitbit.refresh(&auth.access_token, &auth.refresh_token).await?;
                 // Only the tokens are taken from the answer; the rest comes from the new JWT's claims.
-                let claims = decode_claims(&grant.access_token).unwrap_or_default();
+                let claims = decode_claims(grant.access_token.expose_secret()).unwrap_or_default();
                 Ok(Refreshed {
-                    access_token: grant.access_token,
-                    refresh_token: grant.refresh_token,
+                    access_token: grant.access_token.expose_secret().to_string(),
+                    refresh_token: grant.refresh_token.expose_secret().to_string(),
                     expires_in: claims.exp,
                     scope: claims.scopes,
                     user_id: claims.sub,
@@ -146,10 +147,13 @@ impl<'a> Provider<'a> {
                 Ok(Refreshed {
                     expires_in: grant.expires_at(),
                     // Google's refresh tokens do not rotate: keep the stored one unless a new one came.
-                    refresh_token: grant.refresh_token.clone().unwrap_or_else(|| auth.refresh_token.clone()),
+                    refresh_token: grant
+                        .refresh_token
+                        .as_ref()
+                        .map_or_else(|| auth.refresh_token.clone(), |token| token.expose_secret().to_string()),
                     scope: grant.scope.clone().or_else(|| auth.scope.clone()),
                     user_id: auth.user_id.clone(),
-                    access_token: grant.access_token,
+                    access_token: grant.access_token.expose_secret().to_string(),
                 })
             }
         }

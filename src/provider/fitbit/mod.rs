@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use reqwest::header::{ACCEPT, AUTHORIZATION};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -28,20 +29,12 @@ use crate::config::ClientCredentials;
 use crate::domain::ProviderKind;
 use classify::classify_answer;
 
-/// The tokens a refresh hands back. The rest comes from the new access token's claims, as in the original.
-#[derive(Clone, Deserialize)]
+/// The tokens a refresh hands back. The rest comes from the new access token's claims, as in the original. The
+/// tokens are [`SecretString`]s: no `{:?}` shows them.
+#[derive(Clone, Debug, Deserialize)]
 pub struct TokenGrant {
-    pub access_token: String,
-    pub refresh_token: String,
-}
-
-impl std::fmt::Debug for TokenGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenGrant")
-            .field("access_token", &crate::domain::mask_token(&self.access_token))
-            .field("refresh_token", &crate::domain::mask_token(&self.refresh_token))
-            .finish()
-    }
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
 }
 
 #[derive(Clone)]

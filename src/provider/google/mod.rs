@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::header::{ACCEPT, AUTHORIZATION};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -35,25 +36,15 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// The first pause after a 429 without `Retry-After` (Google documents none): doubled on the next one.
 const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Tokens from Google's token endpoint. Refresh tokens do not rotate: a refresh normally returns none.
-#[derive(Clone, Deserialize)]
+/// Tokens from Google's token endpoint. Refresh tokens do not rotate: a refresh normally returns none. The tokens
+/// are [`SecretString`]s: no `{:?}` shows them.
+#[derive(Clone, Debug, Deserialize)]
 pub struct GoogleGrant {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
     /// Seconds from now.
     pub expires_in: Option<i64>,
     pub scope: Option<String>,
-}
-
-impl std::fmt::Debug for GoogleGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GoogleGrant")
-            .field("access_token", &crate::domain::mask_token(&self.access_token))
-            .field("refresh_token", &self.refresh_token.as_deref().map(crate::domain::mask_token))
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish()
-    }
 }
 
 impl GoogleGrant {
