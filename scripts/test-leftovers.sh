@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Removes what test runs that started before $1 (unix seconds) left behind: `ds-agent-test-<seconds>-*` databases
 # (and `ds-agent-test-*` ones of suites that did not name the time),
-# the Redis keys named after them, and the per-test UserDeleteEvent queues. A test cleans up after itself even when it
+# the Redis keys named after them, the Redis servers of tests that kill Redis, and the per-test UserDeleteEvent queues. A test cleans up after itself even when it
 # fails; this catches runs that were killed. Safe while another run goes on: only older databases are touched.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,20 @@ if command -v redis-cli >/dev/null; then
   done <.cache/old-test-databases
   echo "test-leftovers: removed $keys Redis key(s) of old test databases"
 fi
+
+# Redis servers of tests that kill Redis (tests/api/own_redis.rs): each leaves its pid in a file, removed when it
+# stops; a file older than this run names one whose test run was killed.
+servers=0
+for pid_file in "${TMPDIR:-/tmp}"/ds-agent-test-redis/*.pid; do
+  [ -f "$pid_file" ] || continue
+  [ "$(stat -c %Y "$pid_file")" -lt "$before" ] || continue
+  pid=$(cat "$pid_file")
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = redis-server ]; then
+    kill "$pid" 2>/dev/null && servers=$((servers + 1))
+  fi
+  rm -f "$pid_file"
+done
+echo "test-leftovers: stopped $servers Redis server(s) of killed test runs"
 
 if command -v rabbitmqctl >/dev/null; then
   queues=0

@@ -11,6 +11,11 @@ pub struct OwnRedis {
     process: Option<Child>,
 }
 
+/// Where each running one leaves its pid, so that `scripts/test-leftovers.sh` can stop those of a killed test run.
+fn pid_file(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join("ds-agent-test-redis").join(format!("{port}.pid"))
+}
+
 impl OwnRedis {
     pub async fn start() -> OwnRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -34,6 +39,7 @@ impl OwnRedis {
         if let Some(mut process) = self.process.take() {
             let _ = process.kill();
             let _ = process.wait();
+            let _ = std::fs::remove_file(pid_file(self.port));
         }
     }
 
@@ -44,6 +50,11 @@ impl OwnRedis {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (scripts/services.sh)");
+        let pid_file = pid_file(self.port);
+        if let Some(dir) = pid_file.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&pid_file, process.id().to_string());
         self.process = Some(process);
         let uri = self.uri();
         let up = eventually(Duration::from_secs(30), || async {
