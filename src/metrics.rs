@@ -65,6 +65,10 @@ label_values!(
     RefreshOutcome { Success => "success", Failed => "failed" }
 );
 label_values!(
+    /// Whose quota a Google 429 named: the whole Cloud project's, or one user's.
+    QuotaScope { Project => "project", User => "user" }
+);
+label_values!(
     /// A service the instance needs (what `/health/ready` checks).
     Dependency { MongoDb => "mongodb", Redis => "redis", RabbitMq => "rabbitmq" }
 );
@@ -136,6 +140,11 @@ pub struct CodeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QuotaLabels {
+    pub scope: QuotaScope,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderLabels {
     pub provider: ProviderKind,
 }
@@ -179,6 +188,7 @@ pub struct Metrics {
     pub notifications_enabled: Gauge,
     pub google_pacing_wait: Histogram,
     pub resident_memory: Gauge,
+    pub google_quota_refusals: Family<QuotaLabels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -219,6 +229,7 @@ impl Metrics {
             notifications_enabled: Gauge::default(),
             google_pacing_wait: Histogram::new(PACING_BUCKETS),
             resident_memory: Gauge::default(),
+            google_quota_refusals: Family::default(),
         };
         // Counters are registered without `_total`: the encoder adds it.
         let registry = &mut metrics.registry;
@@ -351,6 +362,11 @@ impl Metrics {
             metrics.google_pacing_wait.clone(),
         );
         registry.register(
+            "ds_agent_google_quota_refusals",
+            "Google 429s by whose quota they named: the project's (every child pauses) or a user's (that child pauses)",
+            metrics.google_quota_refusals.clone(),
+        );
+        registry.register(
             "process_resident_memory_bytes",
             "Resident memory of the process, read at scrape time",
             metrics.resident_memory.clone(),
@@ -379,6 +395,9 @@ impl Metrics {
         }
         for provider in ProviderKind::ALL {
             let _ = metrics.children.get_or_create(&ProviderLabels { provider });
+        }
+        for scope in [QuotaScope::Project, QuotaScope::User] {
+            let _ = metrics.google_quota_refusals.get_or_create(&QuotaLabels { scope });
         }
         for code in ERROR_EVENT_CODES {
             let _ = metrics.error_events.get_or_create(&CodeLabels { code });

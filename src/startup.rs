@@ -20,7 +20,7 @@ use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
 use crate::notifications::{self, Inbox, Notifications};
 use crate::provider::fitbit::FitbitClient;
-use crate::provider::google::GoogleClient;
+use crate::provider::google::{GoogleClient, ProjectBudget};
 use crate::provider::Providers;
 use crate::recovery;
 use crate::status::StatusReader;
@@ -103,7 +103,13 @@ impl Application {
                 settings.google.clone(),
                 settings.provider_timeout,
                 settings.google_requests_per_second,
-            ),
+            )
+            .with_project_budget(ProjectBudget::new(
+                coordination.clone(),
+                store.database().name(),
+                settings.google.client_id.as_deref().unwrap_or("unset"),
+                settings.google_project_requests_per_minute,
+            )),
         };
         let publisher = Publisher::new(bus.clone(), Outbox::new(store.clone()));
         let tokens = TokenService::new(userauths.clone(), providers.clone(), coordination.clone());

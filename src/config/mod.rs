@@ -40,6 +40,9 @@ pub struct Settings {
     /// Health API requests per second per child (`GOOGLE_REQUESTS_PER_SECOND`), shared by every part of its sync,
     /// with bursts of twice that.
     pub google_requests_per_second: f64,
+    /// Health API requests per minute of the whole Cloud project, every instance together
+    /// (`GOOGLE_PROJECT_REQUESTS_PER_MINUTE`), shared through Redis: below Google's 120,000 to leave headroom.
+    pub google_project_requests_per_minute: u32,
     /// Google Health notifications (`GOOGLE_NOTIFICATION_*`); off unless a secret is set.
     pub notifications: NotificationSettings,
     pub token_encryption_key: Option<[u8; 32]>,
@@ -100,6 +103,8 @@ const DEFAULT_HTTP_MAX_CONNECTIONS: &str = "512";
 /// Below the 2.5 requests per second per user that Google allows an app it has not verified
 /// (docs/google-health.md#pacing).
 const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: &str = "2";
+/// 90 % of Google's 120,000 a minute per project.
+const DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE: &str = "108000";
 
 impl Settings {
     /// Reads the process environment. Call `dotenvy::dotenv()` first so that `.env` fills the gaps.
@@ -169,6 +174,18 @@ impl Settings {
                 "GOOGLE_REQUESTS_PER_SECOND",
                 &or("GOOGLE_REQUESTS_PER_SECOND", DEFAULT_GOOGLE_REQUESTS_PER_SECOND),
             )?,
+            google_project_requests_per_minute: parse_positive(
+                "GOOGLE_PROJECT_REQUESTS_PER_MINUTE",
+                &or("GOOGLE_PROJECT_REQUESTS_PER_MINUTE", DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE),
+            )?
+            .try_into()
+            .map_err(|_| {
+                ConfigError::invalid(
+                    "GOOGLE_PROJECT_REQUESTS_PER_MINUTE",
+                    &or("GOOGLE_PROJECT_REQUESTS_PER_MINUTE", ""),
+                    "expected at most 4294967295",
+                )
+            })?,
             notifications: NotificationSettings::read(&get)?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
             expression_auto_sync,
@@ -285,6 +302,9 @@ mod tests {
         assert_eq!(s.google_oauth_url, "https://oauth2.googleapis.com");
         assert_eq!(s.sync_concurrency, 8);
         assert_eq!(s.google_requests_per_second, 2.0);
+        assert_eq!(s.google_project_requests_per_minute, 108_000);
+        let err = settings(&[("GOOGLE_PROJECT_REQUESTS_PER_MINUTE", "0")]).unwrap_err().to_string();
+        assert!(err.contains("GOOGLE_PROJECT_REQUESTS_PER_MINUTE"), "{err}");
         assert!(s.fitbit.client_id.is_none() && s.token_encryption_key.is_none());
     }
 

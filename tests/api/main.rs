@@ -10,6 +10,7 @@ mod error_events;
 mod exact_times;
 mod first_sync;
 mod google;
+mod google_quota;
 mod google_responses;
 mod health;
 mod helpers;

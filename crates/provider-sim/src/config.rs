@@ -50,6 +50,10 @@ pub struct SimConfig {
     /// refilled at `r` per second, as for an unverified app (2.5); a request without a token gets 429
     /// `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` and no `Retry-After`. Besides the per-minute quota.
     pub google_requests_per_second: Option<f64>,
+    /// `Some(r)`: the Cloud project's Health API requests, all users together, go through one token bucket of
+    /// capacity `2r` refilled at `r` per second, as Google's per-project quota (120,000 a minute in production); a
+    /// request without a token gets 429 `RESOURCE_EXHAUSTED` with a `QuotaFailure` naming the project.
+    pub google_project_requests_per_second: Option<f64>,
     /// Subscriber create, patch and delete answer the Subscriber itself (`{}` for delete), as the webhooks guide
     /// shows, instead of a done long-running `Operation` whose `response` it is, as the discovery document says.
     pub google_subscriber_direct_answer: bool,
@@ -97,6 +101,7 @@ impl Default for SimConfig {
             google_unstable_reconcile_names: false,
             google_sleep_processing_until: None,
             google_requests_per_second: None,
+            google_project_requests_per_second: None,
             google_subscriber_direct_answer: false,
             google_operations_pending: false,
             google_notification_omit_authorization: false,

@@ -118,8 +118,10 @@
 //! 400 `FAILED_PRECONDITION` (`ACCOUNT_NOT_LINKED`; a failed webhook verification), 404 `NOT_FOUND`, 409
 //! `ALREADY_EXISTS` (a subscriber id in use), 429 `RESOURCE_EXHAUSTED` /
 //! `RATE_LIMIT_EXCEEDED` after [`SimConfig::google_rate_limit_per_minute`] requests of a user in a clock minute or,
-//! with [`SimConfig::google_requests_per_second`], when the user's token bucket is empty (no `Retry-After` either
-//! way). The legacy-gone switch leaves Google routes alone.
+//! with [`SimConfig::google_requests_per_second`], when the user's token bucket is empty; with
+//! [`SimConfig::google_project_requests_per_second`], when the project's bucket (every user together) is empty, with
+//! a `QuotaFailure` whose violation names `project:123456789` (no `Retry-After` in any case). The legacy-gone switch
+//! leaves Google routes alone.
 //!
 //! # Admin routes for Google
 //!
@@ -148,8 +150,8 @@
 //!   on; the old keys stay in the keyset, `ENABLED`, or `DISABLED` while retired is on.
 //! - `PUT /__admin/config` also takes `google_rate_limit_per_minute` (number), `google_empty_first_page`,
 //!   `google_verbose`, `google_phone_source`, `google_unstable_reconcile_names` (booleans),
-//!   `google_sleep_processing_until` (epoch seconds or `null`), `google_requests_per_second` (a positive number or
-//!   `null`), `google_subscriber_direct_answer`, `google_notification_omit_authorization`,
+//!   `google_sleep_processing_until` (epoch seconds or `null`), `google_requests_per_second` and
+//!   `google_project_requests_per_second` (a positive number or `null`), `google_subscriber_direct_answer`, `google_notification_omit_authorization`,
 //!   `google_notifications_single`, `google_operations_pending` (booleans), `google_signature_header` (a header name),
 //!   `google_notification_batch_ms`, `google_notification_retry_base_ms` and `google_notification_max_attempts`
 //!   (numbers), and answers with every switch in force.

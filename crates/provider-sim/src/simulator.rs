@@ -163,6 +163,20 @@ impl Simulator {
         state.google_pacing.clear();
     }
 
+    /// `Some(r)`: pace the whole project's Health API requests with one token bucket (capacity `2r`, refilled at `r`
+    /// per second), answering 429 with a project `QuotaFailure` when it is empty (counted in
+    /// [`Simulator::google_project_limited`]). `None`, the default: no project quota.
+    pub fn set_google_project_requests_per_second(&self, per_second: Option<f64>) {
+        let mut state = self.shared.lock();
+        state.settings.google_project_requests_per_second = per_second;
+        state.google_pacing.clear();
+    }
+
+    /// Health API requests refused so far for the project's quota.
+    pub fn google_project_limited(&self) -> u64 {
+        self.shared.lock().google_project_limited
+    }
+
     /// The user took back the permission for `data_types` (kebab-case: `sleep`, `steps`…) after consenting: every
     /// Health API read of those types with a token of the user's consents so far (`list`, `reconcile`,
     /// `dailyRollUp`) answers 403 `PERMISSION_DENIED` "The caller does not have permission", without a reason; the

@@ -62,6 +62,7 @@ pub(crate) struct Settings {
     pub google_unstable_reconcile_names: bool,
     pub google_sleep_processing_until: Option<i64>,
     pub google_requests_per_second: Option<f64>,
+    pub google_project_requests_per_second: Option<f64>,
 }
 
 /// The webhook switches that can change while the simulator runs (not `Copy`, unlike [`Settings`], for the header
@@ -89,6 +90,8 @@ pub(crate) struct State {
     pub google_rate: RateLimiter,
     /// Per-user pacing of Health API requests, when [`Settings::google_requests_per_second`] is set.
     pub google_pacing: TokenBuckets,
+    /// Health API requests refused for the project's quota ([`Settings::google_project_requests_per_second`]).
+    pub google_project_limited: u64,
     /// `reconcile` answers served so far, for names that change from call to call.
     pub google_reconcile_calls: u64,
     /// Users whose Google account has no Google Health profile (`ACCOUNT_NOT_LINKED`).
@@ -122,6 +125,7 @@ impl Shared {
             google_unstable_reconcile_names: config.google_unstable_reconcile_names,
             google_sleep_processing_until: config.google_sleep_processing_until,
             google_requests_per_second: config.google_requests_per_second,
+            google_project_requests_per_second: config.google_project_requests_per_second,
         };
         let webhook_settings = WebhookSettings {
             subscriber_direct_answer: config.google_subscriber_direct_answer,
@@ -143,6 +147,7 @@ impl Shared {
             google_tokens: GoogleTokenStore::default(),
             google_rate: RateLimiter::per_minute(),
             google_pacing: TokenBuckets::default(),
+            google_project_limited: 0,
             google_reconcile_calls: 0,
             google_unlinked: HashSet::new(),
             google_defects: HashSet::new(),

@@ -605,3 +605,33 @@ async fn a_permission_taken_back_is_403_for_that_type_until_a_new_consent() {
     assert_eq!(sim.set_google_permission_denied(user, &[]), 2);
     assert_eq!(sleep(old).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_projects_quota_counts_every_user_together_and_names_the_project() {
+    let sim = Simulator::start(SimConfig::default(), "127.0.0.1:0").await.unwrap();
+    let first = sim.issue_google_tokens("PROJECT1", GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    let second = sim.issue_google_tokens("PROJECT2", GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    // 0.5 a second: a burst of one, then one every two seconds, whoever asks.
+    let answer = json(config(&sim, json!({"google_project_requests_per_second": 0.5})).await).await;
+    assert_eq!(answer["google_project_requests_per_second"], 0.5);
+    assert_eq!(health_get(&sim, &first, "identity", &[]).await.status(), 200);
+    let refused = health_get(&sim, &second, "identity", &[]).await;
+    assert_eq!(refused.status(), 429, "another user, the same project");
+    assert!(refused.headers().get("retry-after").is_none());
+    let body = json(refused).await;
+    assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
+    let violation = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|detail| detail["@type"] == "type.googleapis.com/google.rpc.QuotaFailure")
+        .map(|detail| detail["violations"][0].clone())
+        .expect("a QuotaFailure");
+    assert_eq!(violation["subject"], "project:123456789");
+    assert_eq!(sim.google_project_limited(), 1);
+    assert_eq!(json(config(&sim, json!({})).await).await["google_project_limited"], 1);
+
+    assert_eq!(config(&sim, json!({"google_project_requests_per_second": 0})).await.status(), 400);
+    sim.set_google_project_requests_per_second(None);
+    assert_eq!(health_get(&sim, &second, "identity", &[]).await.status(), 200, "no project quota");
+}

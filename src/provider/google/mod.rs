@@ -1,7 +1,9 @@
 //! The Google Health API client (docs/google-health.md): Google OAuth (refresh, code exchange, revoke, tokeninfo)
 //! against `GOOGLE_OAUTH_URL`, and the Health API v4 reads against `GOOGLE_HEALTH_API_URL`. Every call has a timeout;
 //! transient failures are retried a bounded number of times. A sync's reads share one request budget per child
-//! ([`pacer`]), and a 429 is waited out briefly before it fails the read.
+//! ([`pacer`]), every Health API call of every instance takes from the project's budget ([`project_budget`]), and a
+//! 429 is waited out briefly before it fails the read: the child waits after a 429 of the user's quota, every child
+//! after one of the project's.
 
 mod classify;
 mod data_type;
@@ -9,10 +11,12 @@ mod health;
 mod onboard;
 mod pacer;
 mod pages;
+mod project_budget;
 pub mod transform;
 
 pub use data_type::{is_synced_type, GoogleDataType, SYNCED_TYPES};
 pub use pages::scope;
+pub use project_budget::ProjectBudget;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,7 @@ use crate::config::ClientCredentials;
 use crate::domain::ProviderKind;
 use classify::classify_answer;
 use pacer::Pacer;
+use project_budget::PROJECT_PAUSE;
 
 /// The longest `Retry-After` a read waits out before it fails with 1429 (and the job is rescheduled).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -71,6 +76,7 @@ pub struct GoogleClient {
     credentials: ClientCredentials,
     retry: RetryPolicy,
     pacer: Arc<Pacer>,
+    project: Option<Arc<ProjectBudget>>,
 }
 
 impl GoogleClient {
@@ -90,7 +96,14 @@ impl GoogleClient {
             credentials,
             retry: Default::default(),
             pacer: Arc::new(Pacer::new(requests_per_second)),
+            project: None,
         }
+    }
+
+    /// Every Health API call takes from `budget`, the project's, shared by every instance.
+    pub fn with_project_budget(mut self, budget: ProjectBudget) -> Self {
+        self.project = Some(Arc::new(budget));
+        self
     }
 
     pub fn credentials(&self) -> &ClientCredentials {
@@ -213,7 +226,10 @@ impl GoogleClient {
                 if let Some(child) = budget {
                     self.pacer.wait_turn(child).await;
                 }
-                self.send(self.authorized(request(), access_token)).await
+                if let Some(project) = &self.project {
+                    project.take().await;
+                }
+                self.send_health(budget, self.authorized(request(), access_token)).await
             },
             health_backoff,
         )
@@ -223,6 +239,28 @@ impl GoogleClient {
 
     fn authorized(&self, request: reqwest::RequestBuilder, access_token: &str) -> reqwest::RequestBuilder {
         request.header(AUTHORIZATION, format!("Bearer {access_token}")).header(ACCEPT, "application/json")
+    }
+
+    /// A Health API request; a 429 also pauses whose quota it names: every child for the project's, this child (when
+    /// the call is part of a sync) for the user's.
+    async fn send_health(&self, child: Option<&str>, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let (status, headers, bytes) = send_raw(request, ProviderKind::Google, classify_answer).await?;
+        if let Some(error) = classify_answer(status, &headers, &bytes) {
+            if let ProviderErrorKind::RateLimited { retry_after_secs } = error.kind {
+                let pause = retry_after_secs.map_or(PROJECT_PAUSE, Duration::from_secs);
+                if project_budget::names_project(&bytes) {
+                    if let Some(project) = &self.project {
+                        project.pause(pause).await;
+                    }
+                } else if let Some(child) = child {
+                    let labels = crate::metrics::QuotaLabels { scope: crate::metrics::QuotaScope::User };
+                    crate::metrics::get().google_quota_refusals.get_or_create(&labels).inc();
+                    self.pacer.hold(child, pause.min(RATE_LIMIT_PAUSE));
+                }
+            }
+            return Err(error);
+        }
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {

@@ -40,6 +40,15 @@ impl Pacer {
         crate::metrics::get().google_pacing_wait.observe(started.elapsed().as_secs_f64());
     }
 
+    /// Google refused `key` a request for the user's quota: its next request waits at least `pause`.
+    pub fn hold(&self, key: &str, pause: Duration) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: self.burst, at: now });
+        bucket.tokens = bucket.tokens.min(0.0) - pause.as_secs_f64() * self.rate;
+        bucket.at = now;
+    }
+
     /// Takes one request from `key`'s budget at `now`; or, when there is none, says how long until there is one.
     fn try_take(&self, key: &str, now: Instant) -> Option<Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -76,6 +85,15 @@ mod tests {
         let later = start + Duration::from_millis(500);
         assert!(pacer.try_take("child", later).is_none());
         assert_eq!(pacer.try_take("child", later), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn a_child_held_by_a_429_waits_the_pause_and_the_others_do_not() {
+        let pacer = Pacer::new(2.0);
+        pacer.hold("child", Duration::from_secs(3));
+        let wait = pacer.try_take("child", Instant::now()).expect("the held child waits");
+        assert!(wait >= Duration::from_secs(3), "{wait:?}");
+        assert!(pacer.try_take("other", Instant::now()).is_none());
     }
 
     #[test]

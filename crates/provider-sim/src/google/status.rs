@@ -9,6 +9,8 @@ use axum::Json;
 use serde_json::{json, Value};
 
 const SERVICE: &str = "health.googleapis.com";
+/// The Cloud project the simulated app belongs to, as quota errors name it.
+const PROJECT_NUMBER: &str = "123456789";
 
 /// One Google error answer; small enough to travel in `Result`s until it becomes a response.
 #[derive(Debug)]
@@ -147,6 +149,29 @@ pub(crate) fn rate_limited(limit: u32) -> GoogleError {
     error.detail(json!({
         "@type": "type.googleapis.com/google.rpc.QuotaFailure",
         "violations": [{"subject": "user", "description": format!("Limit of {limit} requests per minute per user.")}],
+    }))
+}
+
+/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` with a `QuotaFailure` naming the project: the Cloud project sent
+/// more Health API requests than its per-project quota allows, all users together.
+pub(crate) fn project_limited(per_second: f64) -> GoogleError {
+    let per_minute = (per_second * 60.0).round();
+    let message = format!(
+        "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service '{SERVICE}' for \
+         consumer 'project_number:{PROJECT_NUMBER}' (limit {per_minute})."
+    );
+    let mut error = GoogleError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", message)
+        .reason("RATE_LIMIT_EXCEEDED", None);
+    if let Some(metadata) = error.details[0].get_mut("metadata") {
+        metadata["quota_metric"] = json!("health.googleapis.com/default_requests");
+        metadata["quota_limit"] = json!("DefaultRequestsPerMinutePerProject");
+        metadata["quota_limit_value"] = json!(per_minute.to_string());
+        metadata["consumer"] = json!(format!("projects/{PROJECT_NUMBER}"));
+    }
+    error.detail(json!({
+        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+        "violations": [{"subject": format!("project:{PROJECT_NUMBER}"),
+                        "description": format!("Limit of {per_minute} requests per minute per project.")}],
     }))
 }
 

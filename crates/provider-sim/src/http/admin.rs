@@ -246,6 +246,8 @@ struct ConfigRequest {
     google_sleep_processing_until: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     google_requests_per_second: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    google_project_requests_per_second: Option<Option<f64>>,
     google_subscriber_direct_answer: Option<bool>,
     google_operations_pending: Option<bool>,
     google_notification_omit_authorization: Option<bool>,
@@ -263,6 +265,9 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     };
     if request.google_requests_per_second.flatten().is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
         return bad_request("google_requests_per_second must be a positive number or null");
+    }
+    if request.google_project_requests_per_second.flatten().is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
+        return bad_request("google_project_requests_per_second must be a positive number or null");
     }
     if request.google_signature_header.as_deref().is_some_and(|name| HeaderName::from_bytes(name.as_bytes()).is_err()) {
         return bad_request("google_signature_header must be a header name");
@@ -297,6 +302,10 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
             state.settings.google_requests_per_second = rate;
             state.google_pacing.clear();
         }
+        if let Some(rate) = request.google_project_requests_per_second {
+            state.settings.google_project_requests_per_second = rate;
+            state.google_pacing.clear();
+        }
         let webhooks = &mut state.webhook_settings;
         if let Some(direct) = request.google_subscriber_direct_answer {
             webhooks.subscriber_direct_answer = direct;
@@ -328,9 +337,9 @@ async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 
 /// The run-time switches after a change, so the caller sees what is in effect.
 fn settings(shared: &Shared) -> Response {
-    let (settings, webhooks) = {
+    let (settings, webhooks, project_limited) = {
         let state = shared.lock();
-        (state.settings, state.webhook_settings.clone())
+        (state.settings, state.webhook_settings.clone(), state.google_project_limited)
     };
     Json(json!({
         "rate_limit_per_hour": settings.rate_limit_per_hour,
@@ -343,6 +352,8 @@ fn settings(shared: &Shared) -> Response {
         "google_unstable_reconcile_names": settings.google_unstable_reconcile_names,
         "google_sleep_processing_until": settings.google_sleep_processing_until,
         "google_requests_per_second": settings.google_requests_per_second,
+        "google_project_requests_per_second": settings.google_project_requests_per_second,
+        "google_project_limited": project_limited,
         "google_subscriber_direct_answer": webhooks.subscriber_direct_answer,
         "google_operations_pending": webhooks.operations_pending,
         "google_notification_omit_authorization": webhooks.omit_authorization,

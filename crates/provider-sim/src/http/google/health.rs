@@ -109,11 +109,19 @@ pub(crate) async fn serve(
         let refusal = if state.google_rate.consume(&caller.user, limit, now()).exceeded {
             Some(status::rate_limited(limit))
         } else {
-            let pacing = &mut state.google_pacing;
-            settings
+            let paced = settings
                 .google_requests_per_second
-                .filter(|rate| !pacing.take(&caller.user, *rate, Instant::now()))
-                .map(status::paced)
+                .filter(|rate| !state.google_pacing.take(&caller.user, *rate, Instant::now()))
+                .map(status::paced);
+            // The project's bucket, shared by every user (a key no user id can take).
+            paced.or_else(|| {
+                let limited = settings
+                    .google_project_requests_per_second
+                    .filter(|rate| !state.google_pacing.take(PROJECT_BUCKET, *rate, Instant::now()))
+                    .map(status::project_limited);
+                state.google_project_limited += u64::from(limited.is_some());
+                limited
+            })
         };
         if refusal.is_some() {
             state.usage.entry(caller.user.clone()).or_default().google.rate_limited += 1;
@@ -129,6 +137,9 @@ pub(crate) async fn serve(
     let path = percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
     route(&shared, &caller, &method, &path, &query, &body).unwrap_or_else(IntoResponse::into_response)
 }
+
+/// The token bucket of the whole project: a key no user id can be.
+const PROJECT_BUCKET: &str = "\u{0}project";
 
 fn route(
     shared: &Shared,
