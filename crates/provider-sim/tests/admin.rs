@@ -127,6 +127,8 @@ async fn legacy_and_config_switches_take_effect() {
             "google_unstable_reconcile_names": false,
             "google_sleep_processing_until": null,
             "google_requests_per_second": null,
+            "google_project_requests_per_second": null,
+            "google_project_limited": 0,
             "google_subscriber_direct_answer": false,
             "google_operations_pending": false,
             "google_notification_omit_authorization": false,
