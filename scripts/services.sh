@@ -47,7 +47,9 @@ if ! port_open 27017; then
     python3 -m venv "$CACHE/venv"
     "$CACHE/venv/bin/pip" install -q "secantusdb==$SECANTUS_VERSION"
   fi
-  nohup "$CACHE/venv/bin/secantusd-py" --port 27017 --storage-path :memory: >"$CACHE/secantus.log" 2>&1 &
+  # In memory, everything lives in WiredTiger's cache: the default 1G overflows (WT_CACHE_FULL) under the benches'
+  # hundreds of first syncs at once. The cache grows only as it is used.
+  nohup "$CACHE/venv/bin/secantusd-py" --port 27017 --storage-path :memory: --cache-size 6G >"$CACHE/secantus.log" 2>&1 &
   echo $! >"$CACHE/secantus.pid"
   wait_for MongoDB 27017 60
   started+=("MongoDB stand-in (SecantusDB $SECANTUS_VERSION, log $CACHE/secantus.log)")

@@ -54,6 +54,9 @@ pub struct SimConfig {
     /// capacity `2r` refilled at `r` per second, as Google's per-project quota (120,000 a minute in production); a
     /// request without a token gets 429 `RESOURCE_EXHAUSTED` with a `QuotaFailure` naming the project.
     pub google_project_requests_per_second: Option<f64>,
+    /// How many users' generated data is kept between requests ([`crate::memo`], default 32): a bench whose children are
+    /// hundreds of users reading at once needs them all kept, or the simulator regenerates a year per page.
+    pub memo_users: usize,
     /// Subscriber create, patch and delete answer the Subscriber itself (`{}` for delete), as the webhooks guide
     /// shows, instead of a done long-running `Operation` whose `response` it is, as the discovery document says.
     pub google_subscriber_direct_answer: bool,
@@ -102,6 +105,7 @@ impl Default for SimConfig {
             google_sleep_processing_until: None,
             google_requests_per_second: None,
             google_project_requests_per_second: None,
+            memo_users: crate::memo::DEFAULT_MEMO_USERS,
             google_subscriber_direct_answer: false,
             google_operations_pending: false,
             google_notification_omit_authorization: false,

@@ -3,7 +3,7 @@
 //! them. Without a memo every page of a 12-month read regenerated a year of nights to answer with 25 of them, and 200
 //! clients reading one simulated user made the simulator the bottleneck of ds-agent's benchmarks.
 //!
-//! So the shared state keeps, for the most recently used users ([`MAX_USERS`]) of the current day, the user's
+//! So the shared state keeps, for the most recently used users ([`SimConfig::memo_users`]) of the current day, the user's
 //! [`History`] and its Google points ([`GoogleDays`]), both filled lazily, one day and one kind of item at a time
 //! ([`Column`]), outside the state mutex. All of it is dropped when the day changes. Nights, the bulk, are kept as
 //! JSON text: a user whose whole two years were read takes about 12 MB, a 12-month first sync about half. Only what
@@ -19,8 +19,8 @@ use chrono::NaiveDate;
 use crate::dataset::History;
 use crate::google::GoogleDays;
 
-/// How many users' data the memo keeps (a few hundred MB at most); the least recently used one goes first.
-pub(crate) const MAX_USERS: usize = 32;
+/// How many users' data the memo keeps by default (a few hundred MB at most); the least recently used one goes first.
+pub const DEFAULT_MEMO_USERS: usize = 32;
 
 /// One value per day of a history, each generated on first use. Concurrent first uses of a day wait for one
 /// generation; other days are not held up.
@@ -63,15 +63,19 @@ struct Entry {
     used: u64,
 }
 
-/// The users' data of one day, at most [`MAX_USERS`] of them.
-#[derive(Default)]
+/// The users' data of one day, at most `capacity` of them.
 pub(crate) struct Memo {
     today: Option<NaiveDate>,
     users: HashMap<String, Entry>,
     clock: u64,
+    capacity: usize,
 }
 
 impl Memo {
+    pub(crate) fn new(capacity: usize) -> Memo {
+        Memo { today: None, users: HashMap::new(), clock: 0, capacity: capacity.max(1) }
+    }
+
     /// The data of `user` as of `today`, if kept; a new day drops everything kept.
     pub(crate) fn get(&mut self, user: &str, today: NaiveDate) -> Option<Arc<UserData>> {
         if self.today != Some(today) {
@@ -94,7 +98,7 @@ impl Memo {
         if let Some(kept) = self.users.get(user) {
             return kept.data.clone();
         }
-        if self.users.len() >= MAX_USERS {
+        if self.users.len() >= self.capacity {
             let oldest = self.users.iter().min_by_key(|(_, entry)| entry.used).map(|(user, _)| user.clone());
             if let Some(oldest) = oldest {
                 self.users.remove(&oldest);
@@ -117,17 +121,17 @@ mod tests {
     #[test]
     fn keeps_the_recent_users_of_the_day() {
         let today = day("2026-03-31");
-        let mut memo = Memo::default();
+        let mut memo = Memo::new(DEFAULT_MEMO_USERS);
         assert!(memo.get("A", today).is_none());
         let a = memo.insert(Arc::new(UserData::new("A", today)));
         assert!(Arc::ptr_eq(&a, &memo.get("A", today).unwrap()));
         // A second miss at once is served from the first.
         assert!(Arc::ptr_eq(&a, &memo.insert(Arc::new(UserData::new("A", today)))));
-        for n in 0..MAX_USERS {
+        for n in 0..DEFAULT_MEMO_USERS {
             memo.get("A", today);
             memo.insert(Arc::new(UserData::new(&format!("U{n}"), today)));
         }
-        assert_eq!(memo.users.len(), MAX_USERS);
+        assert_eq!(memo.users.len(), DEFAULT_MEMO_USERS);
         assert!(memo.get("A", today).is_some(), "the most used one stays");
         assert!(memo.get("U0", today).is_none(), "the least recently used one goes");
         // Another day: nothing kept, and data of the day before is not kept either.

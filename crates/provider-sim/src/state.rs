@@ -156,7 +156,7 @@ impl Shared {
             fitbit_added: HashMap::new(),
             webhooks: Webhooks::new(),
             google_project_requests: Vec::new(),
-            memo: Memo::default(),
+            memo: Memo::new(config.memo_users),
         };
         // The webhook endpoints it calls are local services (ds-agent's tests and dev runs) with self-signed
         // certificates: a stand-in checks no certificate.
