@@ -125,6 +125,7 @@ impl Application {
             failures.clone(),
         )
         .recording_outcomes(SyncOutcomes::new(store.clone()))
+        .holding_pages(settings.sync_pages_in_flight)
         .stopping_with(shutdown.clone());
         let job_settings = JobSettings {
             concurrency: settings.sync_concurrency,

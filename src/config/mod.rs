@@ -47,7 +47,11 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     pub token_encryption_key: Option<[u8; 32]>,
     pub expression_auto_sync: String,
+    /// Syncs in flight per instance (`SYNC_CONCURRENCY`): most of them wait for their child's pace, holding no page.
     pub sync_concurrency: usize,
+    /// Pages every sync of the instance holds together, from the request to the record (`SYNC_PAGES_IN_FLIGHT`):
+    /// what bounds the memory of many syncs.
+    pub sync_pages_in_flight: usize,
     /// A sync job whose worker stopped reporting for this long is taken over (`SYNC_RECLAIM_AFTER_SECS`).
     pub sync_reclaim_after: Duration,
     /// First retry delay of a sync job that failed for a passing reason, doubled per attempt
@@ -103,6 +107,13 @@ const DEFAULT_HTTP_MAX_CONNECTIONS: &str = "512";
 /// Below the 2.5 requests per second per user that Google allows an app it has not verified
 /// (docs/google-health.md#pacing).
 const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: &str = "2";
+/// Syncs in flight per instance: enough that paced syncs fill every child's budget, since a sync waiting for its
+/// turn holds a few kilobytes and no page (docs/performance.md#what-bounds-throughput).
+const DEFAULT_SYNC_CONCURRENCY: &str = "256";
+/// Pages held at once by every sync of an instance: what bounds their memory, about 1.7 MiB a page at the most (a page
+/// of 25 nights with their stages), so that 200 first syncs at once stay within 100 MiB
+/// (docs/performance.md#what-bounds-throughput).
+pub const DEFAULT_SYNC_PAGES_IN_FLIGHT: usize = 16;
 /// 90 % of Google's 120,000 a minute per project.
 const DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE: &str = "108000";
 
@@ -189,7 +200,11 @@ impl Settings {
             notifications: NotificationSettings::read(&get)?,
             token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
             expression_auto_sync,
-            sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", "8"))?,
+            sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", DEFAULT_SYNC_CONCURRENCY))?,
+            sync_pages_in_flight: parse_positive(
+                "SYNC_PAGES_IN_FLIGHT",
+                &or("SYNC_PAGES_IN_FLIGHT", &DEFAULT_SYNC_PAGES_IN_FLIGHT.to_string()),
+            )?,
             sync_reclaim_after: Duration::from_secs(parse_positive(
                 "SYNC_RECLAIM_AFTER_SECS",
                 &or("SYNC_RECLAIM_AFTER_SECS", "600"),
@@ -300,7 +315,7 @@ mod tests {
         assert_eq!(s.fitbit_api_url, "https://api.fitbit.com");
         assert_eq!(s.google_health_api_url, "https://health.googleapis.com");
         assert_eq!(s.google_oauth_url, "https://oauth2.googleapis.com");
-        assert_eq!(s.sync_concurrency, 8);
+        assert_eq!((s.sync_concurrency, s.sync_pages_in_flight), (256, 16));
         assert_eq!(s.google_requests_per_second, 2.0);
         assert_eq!(s.google_project_requests_per_minute, 108_000);
         let err = settings(&[("GOOGLE_PROJECT_REQUESTS_PER_MINUTE", "0")]).unwrap_err().to_string();

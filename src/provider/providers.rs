@@ -10,7 +10,7 @@ use super::fitbit::jwt::decode_claims;
 use super::fitbit::{self, FitbitClient};
 use super::google::{GoogleClient, GoogleDataType};
 use super::onboarding::{OnboardingError, TokenFacts, Unreadable};
-use super::page::{LogPage, Reading, ResourcePage, TakeWhileOk};
+use super::page::{LogPage, PageSlot, Reading, ResourcePage, TakeWhileOk};
 use super::{ProviderError, ProviderErrorKind};
 use crate::domain::ocariot::LogType;
 use crate::domain::{Part, ProviderAuth, ProviderKind, ResourceKind};
@@ -75,11 +75,17 @@ impl<'a> Provider<'a> {
     }
 
     /// A resource kind's items over the window, page by page (or range by range for weights), so that a sync holds
-    /// one page at a time. The stream ends at the first error.
-    pub fn resource_pages(self, reading: &'a Reading<'a>, kind: ResourceKind) -> BoxStream<'a, ResourcePage> {
+    /// one page at a time, in `slot`: Google's reads fill it once the child's pace lets them; Fitbit's are not paced,
+    /// and the sync fills it when the page comes. The stream ends at the first error.
+    pub fn resource_pages(
+        self,
+        reading: &'a Reading<'a>,
+        kind: ResourceKind,
+        slot: &'a PageSlot,
+    ) -> BoxStream<'a, ResourcePage> {
         let pages = match self {
             Provider::Fitbit(client) => client.resource_pages(reading, kind),
-            Provider::Google(client) => client.resource_pages(reading, kind),
+            Provider::Google(client) => client.resource_pages(reading, kind, slot),
         };
         pages.take_while_ok()
     }
@@ -100,11 +106,12 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// Log part `part`'s entries over the window, chunk by chunk. The stream ends at the first error.
-    pub fn log_pages(self, reading: &'a Reading<'a>, part: usize) -> BoxStream<'a, LogPage> {
+    /// Log part `part`'s entries over the window, chunk by chunk, in `slot` (as [`Provider::resource_pages`]). The
+    /// stream ends at the first error.
+    pub fn log_pages(self, reading: &'a Reading<'a>, part: usize, slot: &'a PageSlot) -> BoxStream<'a, LogPage> {
         let pages = match self {
             Provider::Fitbit(client) => client.log_pages(reading, part),
-            Provider::Google(client) => client.log_pages(reading, part),
+            Provider::Google(client) => client.log_pages(reading, part, slot),
         };
         pages.take_while_ok()
     }

@@ -25,11 +25,12 @@ use super::part::{outcome, PartReport};
 use super::source::Source;
 use super::{SyncError, SyncTarget};
 use crate::bus::{Event, Publisher};
+use crate::config::DEFAULT_SYNC_PAGES_IN_FLIGHT;
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::ocariot::Resource;
 use crate::domain::{ChildId, Part, ProviderAuth, ResourceKind, Skip, SyncWindow};
 use crate::metrics::{self, SyncOutcome};
-use crate::provider::page::{skipped, Reading, SourceItem};
+use crate::provider::page::{skipped, PageBudget, Reading, SourceItem};
 use crate::provider::Providers;
 use crate::store::{id_key, NewRecord, RecordedOutcome, Resources, SyncOutcomes, UserAuths};
 use crate::tokens::{FailureReporter, TokenService, UsableTokens};
@@ -60,6 +61,8 @@ pub struct SyncService {
     running: TaskTracker,
     /// Where each child's last outcome is kept, for the status route.
     outcomes: Option<SyncOutcomes>,
+    /// The pages every sync of this instance holds together (docs/performance.md#what-bounds-throughput).
+    pages: PageBudget,
 }
 
 /// A sync started by [`SyncService::spawn`]: whether it is the child's first, and its outcome.
@@ -101,7 +104,14 @@ impl SyncService {
             stop: CancellationToken::new(),
             running,
             outcomes: None,
+            pages: PageBudget::new(DEFAULT_SYNC_PAGES_IN_FLIGHT),
         }
+    }
+
+    /// Every sync of this instance holds at most `pages` pages together (`SYNC_PAGES_IN_FLIGHT`).
+    pub fn holding_pages(mut self, pages: usize) -> Self {
+        self.pages = PageBudget::new(pages);
+        self
     }
 
     /// Keeps each child's last outcome in `outcomes`, for the status route.
@@ -345,10 +355,13 @@ impl SyncService {
         if !scopes.contains(source.scope(Some(kind))) {
             return Ok(());
         }
-        let mut pages = source.resource_pages(kind);
+        let slot = self.pages.slot();
+        let mut pages = source.resource_pages(kind, &slot);
         // Reads change nothing: at shutdown they are simply dropped.
         while let Some(page) = self.until_stopped(pages.next()).await? {
-            let items = self.new_items(source, kind, page?).await?;
+            let page = page?;
+            let _held = slot.hold().await;
+            let items = self.new_items(source, kind, page).await?;
             if items.objects.is_empty() {
                 continue;
             }
@@ -377,10 +390,13 @@ impl SyncService {
         if !scopes.contains(source.scope(None)) {
             return Ok(());
         }
-        let mut pages = source.log_pages(part);
+        let slot = self.pages.slot();
+        let mut pages = source.log_pages(part, &slot);
         while let Some(page) = self.until_stopped(pages.next()).await? {
+            let page = page?;
+            let _held = slot.hold().await;
             let mut entries = Vec::new();
-            for chunk in page? {
+            for chunk in page {
                 for (i, entry) in chunk.malformed.into_iter().enumerate() {
                     let item = format!("#{i}");
                     skipped(source.kind(), chunk.log_type.name(), source.child(), &item, &Skip::from(entry));

@@ -6,7 +6,7 @@ use futures::stream::BoxStream;
 
 use crate::domain::ocariot::LogType;
 use crate::domain::{ChildId, ProviderKind, ResourceKind};
-use crate::provider::page::{LogPage, Reading, ResourcePage};
+use crate::provider::page::{LogPage, PageSlot, Reading, ResourcePage};
 use crate::provider::Provider;
 
 pub struct Source<'a> {
@@ -33,9 +33,9 @@ impl Source<'_> {
         self.provider.scope(kind)
     }
 
-    /// A resource kind's items over the window, page by page. The stream ends at the first error.
-    pub fn resource_pages(&self, kind: ResourceKind) -> BoxStream<'_, ResourcePage> {
-        self.provider.resource_pages(&self.reading, kind)
+    /// A resource kind's items over the window, page by page, each held in `slot`. The stream ends at the first error.
+    pub fn resource_pages<'s>(&'s self, kind: ResourceKind, slot: &'s PageSlot) -> BoxStream<'s, ResourcePage> {
+        self.provider.resource_pages(&self.reading, kind, slot)
     }
 
     /// The log types of each log part, in the order [`Source::log_pages`] numbers the parts.
@@ -43,8 +43,9 @@ impl Source<'_> {
         self.provider.log_parts()
     }
 
-    /// Log part `part`'s entries over the window, chunk by chunk. The stream ends at the first error.
-    pub fn log_pages(&self, part: usize) -> BoxStream<'_, LogPage> {
-        self.provider.log_pages(&self.reading, part)
+    /// Log part `part`'s entries over the window, chunk by chunk, each held in `slot`. The stream ends at the first
+    /// error.
+    pub fn log_pages<'s>(&'s self, part: usize, slot: &'s PageSlot) -> BoxStream<'s, LogPage> {
+        self.provider.log_pages(&self.reading, part, slot)
     }
 }

@@ -3,13 +3,13 @@
 //! (pages may be empty and still carry one), and `dailyRollUp` in chunks within each type's range limit. `reconcile`
 //! rather than `list`: `list` answers each data source separately (tracker, phone, manual entry), so one walk recorded
 //! by two devices would be two activities; `reconcile` is the merged stream the Fitbit app shows. Every read is paced
-//! within the child's budget.
+//! within the child's budget, and takes its part's page slot only once its turn has come.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use futures::stream::{self, Stream};
 use serde_json::{json, Value};
 
-use super::GoogleClient;
+use super::{GoogleClient, PacedRead};
 use crate::provider::ProviderError;
 
 /// A bound on pages per read, so a provider that keeps linking never holds a sync forever (12 months of exercise at
@@ -26,12 +26,12 @@ struct Paging {
 
 impl GoogleClient {
     /// The reconciled data points of `data_type` from `from` (a civil date, included) up to `until` (excluded, if
-    /// given), one page at a time and newest first, as Google sends them; `child` is the key of the budget the reads
-    /// are paced in. The stream ends after an error.
+    /// given), one page at a time and newest first, as Google sends them, each read paced as `read` says. The stream
+    /// ends after an error.
     pub fn reconcile<'a>(
         &'a self,
         token: &'a str,
-        child: &'a str,
+        read: PacedRead<'a>,
         data_type: &'a str,
         from: NaiveDate,
         until: Option<NaiveDate>,
@@ -68,7 +68,7 @@ impl GoogleClient {
                 if let Some(page_token) = &paging.next {
                     request.query_pairs_mut().append_pair("pageToken", page_token);
                 }
-                let mut body = self.health_call(Some(child), token, || self.http.get(request.as_str())).await?;
+                let mut body = self.health_call(Some(read), token, || self.http.get(request.as_str())).await?;
                 let points = list_field(&mut body, "dataPoints");
                 let next = body.get("nextPageToken").and_then(Value::as_str).unwrap_or_default().to_string();
                 Ok(Some((points, Paging { next: Some(next), pages: paging.pages + 1 })))
@@ -77,11 +77,11 @@ impl GoogleClient {
     }
 
     /// Daily buckets of `data_type` from `from` to `to`, both included, oldest first, one chunk of the type's range
-    /// limit at a time. The stream ends after an error.
+    /// limit at a time, each read paced as `read` says. The stream ends after an error.
     pub fn daily_roll_up<'a>(
         &'a self,
         token: &'a str,
-        child: &'a str,
+        read: PacedRead<'a>,
         data_type: &'a str,
         from: NaiveDate,
         to: NaiveDate,
@@ -95,7 +95,7 @@ impl GoogleClient {
                 }
                 let end = (start + Duration::days(max_range_days(data_type))).min(to + Duration::days(1));
                 let body = json!({"range": {"start": civil(start), "end": civil(end)}, "windowSizeDays": 1});
-                let mut answer = self.health_call(Some(child), token, || self.http.post(&url).json(&body)).await?;
+                let mut answer = self.health_call(Some(read), token, || self.http.post(&url).json(&body)).await?;
                 Ok(Some((list_field(&mut answer, "rollupDataPoints"), end)))
             }
         })

@@ -32,6 +32,7 @@ use super::transport::{http_client, send_raw};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use crate::domain::ProviderKind;
+use crate::provider::page::PageSlot;
 use classify::classify_answer;
 use pacer::Pacer;
 use project_budget::PROJECT_PAUSE;
@@ -40,6 +41,14 @@ use project_budget::PROJECT_PAUSE;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// The first pause after a 429 without `Retry-After` (Google documents none): doubled on the next one.
 const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
+
+/// A sync's read: whose pace it waits for (the child's key in the [`Pacer`]), and the part's [`PageSlot`] it fills once
+/// its turn has come, just before the request goes out.
+#[derive(Clone, Copy)]
+pub struct PacedRead<'a> {
+    pub child: &'a str,
+    pub slot: &'a PageSlot,
+}
 
 /// Tokens from Google's token endpoint. Refresh tokens do not rotate: a refresh normally returns none. The tokens
 /// are [`SecretString`]s: no `{:?}` shows them.
@@ -212,24 +221,34 @@ impl GoogleClient {
         Ok(body.get("healthUserId").and_then(Value::as_str).unwrap_or_default().to_string())
     }
 
-    /// A Health API call: within the child's budget (`budget`: the child's key, when the call is part of a sync),
-    /// retried on transient failures and on a 429 that is worth waiting for ([`health_backoff`]).
+    /// A Health API call: within the child's budget and then in the part's page slot, when the call is part of a sync
+    /// (`read`); within the project's budget; retried on transient failures and on a 429 that is worth waiting for
+    /// ([`health_backoff`]), with the page slot given back while it waits.
     async fn health_call(
         &self,
-        budget: Option<&str>,
+        read: Option<PacedRead<'_>>,
         access_token: &str,
         request: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Value, ProviderError> {
         with_backoff(
             self.retry,
             || async {
-                if let Some(child) = budget {
-                    self.pacer.wait_turn(child).await;
+                if let Some(read) = read {
+                    self.pacer.wait_turn(read.child).await;
+                    read.slot.fill().await;
                 }
                 if let Some(project) = &self.project {
                     project.take().await;
                 }
-                self.send_health(budget, self.authorized(request(), access_token)).await
+                if let Some(read) = read {
+                    self.pacer.wait_departure(read.child).await;
+                }
+                let answer =
+                    self.send_health(read.map(|read| read.child), self.authorized(request(), access_token)).await;
+                if let (Err(_), Some(read)) = (&answer, read) {
+                    read.slot.empty();
+                }
+                answer
             },
             health_backoff,
         )

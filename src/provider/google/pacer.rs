@@ -2,21 +2,32 @@
 //! requests per second per user (docs/google-health.md#pacing), and a sync fires its parts concurrently: without a
 //! shared budget the parts would trip the limit together and fail the sync on a 429. Every Health API call of a child
 //! waits for its turn here, whichever part or sync of this instance makes it.
+//!
+//! A turn comes before the read takes its place among the instance's pages in flight (`provider::page::PageSlot`), so
+//! that waiting for it holds none. The place, or the project's budget, may then keep the request a moment longer, and
+//! requests whose turns were spaced could leave together: so the same budget is counted a second time as the requests
+//! leave ([`Pacer::wait_departure`]). Without such a wait the second count never holds anyone back.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use tokio::time::{Duration, Instant};
 
-/// Above this many children in the table, children whose budget is full again are forgotten.
+/// Above this many children in a table, children whose budget is full again are forgotten.
 const FORGET_ABOVE: usize = 4096;
 
-/// A token bucket per key: `rate` requests a second on average, bursts of up to `burst`.
+/// Token buckets per key: `rate` requests a second on average, bursts of up to `burst`.
 pub struct Pacer {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// Counted when a read's turn comes.
+    turns: Buckets,
+    /// Counted when the request leaves.
+    departures: Buckets,
 }
+
+#[derive(Default)]
+struct Buckets(Mutex<HashMap<String, Bucket>>);
 
 struct Bucket {
     /// Requests that may start now.
@@ -27,43 +38,73 @@ struct Bucket {
 impl Pacer {
     /// `per_second` requests a second per key, with bursts of twice that (at least one request).
     pub fn new(per_second: f64) -> Self {
-        Pacer { rate: per_second, burst: (2.0 * per_second).max(1.0), buckets: Mutex::new(HashMap::new()) }
+        Pacer {
+            rate: per_second,
+            burst: (2.0 * per_second).max(1.0),
+            turns: Buckets::default(),
+            departures: Buckets::default(),
+        }
     }
 
     /// Waits until `key` may send its next request, and takes that request from its budget. A request is taken only
     /// when it goes out: callers that wake late (a busy machine) never go out together beyond the burst.
     pub async fn wait_turn(&self, key: &str) {
         let started = Instant::now();
-        while let Some(wait) = self.try_take(key, Instant::now()) {
+        self.wait(&self.turns, key).await;
+        crate::metrics::get().google_pacing_wait.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// Waits, when `key`'s requests would otherwise leave closer together than its budget allows, as they leave.
+    pub async fn wait_departure(&self, key: &str) {
+        self.wait(&self.departures, key).await;
+    }
+
+    async fn wait(&self, buckets: &Buckets, key: &str) {
+        while let Some(wait) = buckets.try_take(key, Instant::now(), self.rate, self.burst) {
             tokio::time::sleep(wait).await;
         }
-        crate::metrics::get().google_pacing_wait.observe(started.elapsed().as_secs_f64());
     }
 
     /// Google refused `key` a request for the user's quota: its next request waits at least `pause`.
     pub fn hold(&self, key: &str, pause: Duration) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for buckets in [&self.turns, &self.departures] {
+            buckets.hold(key, pause, self.rate, self.burst);
+        }
+    }
+
+    #[cfg(test)]
+    fn try_take(&self, key: &str, now: Instant) -> Option<Duration> {
+        self.turns.try_take(key, now, self.rate, self.burst)
+    }
+}
+
+impl Buckets {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bucket>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn hold(&self, key: &str, pause: Duration, rate: f64, burst: f64) {
+        let mut buckets = self.lock();
         let now = Instant::now();
-        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: self.burst, at: now });
-        bucket.tokens = bucket.tokens.min(0.0) - pause.as_secs_f64() * self.rate;
+        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: burst, at: now });
+        bucket.tokens = bucket.tokens.min(0.0) - pause.as_secs_f64() * rate;
         bucket.at = now;
     }
 
     /// Takes one request from `key`'s budget at `now`; or, when there is none, says how long until there is one.
-    fn try_take(&self, key: &str, now: Instant) -> Option<Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    fn try_take(&self, key: &str, now: Instant, rate: f64, burst: f64) -> Option<Duration> {
+        let mut buckets = self.lock();
         if buckets.len() > FORGET_ABOVE && !buckets.contains_key(key) {
-            let (rate, burst) = (self.rate, self.burst);
             buckets.retain(|_, b| b.tokens + (now - b.at).as_secs_f64() * rate < burst);
         }
-        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: self.burst, at: now });
-        bucket.tokens = (bucket.tokens + (now - bucket.at).as_secs_f64() * self.rate).min(self.burst);
+        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: burst, at: now });
+        bucket.tokens = (bucket.tokens + (now - bucket.at).as_secs_f64() * rate).min(burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             None
         } else {
-            Some(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
+            Some(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
         }
     }
 }
@@ -108,6 +149,22 @@ mod tests {
     }
 
     #[test]
+    fn requests_whose_turns_were_spaced_still_leave_no_closer_than_the_budget() {
+        let pacer = Pacer::new(2.0);
+        let start = Instant::now();
+        // Six turns over a second: the burst of four, then one each half second.
+        let turns = [0, 0, 0, 0, 500, 1000]
+            .iter()
+            .filter(|ms| pacer.try_take("child", start + Duration::from_millis(**ms)).is_none());
+        assert_eq!(turns.count(), 6);
+        // All six waited for page places and leave together: the burst goes, the rest waits its turn again.
+        let together = start + Duration::from_secs(2);
+        let (rate, burst) = (pacer.rate, pacer.burst);
+        let left = (0..6).filter(|_| pacer.departures.try_take("child", together, rate, burst).is_none()).count();
+        assert_eq!(left, 4);
+    }
+
+    #[test]
     fn the_budget_never_grows_beyond_the_burst() {
         let pacer = Pacer::new(2.0);
         let start = Instant::now();
@@ -125,6 +182,6 @@ mod tests {
             pacer.try_take(&format!("child-{i}"), start);
         }
         pacer.try_take("newcomer", start + Duration::from_secs(10));
-        assert_eq!(pacer.buckets.lock().unwrap().len(), 1);
+        assert_eq!(pacer.turns.lock().len(), 1);
     }
 }

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::data_type::GoogleDataType;
 use super::transform;
-use super::GoogleClient;
+use super::{GoogleClient, PacedRead};
 use crate::domain::ocariot::Resource;
 use crate::domain::{ProviderKind, ResourceKind, Skip, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
-use crate::provider::page::{skipped, LogEntries, LogPage, Reading, ResourcePage, SourceItem};
+use crate::provider::page::{skipped, LogEntries, LogPage, PageSlot, Reading, ResourcePage, SourceItem};
 
 /// The scope that allows reading a resource kind (`None`: the daily logs).
 pub fn scope(kind: Option<ResourceKind>) -> &'static str {
@@ -24,9 +24,15 @@ pub fn scope(kind: Option<ResourceKind>) -> &'static str {
 }
 
 impl GoogleClient {
-    /// A resource kind's items over the window, page by page (range by range for weights).
-    pub fn resource_pages<'a>(&'a self, reading: &'a Reading<'a>, kind: ResourceKind) -> BoxStream<'a, ResourcePage> {
+    /// A resource kind's items over the window, page by page (range by range for weights), each page in `slot`.
+    pub fn resource_pages<'a>(
+        &'a self,
+        reading: &'a Reading<'a>,
+        kind: ResourceKind,
+        slot: &'a PageSlot,
+    ) -> BoxStream<'a, ResourcePage> {
         let (token, child) = (reading.token, reading.child_id.as_str());
+        let read = PacedRead { child, slot };
         let from = reading.window.logs_from;
         match kind {
             // A weigh-in's body fat is its own data point: both are read over the same range, then paired. The
@@ -35,8 +41,8 @@ impl GoogleClient {
                 .then(move |(from, to)| async move {
                     let until = Some(to + Duration::days(1));
                     let (weights, body_fat): (Vec<Value>, Vec<Value>) = futures::try_join!(
-                        self.reconcile(token, child, GoogleDataType::Weight.name(), from, until).try_concat(),
-                        self.reconcile(token, child, GoogleDataType::BodyFat.name(), from, until).try_concat()
+                        self.reconcile(token, read, GoogleDataType::Weight.name(), from, until).try_concat(),
+                        self.reconcile(token, read, GoogleDataType::BodyFat.name(), from, until).try_concat()
                     )?;
                     let pairs = transform::pair_body_fat(&weights, &body_fat);
                     let objects: Vec<_> = weights
@@ -54,7 +60,7 @@ impl GoogleClient {
                 })
                 .boxed(),
             ResourceKind::Sleep => self
-                .reconcile(token, child, GoogleDataType::Sleep.name(), from, None)
+                .reconcile(token, read, GoogleDataType::Sleep.name(), from, None)
                 .map_ok(move |points| {
                     let now = Utc::now();
                     points
@@ -70,7 +76,7 @@ impl GoogleClient {
                 })
                 .boxed(),
             ResourceKind::Activities => self
-                .reconcile(token, child, GoogleDataType::Exercise.name(), from, None)
+                .reconcile(token, read, GoogleDataType::Exercise.name(), from, None)
                 .map_ok(move |points| {
                     points
                         .into_iter()
@@ -84,11 +90,17 @@ impl GoogleClient {
         }
     }
 
-    /// Log part `part`'s entries over the window, chunk by chunk.
-    pub fn log_pages<'a>(&'a self, reading: &'a Reading<'a>, part: usize) -> BoxStream<'a, LogPage> {
+    /// Log part `part`'s entries over the window, chunk by chunk, each chunk in `slot`.
+    pub fn log_pages<'a>(
+        &'a self,
+        reading: &'a Reading<'a>,
+        part: usize,
+        slot: &'a PageSlot,
+    ) -> BoxStream<'a, LogPage> {
         let data_type = GoogleDataType::LOG_PARTS[part];
         let (from, to, child) = (reading.window.logs_from, reading.window.today, reading.child_id.as_str());
-        self.daily_roll_up(reading.token, child, data_type.name(), from, to)
+        let read = PacedRead { child, slot };
+        self.daily_roll_up(reading.token, read, data_type.name(), from, to)
             .map_ok(move |buckets| {
                 data_type
                     .log_types()
