@@ -20,12 +20,9 @@ use provider_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 
 mod support;
+use support::env_or;
 
 const SECRET: &str = "Bearer bench-notification-secret-0123456789";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]

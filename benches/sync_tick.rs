@@ -18,6 +18,7 @@ use mongodb::bson::{doc, oid::ObjectId, Document};
 use provider_sim::{SimConfig, Simulator};
 
 mod support;
+use support::{env_or, metric_sum, peak_rss_mb, reset_peak_rss, rss_mb};
 
 const SIM_FLAG: &str = "--run-simulator";
 
@@ -49,38 +50,9 @@ async fn run_simulator(addr: &str, latency_ms: u64) {
     std::future::pending::<()>().await;
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// `VmHWM` (peak) or `VmRSS` (now) of this process, in MB.
-fn rss_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
-fn peak_rss_mb() -> f64 {
-    rss_mb("VmHWM:")
-}
-
-/// Resets the peak RSS, so that each phase prints its own (Linux: `5` in `clear_refs`).
-fn reset_peak_rss() {
-    std::fs::write("/proc/self/clear_refs", "5").ok();
-}
-
 /// Provider requests of every provider and status, from the rendered metrics.
 fn provider_requests() -> u64 {
-    metrics::get()
-        .render()
-        .lines()
-        .filter(|line| line.starts_with("ds_agent_provider_requests_total{"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    metric_sum("ds_agent_provider_requests_total{") as u64
 }
 
 async fn run_bench() {
@@ -96,18 +68,7 @@ async fn run_bench() {
     // The simulator, in its own process.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let mut simulator = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([SIM_FLAG, &addr, &latency_ms.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("simulator process");
-    let mut line = String::new();
-    {
-        use tokio::io::AsyncBufReadExt;
-        let stdout = simulator.stdout.take().unwrap();
-        tokio::io::BufReader::new(stdout).read_line(&mut line).await.unwrap();
-    }
+    let (_simulator, line) = support::spawn_self(&[SIM_FLAG.to_string(), addr.clone(), latency_ms.to_string()]).await;
     let tokens: Vec<String> = line.split_whitespace().map(str::to_string).collect();
     let [access_token, refresh_token, google_access, google_refresh] = <[String; 4]>::try_from(tokens).unwrap();
 
