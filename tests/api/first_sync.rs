@@ -117,7 +117,7 @@ async fn a_first_sync_cut_off_from_rabbitmq_midway_is_resumed_by_the_next_and_se
 
 #[tokio::test]
 async fn first_syncs_run_beside_each_other_without_a_special_cap() {
-    // SYNC_CONCURRENCY is the only bound. Four first syncs started together all read from the provider before any of
+    // SYNC_CONCURRENCY and SYNC_PAGES_IN_FLIGHT are the only bounds. Four first syncs started together all read from the provider before any of
     // them finished; with the old cap of two, the third started only after one had stored its last_sync.
     let app = spawn_app().await;
     app.sim.set_latency(Duration::from_millis(300));

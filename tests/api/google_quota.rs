@@ -1,12 +1,19 @@
-//! Google's per-project quota: every instance takes its Health API calls from one budget shared through Redis, a 429
-//! that names the project pauses every child, and one that names a user pauses that child only. The simulator plays
+//! Google's quotas and the service's bounds: every instance takes its Health API calls from one budget shared through
+//! Redis, a 429 that names the project pauses every child, and one that names a user pauses that child only; a read
+//! waiting for its child's turn holds none of the instance's pages in flight. The simulator plays
 //! Google's quotas (a per-project and a per-user token bucket, each answering 429 with its `QuotaFailure`).
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use chrono::Utc;
+use ds_agent::config::ClientCredentials;
 use ds_agent::domain::ChildId;
+use ds_agent::provider::google::{GoogleClient, PacedRead};
+use ds_agent::provider::page::PageBudget;
+use futures::StreamExt;
 use mongodb::bson::doc;
+use provider_sim::{SimConfig, Simulator, GOOGLE_HEALTH_SCOPES};
 use reqwest::StatusCode;
 
 use crate::helpers::{eventually, spawn_app_with, unique_name, TestApp};
@@ -99,4 +106,70 @@ async fn a_429_for_the_project_pauses_every_child_and_one_for_a_user_only_that_c
     assert!(other.sim.google_counts(&user_c).rate_limited > 0, "Google refused the user");
     assert!(!paused_seen, "a user's 429 does not pause the project");
     assert_eq!(other.sim.google_project_limited(), 0);
+}
+
+#[tokio::test]
+async fn a_read_waiting_for_its_childs_turn_holds_no_page() {
+    let sim = Simulator::start(SimConfig::default(), "127.0.0.1:0").await.expect("simulator");
+    let (slow_user, fast_user) = (unique_name("SLOW"), unique_name("FAST"));
+    let slow_token = sim.issue_google_tokens(&slow_user, GOOGLE_HEALTH_SCOPES, 3600).access_token;
+    let fast_token = sim.issue_google_tokens(&fast_user, GOOGLE_HEALTH_SCOPES, 3600).access_token;
+    // One request every 20 s per child, and one page in flight for every read together.
+    let client = GoogleClient::new(
+        &sim.base_url(),
+        &sim.base_url(),
+        ClientCredentials { client_id: None, client_secret: None },
+        Duration::from_secs(10),
+        0.05,
+    );
+    let budget = PageBudget::new(1);
+    let (slow_slot, fast_slot) = (budget.slot(), budget.slot());
+    let slow = PacedRead { child: "slow", slot: &slow_slot };
+    let fast = PacedRead { child: "fast", slot: &fast_slot };
+    let from = Utc::now().date_naive() - chrono::Duration::days(7);
+
+    // The slow child's only turn, and its page done with.
+    let first = client.reconcile(&slow_token, slow, "exercise", from, None).boxed().next().await;
+    assert!(matches!(first, Some(Ok(_))), "the first read went out at once");
+    slow_slot.empty();
+    // Its next read waits about 20 s for its turn, while the other child's read takes the one place and goes out.
+    let mut waiting = client.reconcile(&slow_token, slow, "exercise", from, None).boxed();
+    let mut going = client.reconcile(&fast_token, fast, "exercise", from, None).boxed();
+    let raced = tokio::time::timeout(Duration::from_secs(15), async {
+        tokio::select! {
+            _ = waiting.next() => panic!("the slow child's read went out before its turn"),
+            page = going.next() => page,
+        }
+    })
+    .await;
+    let page = raced.expect("the other child's read did not wait for the slow child's turn");
+    assert!(matches!(page, Some(Ok(_))), "the other child's page came");
+    assert_eq!(sim.google_data_requests(&slow_user).len(), 1, "the slow child waited for its turn");
+}
+
+#[tokio::test]
+async fn many_syncs_run_together_and_all_finish_on_a_budget_of_one_page() {
+    // One page in flight for the whole instance: the syncs still run together, and none waits for ever (a weight range
+    // and its body fat are read under one place, never waiting for a second while holding the first).
+    let app = spawn_app_with(&[("SYNC_PAGES_IN_FLIGHT", "1")]).await;
+    let mut children = Vec::new();
+    for _ in 0..4 {
+        children.push(synced_an_hour_ago(&app).await);
+    }
+    let enqueued = app.state.jobs.tick(&app.state.userauths, Utc::now()).await.unwrap();
+    assert_eq!(enqueued, Some(4));
+    let most_at_once = Cell::new(0);
+    let all_synced = eventually(Duration::from_secs(180), || async {
+        let mut running = 0;
+        let mut done = true;
+        for (child, before, _) in &children {
+            running += usize::from(app.state.sync.is_running(*child).await.unwrap_or(false));
+            done &= last_sync(&app, *child).await.as_ref() != Some(before);
+        }
+        most_at_once.set(most_at_once.get().max(running));
+        done
+    })
+    .await;
+    assert!(all_synced, "every child of the tick synced");
+    assert_eq!(most_at_once.get(), 4, "the four syncs ran together on one page in flight");
 }
