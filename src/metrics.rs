@@ -189,6 +189,24 @@ pub struct Metrics {
     pub google_pacing_wait: Histogram,
     pub resident_memory: Gauge,
     pub google_quota_refusals: Family<QuotaLabels, Counter>,
+    pub syncs_in_flight: Gauge,
+    pub sync_pages_in_flight: Gauge,
+}
+
+/// One more in a gauge of things in flight for as long as it lives.
+pub struct InFlight(&'static Gauge);
+
+impl InFlight {
+    pub fn new(gauge: &'static Gauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -229,6 +247,8 @@ impl Metrics {
             notifications_enabled: Gauge::default(),
             google_pacing_wait: Histogram::new(PACING_BUCKETS),
             resident_memory: Gauge::default(),
+            syncs_in_flight: Gauge::default(),
+            sync_pages_in_flight: Gauge::default(),
             google_quota_refusals: Family::default(),
         };
         // Counters are registered without `_total`: the encoder adds it.
@@ -365,6 +385,16 @@ impl Metrics {
             "ds_agent_google_quota_refusals",
             "Google 429s by whose quota they named: the project's (every child pauses) or a user's (that child pauses)",
             metrics.google_quota_refusals.clone(),
+        );
+        registry.register(
+            "ds_agent_syncs_in_flight",
+            "Child syncs running on this instance (at most SYNC_CONCURRENCY from jobs, plus the route's)",
+            metrics.syncs_in_flight.clone(),
+        );
+        registry.register(
+            "ds_agent_sync_pages_in_flight",
+            "Pages the syncs of this instance hold, from the request to the record (at most SYNC_PAGES_IN_FLIGHT)",
+            metrics.sync_pages_in_flight.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",

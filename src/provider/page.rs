@@ -45,7 +45,13 @@ impl PageBudget {
 /// for a second place while holding one, so parts cannot hold the budget against each other.
 pub struct PageSlot {
     budget: Arc<Semaphore>,
-    held: Mutex<Option<OwnedSemaphorePermit>>,
+    held: Mutex<Option<Place>>,
+}
+
+/// A place taken in the budget, counted in `ds_agent_sync_pages_in_flight` while it is held.
+struct Place {
+    _permit: OwnedSemaphorePermit,
+    _counted: metrics::InFlight,
 }
 
 impl PageSlot {
@@ -53,7 +59,9 @@ impl PageSlot {
     pub async fn fill(&self) {
         let mut held = self.held.lock().await;
         if held.is_none() {
-            *held = Some(self.budget.clone().acquire_owned().await.expect("the page budget is never closed"));
+            let permit = self.budget.clone().acquire_owned().await.expect("the page budget is never closed");
+            *held =
+                Some(Place { _permit: permit, _counted: metrics::InFlight::new(&metrics::get().sync_pages_in_flight) });
         }
     }
 

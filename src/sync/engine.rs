@@ -209,6 +209,7 @@ impl SyncService {
             metrics::get().sync(SyncOutcome::Busy);
             return Err(SyncError::Busy);
         };
+        let _in_flight = metrics::InFlight::new(&metrics::get().syncs_in_flight);
         // A sync stops at its next safe point at shutdown, and as soon as its lease is lost: a second sync of the
         // same child may be starting elsewhere.
         let stop = self.stop.child_token();
