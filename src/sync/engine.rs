@@ -37,6 +37,8 @@ use crate::tokens::{FailureReporter, TokenService, UsableTokens};
 
 /// The sync lock's lifetime, renewed while the sync runs: a crashed instance frees its children within it.
 const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
+/// How long a sync's end waits for its lock's release.
+const LEASE_RELEASE_WITHIN: Duration = Duration::from_secs(2);
 /// Attempts to record confirmed items, waiting 0.5 s, then 1 s, between them.
 const RECORD_ATTEMPTS: u32 = 3;
 const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
@@ -227,8 +229,12 @@ impl SyncService {
             tracing::warn!("Sync of child {child} stopped at a safe point: its lock vanished from Redis");
             result = Err(SyncError::Coordination(CoordinationError::LeaseLost));
         }
-        if let Err(e) = lease.release().await {
-            tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}");
+        // Bounded: a Redis client reconnecting to a dead server can take minutes, and the sync's outcome (the route's
+        // answer) must not wait for a lock that expires by itself.
+        match tokio::time::timeout(LEASE_RELEASE_WITHIN, lease.release()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}"),
+            Err(_) => tracing::warn!("Sync lock of child {child} not released in time (Redis?), it expires by itself"),
         }
         match &result {
             Ok(_) => {}

@@ -35,6 +35,11 @@ impl OwnRedis {
         self.launch().await;
     }
 
+    /// Kills it (SIGKILL) and leaves it down.
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
     fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {
             let _ = process.kill();

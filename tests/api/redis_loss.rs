@@ -151,3 +151,36 @@ async fn a_sync_running_when_redis_lost_its_data_stops_safely_and_the_next_sends
     let recorded = app.store.collection("resources").count_documents(mongodb::bson::doc! {}).await.unwrap();
     assert!(recorded > 0);
 }
+
+#[tokio::test]
+async fn with_redis_gone_a_running_sync_goes_on_within_its_childs_pace() {
+    let mut redis = OwnRedis::start().await;
+    // A first sync of a year at 8 requests a second: long enough to stop Redis in the middle of it. Without Redis the
+    // project's budget cannot be taken; only the child's own pace holds the requests back.
+    let pace = 8.0;
+    let app = spawn_app_with(&[("REDIS_URI", &redis.uri()), ("GOOGLE_REQUESTS_PER_SECOND", "8")]).await;
+    let user = unique_name("NOREDIS");
+    let (child, _) = app.connect_google_user(&user, 3600).await;
+    let mut probe = BusProbe::bind(&["physicalactivities.sync", "sleep.sync", "weights.sync"]).await;
+    let sync = tokio::spawn({
+        let (client, url) = (app.client.clone(), app.url(&format!("/v1/users/{child}/fitbit/sync")));
+        async move { client.post(url).send().await.map(|answer| answer.status()) }
+    });
+    probe.next_for(&child.to_string(), Duration::from_secs(120)).await.expect("a first page");
+
+    redis.stop();
+    let (stopped, before) = (std::time::Instant::now(), app.sim.google_counts(&user).data);
+    let finished = eventually(Duration::from_secs(180), || async {
+        let document = app.userauth_document(child).await;
+        document.and_then(|d| d.get_document("fitbit").ok()?.get_str("last_sync").ok().map(str::to_string)).is_some()
+    })
+    .await;
+    let elapsed = stopped.elapsed().as_secs_f64();
+    assert!(finished, "the sync went on to its end without Redis");
+    let after = f64::from(app.sim.google_counts(&user).data - before);
+    assert!(after >= 20.0, "most of the year was read with Redis gone ({after} requests)");
+    // The child's budget: a burst of twice the pace, then the pace. A slower machine only lowers the rate.
+    assert!(after <= 2.0 * pace + pace * elapsed, "{after} requests in {elapsed:.1} s: not within the child's pace");
+    let answer = sync.await.unwrap().expect("the route answered");
+    assert!(answer == StatusCode::OK || answer == StatusCode::ACCEPTED, "{answer}");
+}

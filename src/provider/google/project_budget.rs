@@ -3,11 +3,13 @@
 //! (docs/google-health.md#pacing). A generic cell rate algorithm (GCRA) in one Lua script, on Redis's clock so that
 //! instances with skewed clocks agree, allowing a burst of one second's worth. A 429 that names the project pauses
 //! every child of every instance for a moment. If Redis cannot be reached the calls go on under the per-child budget
-//! alone: still paced, never unbounded.
+//! alone: still paced, never unbounded, and not slowed either: while Redis is away one call a second tries it, and the
+//! others do not wait for that try.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::coordination::{Coordination, CoordinationError};
 use crate::metrics::{self, QuotaLabels, QuotaScope};
@@ -31,6 +33,11 @@ return 0
 
 /// How long every child waits after a 429 that names the project, when Google gives no `Retry-After`.
 pub const PROJECT_PAUSE: Duration = Duration::from_secs(2);
+/// While Redis is away, how often a call tries it again.
+const RETRY_REDIS_EVERY: Duration = Duration::from_secs(1);
+/// How long a call waits for Redis's answer before it goes on under its child's pace alone: Redis answers within a
+/// millisecond when it is there, while a client reconnecting to a dead one can take minutes.
+const REDIS_ANSWER_WITHIN: Duration = Duration::from_millis(500);
 
 pub struct ProjectBudget {
     coordination: Arc<Coordination>,
@@ -38,8 +45,8 @@ pub struct ProjectBudget {
     pause_key: String,
     interval_ms: f64,
     tolerance_ms: f64,
-    /// Whether the last attempt found Redis away: logged once per outage, not per request.
-    redis_away: AtomicBool,
+    /// While Redis is away: when a call may try it again (the outage is logged once, not per request).
+    redis_retry_at: Mutex<Option<Instant>>,
 }
 
 impl ProjectBudget {
@@ -54,27 +61,51 @@ impl ProjectBudget {
             pause_key: format!("ds-agent:{namespace}:google-project:{client_id}:pause"),
             interval_ms,
             tolerance_ms: interval_ms * (burst - 1.0),
-            redis_away: AtomicBool::new(false),
+            redis_retry_at: Mutex::new(None),
         }
     }
 
     /// Waits until the project may send one more request, and takes it.
     pub async fn take(&self) {
+        if !self.may_try_redis() {
+            return;
+        }
         loop {
-            match self.try_take().await {
+            let answer = tokio::time::timeout(REDIS_ANSWER_WITHIN, self.try_take()).await;
+            match answer.unwrap_or_else(|_| Err(CoordinationError::Unreachable("no answer in time".into()))) {
                 Ok(0) => break,
                 Ok(wait_ms) => tokio::time::sleep(Duration::from_millis(wait_ms)).await,
                 Err(e) => {
-                    if !self.redis_away.swap(true, Ordering::Relaxed) {
+                    let mut retry_at = self.retry_at();
+                    if retry_at.is_none() {
                         tracing::warn!("The Google project's request budget is not shared while Redis is away: {e}");
                     }
+                    *retry_at = Some(Instant::now() + RETRY_REDIS_EVERY);
                     return;
                 }
             }
         }
-        if self.redis_away.swap(false, Ordering::Relaxed) {
+        if self.retry_at().take().is_some() {
             tracing::info!("The Google project's request budget is shared through Redis again");
         }
+    }
+
+    /// Whether this call asks Redis: always while it answers; while it is away, one call a second (this one, if its
+    /// time has come), so that the others go on at once under their child's pace.
+    fn may_try_redis(&self) -> bool {
+        let mut retry_at = self.retry_at();
+        match *retry_at {
+            Some(at) if Instant::now() < at => false,
+            Some(_) => {
+                *retry_at = Some(Instant::now() + RETRY_REDIS_EVERY);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn retry_at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.redis_retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn try_take(&self) -> Result<u64, CoordinationError> {
@@ -144,7 +175,9 @@ mod tests {
             budget.take().await;
         }
         assert!(started.elapsed() < Duration::from_secs(5), "not blocked: {:?}", started.elapsed());
-        assert!(budget.redis_away.load(Ordering::Relaxed), "the outage is noted, to be logged once");
+        assert!(budget.retry_at().is_some(), "the outage is noted, to be logged once");
+        // The calls after it do not try Redis again within the second, and so do not wait for it.
+        assert!(!budget.may_try_redis());
     }
 
     #[test]
