@@ -69,7 +69,7 @@ async fn a_first_sync_with_several_pages_of_every_kind_publishes_each_item_once_
 }
 
 #[tokio::test]
-async fn a_first_sync_cut_off_from_rabbitmq_midway_is_resumed_by_the_next_and_sends_nothing_twice() {
+async fn a_first_sync_cut_off_from_rabbitmq_midway_is_resumed_by_the_next_and_resends_only_what_was_unconfirmed() {
     let proxy = Proxy::start("127.0.0.1:5672").await;
     let uri = format!("amqp://guest:guest@127.0.0.1:{}", proxy.port);
     let app = spawn_app_with(&[("RABBITMQ_URI", &uri)]).await;
@@ -85,14 +85,20 @@ async fn a_first_sync_cut_off_from_rabbitmq_midway_is_resumed_by_the_next_and_se
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{:?}", response.text().await);
     let mut first = Published::default();
-    // Everything the cut sync sent was confirmed before it answered; reading stops once nothing more comes.
+    // Everything the cut sync sent reached the broker before it answered; reading stops once nothing more comes.
     while let Some(message) = probe.next_for(&child.to_string(), Duration::from_secs(5)).await {
         let items = message.body.as_object().and_then(|o| o.values().find_map(Value::as_array)).cloned();
         first.items.entry(message.routing_key.clone()).or_default().extend(items.unwrap_or_default());
     }
     let sent_before: usize = first.items.values().map(Vec::len).sum();
-    assert!(sent_before > 0, "some pages went out before the cut");
-    assert_eq!(recorded(&app, child).await as usize, sent_before, "what was confirmed is recorded");
+    // The parts publish side by side on one channel: a page of another part that the broker took just before the cut
+    // may have lost its confirm with the connection. It is not recorded, and goes again (at least once).
+    let recorded_before = recorded(&app, child).await as usize;
+    assert!(recorded_before > 0, "pages were confirmed and recorded before the cut");
+    assert!(
+        recorded_before <= sent_before,
+        "only what reached the broker is recorded: {recorded_before} of {sent_before}"
+    );
     let stored = app.userauth_document(child).await.unwrap();
     assert!(stored.get_document("fitbit").unwrap().get("last_sync").is_none(), "not finished: no last_sync");
 
@@ -108,10 +114,13 @@ async fn a_first_sync_cut_off_from_rabbitmq_midway_is_resumed_by_the_next_and_se
         let mut items = first.of(key);
         items.extend(second.of(key));
         let distinct: HashSet<&str> = items.iter().map(|item| item[*field].as_str().unwrap()).collect();
-        assert_eq!(distinct.len(), items.len(), "{key}: nothing published twice");
-        assert_eq!(items.len(), expected, "{key}: the rest came with the next sync");
+        assert_eq!(distinct.len(), expected, "{key}: the rest came with the next sync");
     }
-    assert_eq!(recorded(&app, child).await as usize, expected.iter().sum::<usize>());
+    let expected_total: usize = expected.iter().sum();
+    // The next sync sends exactly what was not recorded: nothing confirmed goes twice.
+    let sent_after: usize = second.items.values().map(Vec::len).sum();
+    assert_eq!(sent_after, expected_total - recorded_before, "again: only the unconfirmed ({sent_before} sent before)");
+    assert_eq!(recorded(&app, child).await as usize, expected_total);
     assert!(probe.next_for(&child.to_string(), Duration::from_secs(2)).await.is_none(), "nothing more");
 }
 
