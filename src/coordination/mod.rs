@@ -16,6 +16,9 @@ pub use epoch::EpochCheck;
 pub use lease::Lease;
 pub use lock::LockGuard;
 
+/// The longest wait for one connection attempt: Redis answers a connect within milliseconds when it is up.
+const CONNECT_WITHIN: Duration = Duration::from_secs(2);
+
 #[derive(Debug, thiserror::Error)]
 pub enum CoordinationError {
     #[error("Redis is not reachable: {0}")]
@@ -72,10 +75,16 @@ impl Coordination {
         if let Some(conn) = slot.as_ref() {
             return Ok(conn.clone());
         }
+        // While the client reconnects, every call waits for it. The crate's default pauses (its `factor` of 100 is
+        // used as the multiplier of a 1 s first pause, capped at a minute) made a call wait up to two minutes for a
+        // Redis that is down, far beyond the gateway's 10 s. Here a reconnection is two tries, 1 to 2 s apart, each
+        // bounded by `CONNECT_WITHIN`; the next call starts another if it fails (docs/decisions.md#redis).
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout)
+            .set_connection_timeout(self.timeout.min(CONNECT_WITHIN))
             .set_response_timeout(self.timeout)
-            .set_number_of_retries(2);
+            .set_number_of_retries(1)
+            .set_factor(2)
+            .set_max_delay(1000);
         let conn = tokio::time::timeout(self.timeout, ConnectionManager::new_with_config(self.client.clone(), config))
             .await
             .map_err(|_| CoordinationError::Unreachable("no answer in time".into()))??;

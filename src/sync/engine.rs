@@ -229,8 +229,8 @@ impl SyncService {
             tracing::warn!("Sync of child {child} stopped at a safe point: its lock vanished from Redis");
             result = Err(SyncError::Coordination(CoordinationError::LeaseLost));
         }
-        // Bounded: a Redis client reconnecting to a dead server can take minutes, and the sync's outcome (the route's
-        // answer) must not wait for a lock that expires by itself.
+        // Bounded: a call to a dead Redis waits for a reconnection of a few seconds, and the sync's outcome (the
+        // route's answer) must not wait for a lock that expires by itself.
         match tokio::time::timeout(LEASE_RELEASE_WITHIN, lease.release()).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}"),

@@ -184,3 +184,36 @@ async fn with_redis_gone_a_running_sync_goes_on_within_its_childs_pace() {
     let answer = sync.await.unwrap().expect("the route answered");
     assert!(answer == StatusCode::OK || answer == StatusCode::ACCEPTED, "{answer}");
 }
+
+#[tokio::test]
+async fn with_redis_gone_the_routes_that_need_it_answer_503_within_the_gateways_timeout_and_recover() {
+    // The API gateway gives up on a route after 10 s. A reconnecting Redis client used to hold every call for up to
+    // two minutes, so the gateway answered for us.
+    const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);
+    let mut redis = OwnRedis::start().await;
+    let app = spawn_app_with(&[("REDIS_URI", &redis.uri())]).await;
+    let (child, _) = app.connect_google_user(&unique_name("DOWN"), 3600).await;
+    let status = format!("/v1/users/{child}/fitbit/sync/status");
+    assert_eq!(app.get(&status).await.status(), StatusCode::OK, "Redis is up: the status is read");
+
+    redis.stop();
+    // The first call finds the connection broken; the next ones meet the client's reconnection.
+    for call in 1..=4 {
+        let asked = std::time::Instant::now();
+        let answer = app.get(&status).await;
+        let waited = asked.elapsed();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "call {call}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["message"], "The service is temporarily unavailable: Redis is not reachable.", "call {call}");
+        assert!(waited < GATEWAY_TIMEOUT, "call {call} waited {waited:?} for a Redis that is down");
+    }
+    let asked = std::time::Instant::now();
+    let answer = app.sync(child).await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "no sync without its lock");
+    assert!(asked.elapsed() < GATEWAY_TIMEOUT, "the sync route waited {:?}", asked.elapsed());
+
+    redis.restart_empty(Duration::ZERO).await;
+    let back =
+        eventually(Duration::from_secs(60), || async { app.get(&status).await.status() == StatusCode::OK }).await;
+    assert!(back, "Redis is back: the status is read again without a restart of the service");
+}

@@ -36,7 +36,7 @@ pub const PROJECT_PAUSE: Duration = Duration::from_secs(2);
 /// While Redis is away, how often a call tries it again.
 const RETRY_REDIS_EVERY: Duration = Duration::from_secs(1);
 /// How long a call waits for Redis's answer before it goes on under its child's pace alone: Redis answers within a
-/// millisecond when it is there, while a client reconnecting to a dead one can take minutes.
+/// millisecond when it is there, while a call to a dead one waits for a reconnection of a few seconds.
 const REDIS_ANSWER_WITHIN: Duration = Duration::from_millis(500);
 
 pub struct ProjectBudget {
