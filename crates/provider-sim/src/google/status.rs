@@ -131,63 +131,52 @@ pub(crate) fn failed_precondition(message: impl Into<String>) -> GoogleError {
     GoogleError::new(StatusCode::BAD_REQUEST, "FAILED_PRECONDITION", message)
 }
 
-/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` with a `QuotaFailure`, for the per-user per-minute quota.
-pub(crate) fn rate_limited(limit: u32) -> GoogleError {
-    let metric = "health.googleapis.com/default_requests";
-    let quota_limit = "DefaultRequestsPerMinutePerUser";
+/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED`, as every Health API quota answers it: the `ErrorInfo` names the
+/// quota metric, the limit and its value. The caller adds a `QuotaFailure` where Google names who ran out.
+fn quota_exceeded(limit_text: &str, limit_name: &str, limit_value: String, consumer: Option<&str>) -> GoogleError {
+    let for_consumer = consumer.map(|c| format!(" for consumer '{c}'")).unwrap_or_default();
     let message = format!(
-        "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of service \
-         '{SERVICE}' (limit {limit})."
-    );
-    let mut error = GoogleError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", message)
-        .reason("RATE_LIMIT_EXCEEDED", None);
-    if let Some(metadata) = error.details[0].get_mut("metadata") {
-        metadata["quota_metric"] = json!(metric);
-        metadata["quota_limit"] = json!(quota_limit);
-        metadata["quota_limit_value"] = json!(limit.to_string());
-    }
-    error.detail(json!({
-        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-        "violations": [{"subject": "user", "description": format!("Limit of {limit} requests per minute per user.")}],
-    }))
-}
-
-/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` with a `QuotaFailure` naming the project: the Cloud project sent
-/// more Health API requests than its per-project quota allows, all users together.
-pub(crate) fn project_limited(per_second: f64) -> GoogleError {
-    let per_minute = (per_second * 60.0).round();
-    let message = format!(
-        "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service '{SERVICE}' for \
-         consumer 'project_number:{PROJECT_NUMBER}' (limit {per_minute})."
+        "Quota exceeded for quota metric 'Requests' and limit '{limit_text}' of service '{SERVICE}'{for_consumer} \
+         (limit {limit_value})."
     );
     let mut error = GoogleError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", message)
         .reason("RATE_LIMIT_EXCEEDED", None);
     if let Some(metadata) = error.details[0].get_mut("metadata") {
         metadata["quota_metric"] = json!("health.googleapis.com/default_requests");
-        metadata["quota_limit"] = json!("DefaultRequestsPerMinutePerProject");
-        metadata["quota_limit_value"] = json!(per_minute.to_string());
-        metadata["consumer"] = json!(format!("projects/{PROJECT_NUMBER}"));
+        metadata["quota_limit"] = json!(limit_name);
+        metadata["quota_limit_value"] = json!(limit_value);
+        if consumer.is_some() {
+            metadata["consumer"] = json!(format!("projects/{PROJECT_NUMBER}"));
+        }
     }
-    error.detail(json!({
+    error
+}
+
+/// 429 with a `QuotaFailure` naming the user, for the per-user per-minute quota.
+pub(crate) fn rate_limited(limit: u32) -> GoogleError {
+    quota_exceeded("Requests per minute per user", "DefaultRequestsPerMinutePerUser", limit.to_string(), None).detail(
+        json!({
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [{"subject": "user", "description": format!("Limit of {limit} requests per minute per user.")}],
+        }),
+    )
+}
+
+/// 429 with a `QuotaFailure` naming the project: the Cloud project sent more Health API requests than its per-project
+/// quota allows, all users together.
+pub(crate) fn project_limited(per_second: f64) -> GoogleError {
+    let per_minute = (per_second * 60.0).round();
+    let consumer = format!("project_number:{PROJECT_NUMBER}");
+    let limit_name = "DefaultRequestsPerMinutePerProject";
+    quota_exceeded("Requests per minute", limit_name, per_minute.to_string(), Some(&consumer)).detail(json!({
         "@type": "type.googleapis.com/google.rpc.QuotaFailure",
         "violations": [{"subject": format!("project:{PROJECT_NUMBER}"),
                         "description": format!("Limit of {per_minute} requests per minute per project.")}],
     }))
 }
 
-/// 429 `RESOURCE_EXHAUSTED` / `RATE_LIMIT_EXCEEDED` for a user sending faster than `per_second` allows, as an
-/// unverified app meets it. Google documents no `Retry-After`, so there is none.
+/// 429 for a user sending faster than `per_second` allows, as an unverified app meets it. Google documents no
+/// `Retry-After`, so there is none.
 pub(crate) fn paced(per_second: f64) -> GoogleError {
-    let message = format!(
-        "Quota exceeded for quota metric 'Requests' and limit 'Requests per second per user' of service \
-         '{SERVICE}' (limit {per_second})."
-    );
-    let mut error = GoogleError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", message)
-        .reason("RATE_LIMIT_EXCEEDED", None);
-    if let Some(metadata) = error.details[0].get_mut("metadata") {
-        metadata["quota_metric"] = json!("health.googleapis.com/default_requests");
-        metadata["quota_limit"] = json!("DefaultRequestsPerSecondPerUser");
-        metadata["quota_limit_value"] = json!(per_second.to_string());
-    }
-    error
+    quota_exceeded("Requests per second per user", "DefaultRequestsPerSecondPerUser", per_second.to_string(), None)
 }
