@@ -1,5 +1,9 @@
 //! Request bodies, parsed before routing as Express's body-parser did, so a bad body is reported even on an unknown
-//! route. JSON and form bodies up to 100 kB; 413 and 415 keep their status (docs/decisions.md#request-bodies).
+//! route. JSON and form bodies up to 100 kB; 413 and 415 keep their status (docs/decisions.md#request-bodies). Every
+//! body is read within [`BODY_READ_TIMEOUT`], so that a client trickling one cannot hold a connection for longer than
+//! a slow head may (docs/operations.md#security).
+
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request};
@@ -13,6 +17,8 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 
 pub const BODY_LIMIT: usize = 100 * 1024;
+/// A whole body, from the end of its head: as long as a head may take (`http::shedding::Limits::header_read`).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The parsed body: a JSON value, the fields of a form, or `{}` for anything else.
 #[derive(Clone, Debug)]
@@ -42,16 +48,11 @@ pub async fn parse_body(request: Request, next: Next) -> Result<Response, ApiErr
         return Ok(next.run(request).await);
     }
     check_encoding(request.headers())?;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT) {
+    if declared_length(request.headers()).is_some_and(|n| n > BODY_LIMIT) {
         return Err(ApiError::BodyTooLarge);
     }
     let (mut parts, body) = request.into_parts();
-    let bytes = read_limited(body).await?;
+    let bytes = read_body(body, BODY_LIMIT, BODY_READ_TIMEOUT).await?;
     let value = match kind {
         Kind::Json => parse_json(&bytes)?,
         _ => parse_form(&bytes)?,
@@ -95,12 +96,22 @@ fn check_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
-    match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::BodyTooLarge),
+/// The `Content-Length` a request declares, if any: a body declared too large is refused before a byte is read.
+pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<usize>().ok())
+}
+
+/// The whole body, at most `limit` bytes, within `deadline`: 413 beyond the limit, 408 when it is late.
+pub async fn read_body(body: Body, limit: usize, deadline: Duration) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::BodyTooLarge),
         // An aborted upload: body-parser reports it as a 400 like a malformed body.
-        Err(_) => Err(ApiError::MalformedBody),
+        Ok(Err(_)) => Err(ApiError::MalformedBody),
+        Err(_) => {
+            crate::metrics::get().requests_rejected.get_or_create(&crate::metrics::StatusLabels { status: 408 }).inc();
+            Err(ApiError::BodyTimeout)
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub enum ApiError {
     MalformedBody,
     #[error("request entity too large")]
     BodyTooLarge,
+    /// The body did not arrive within `http::body::BODY_READ_TIMEOUT`; the connection closes after the answer.
+    #[error("Request Timeout")]
+    BodyTimeout,
     #[error("{0}")]
     UnsupportedBody(String),
     #[error("{message}")]
@@ -84,6 +87,7 @@ impl ApiError {
             ApiError::EndpointNotFound(_) | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MalformedBody | ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedBody(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -107,6 +111,7 @@ impl ApiError {
             ApiError::DependencyDown(_) | ApiError::Database | ApiError::ShuttingDown => {
                 Some("Please try again later...".into())
             }
+            ApiError::BodyTimeout => Some("The request body did not arrive in time.".into()),
             _ => None,
         }
     }
@@ -125,7 +130,14 @@ impl IntoResponse for ApiError {
         if let ApiError::Database | ApiError::Internal(_) = self {
             tracing::error!("{self}");
         }
-        json(self.status(), &self.body())
+        let mut response = json(self.status(), &self.body());
+        if let ApiError::BodyTimeout | ApiError::BodyTooLarge | ApiError::Unauthorized(_) = self {
+            // The rest of the body is not read: the connection closes (lingering, see `http::shedding`).
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 

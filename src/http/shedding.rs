@@ -9,7 +9,13 @@
 //!   the connection opened), and one that stays idle for [`Limits::idle`] (longer than a gateway's pool keeps an
 //!   idle connection, so the gateway never sends on a connection this side is closing);
 //! - answers a request line over [`Limits::request_line`] with 414, and a header section over [`Limits::head`] or
-//!   with more than [`Limits::header_lines`] headers with 431, in the documented JSON body, before hyper sees them.
+//!   with more than [`Limits::header_lines`] headers with 431, in the documented JSON body, before hyper sees them;
+//! - answers anything but an HTTP/1.0 or HTTP/1.1 request line with 505, so the HTTP/2 preface (which the server
+//!   would otherwise take, with or without ALPN, outside every limit here) never reaches hyper: one protocol, one set
+//!   of limits (docs/operations.md#security);
+//! - closes every connection lingering, as nginx does: once its answer is out, the write side is shut and what the
+//!   client still sends is read and discarded for at most [`Limits::linger`] and [`Limits::linger_bytes`], so that an
+//!   answer given before the request was read (414, 431, 413, 401) reaches the client instead of a reset.
 
 use std::future::Future;
 use std::io;
@@ -39,6 +45,10 @@ pub struct Limits {
     pub head: usize,
     /// Header lines of one request.
     pub header_lines: usize,
+    /// How long a closing connection keeps reading (and discarding) what the client still sends.
+    pub linger: Duration,
+    /// How much a closing connection reads and discards at most.
+    pub linger_bytes: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +59,9 @@ impl Default for Limits {
             request_line: 16 * 1024,
             head: 32 * 1024,
             header_lines: 100,
+            // Enough for a client to read an answer and close; a client that keeps sending is cut after it.
+            linger: Duration::from_secs(2),
+            linger_bytes: 256 * 1024,
         }
     }
 }
@@ -113,8 +126,8 @@ struct HeadScan {
     /// Bytes of the request line, until its `\r\n`.
     line: Option<usize>,
     lines: usize,
-    /// The last bytes seen, to find `\r\n\r\n` across reads.
-    tail: [u8; 3],
+    /// The last bytes seen, to find `\r\n\r\n` and the request line's version across reads.
+    recent: [u8; 10],
 }
 
 enum Verdict {
@@ -125,18 +138,25 @@ enum Verdict {
 
 impl HeadScan {
     fn new(started: Instant) -> Self {
-        HeadScan { started, bytes: 0, line: None, lines: 0, tail: [0; 3] }
+        HeadScan { started, bytes: 0, line: None, lines: 0, recent: [0; 10] }
     }
 
     fn feed(&mut self, bytes: &[u8], limits: &Limits) -> Verdict {
         for &byte in bytes {
             self.bytes += 1;
-            let line_end = self.tail[2] == b'\r' && byte == b'\n';
-            let head_end = line_end && self.tail[0] == b'\r' && self.tail[1] == b'\n';
-            self.tail = [self.tail[1], self.tail[2], byte];
+            self.recent.copy_within(1.., 0);
+            self.recent[9] = byte;
+            let line_end = self.recent[8..] == *b"\r\n";
+            let head_end = line_end && self.recent[6..8] == *b"\r\n";
             if line_end {
                 self.lines += 1;
-                self.line.get_or_insert(self.bytes);
+                if self.line.is_none() {
+                    self.line = Some(self.bytes);
+                    // The request line ends with its version; HTTP/2's preface (`PRI * HTTP/2.0`) is refused here.
+                    if !matches!(&self.recent[..8], b"HTTP/1.1" | b"HTTP/1.0") {
+                        return Verdict::Reject(505, "HTTP Version Not Supported");
+                    }
+                }
             }
             if head_end {
                 return Verdict::Complete;
@@ -160,8 +180,10 @@ pub struct GuardedIo<S> {
     phase: Phase,
     last_activity: Instant,
     timer: Pin<Box<Sleep>>,
-    /// A 414/431 answer being written; the connection ends after it.
+    /// A 414/431/505 answer being written; the connection ends after it.
     rejection: Option<(Vec<u8>, usize)>,
+    /// The connection is closing: its write side is shut, and what still arrives is discarded until then.
+    lingering: Option<Linger>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -175,12 +197,16 @@ impl<S> GuardedIo<S> {
             last_activity: now,
             timer: Box::pin(tokio::time::sleep_until(now + limits.header_read)),
             rejection: None,
+            lingering: None,
             _slot: slot,
         }
     }
 
     /// When the connection is to be closed if nothing more happens.
     fn deadline(&self) -> Instant {
+        if let Some(linger) = &self.lingering {
+            return linger.until;
+        }
         let idle = self.last_activity + self.limits.idle;
         match &self.phase {
             Phase::Idle { since: Some(since) } => idle.min(*since + self.limits.header_read),
@@ -200,11 +226,11 @@ impl<S> GuardedIo<S> {
 
     fn reject(&mut self, status: u16, reason: &'static str) {
         metrics::get().requests_rejected.get_or_create(&metrics::StatusLabels { status }).inc();
-        let body = ErrorBody {
-            code: status,
-            message: reason.to_string(),
-            description: Some("The request line or headers exceed what this service accepts.".to_string()),
+        let description = match status {
+            505 => "This service speaks HTTP/1.1 only.",
+            _ => "The request line or headers exceed what this service accepts.",
         };
+        let body = ErrorBody { code: status, message: reason.to_string(), description: Some(description.to_string()) };
         let body = serde_json::to_string(&body).expect("an error body serialises");
         let response = format!(
             "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n\
@@ -228,9 +254,50 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedIo<S> {
             }
             *written += n;
         }
-        ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        self.poll_close(cx)
     }
+
+    /// Shuts the write side (once), then reads and discards what the client still sends until it closes too, or
+    /// the linger's time or bytes run out: `Ready` when the connection may be dropped.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.lingering.is_none() {
+            ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
+            ready!(Pin::new(&mut self.inner).poll_shutdown(cx))?;
+            self.lingering = Some(Linger { until: Instant::now() + self.limits.linger, drained: 0, done: false });
+        }
+        let mut scratch = [0u8; 4096];
+        loop {
+            let Some(linger) = &self.lingering else { unreachable!("set above") };
+            if linger.done || linger.drained >= self.limits.linger_bytes {
+                break;
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    let n = buf.filled().len();
+                    if let Some(linger) = self.lingering.as_mut() {
+                        linger.drained += n;
+                    }
+                }
+                // The client closed, or the connection broke: nothing more to wait for.
+                Poll::Ready(_) => break,
+                Poll::Pending if self.timed_out(cx) => break,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if let Some(linger) = self.lingering.as_mut() {
+            linger.done = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A closing connection's linger (see [`GuardedIo::poll_close`]).
+struct Linger {
+    until: Instant,
+    drained: usize,
+    /// The linger is over: the connection only waits to be dropped.
+    done: bool,
 }
 
 impl<S> GuardedIo<S> {
@@ -311,8 +378,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
+    /// hyper closes every connection through here: a lingering close.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        self.poll_close(cx)
     }
 
     fn poll_write_vectored(

@@ -28,6 +28,15 @@ pub use payload::{Body, Notification, Operation, PayloadError};
 /// Both names Google has used for the signature header (docs/google-health.md#gaps); header names are case-insensitive.
 pub const SIGNATURE_HEADERS: [&str; 2] = ["x-healthapi-signature", "google-health-api-signature"];
 
+/// What a notification request's head showed of the secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authorization {
+    /// One of the configured secrets.
+    Secret,
+    /// None, and the settings let the signature alone protect the endpoint.
+    Absent,
+}
+
 /// What a notification request came to.
 #[derive(Debug, PartialEq)]
 pub enum Receipt {
@@ -90,16 +99,13 @@ impl Notifications {
         &self.inner.inbox
     }
 
-    /// Checks and notes one request: the `Authorization` value, the signature header's value, and the raw body.
-    /// Never syncs: the work is queued, so that the answer goes back within milliseconds.
-    pub async fn receive(
-        &self,
-        authorization: Option<&str>,
-        signature: Option<&str>,
-        body: &[u8],
-    ) -> Result<Receipt, NotificationError> {
+    /// Checks a request's `Authorization` value, from its head alone, so that a sender without the secret costs
+    /// nothing: no body byte is read before this says yes. `Ok(Authorization::Secret)` when it carries a configured
+    /// secret, `Ok(Authorization::Absent)` when it carries none and `GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION=false`
+    /// lets the signature alone decide.
+    pub fn authorize(&self, authorization: Option<&str>) -> Result<Authorization, NotificationError> {
         let settings = &self.inner.settings;
-        let authorized = match authorization {
+        match authorization {
             Some(value) => {
                 let matches = |secret: &Option<SecretString>| {
                     secret
@@ -111,13 +117,25 @@ impl Notifications {
                 if !(current | previous) {
                     return Err(refused(NotificationError::Unauthorized, NotificationOutcome::Unauthorized));
                 }
-                true
+                Ok(Authorization::Secret)
             }
             None if settings.require_authorization => {
-                return Err(refused(NotificationError::Unauthorized, NotificationOutcome::Unauthorized));
+                Err(refused(NotificationError::Unauthorized, NotificationOutcome::Unauthorized))
             }
-            None => false,
-        };
+            None => Ok(Authorization::Absent),
+        }
+    }
+
+    /// Checks and notes one request whose head [`authorize`](Self::authorize) let through: the signature header's
+    /// value and the raw body. Never syncs: the work is queued, so that the answer goes back within milliseconds.
+    pub async fn receive(
+        &self,
+        authorization: Authorization,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Receipt, NotificationError> {
+        let settings = &self.inner.settings;
+        let authorized = authorization == Authorization::Secret;
         let parsed = payload::parse(body)
             .map_err(|e| refused(NotificationError::Malformed(e), NotificationOutcome::Malformed))?;
         let (notifications, unreadable) = match parsed {

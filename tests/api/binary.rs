@@ -7,12 +7,12 @@ use reqwest::StatusCode;
 
 use crate::helpers::{eventually, http_client, test_environment, Teardown};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The binary with a test environment, and what it leaves behind to remove when the test ends.
-fn agent(overrides: &[(&str, &str)], logs: &std::path::Path) -> (Command, Teardown) {
+pub(crate) fn agent(overrides: &[(&str, &str)], logs: &std::path::Path) -> (Command, Teardown) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ds-agent"));
     // An empty working directory, so no .env of the developer's leaks in.
     command.current_dir(logs).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
