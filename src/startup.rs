@@ -56,6 +56,8 @@ pub struct Application {
     https_port: u16,
     http_port: u16,
     tls: RustlsConfig,
+    /// Where the plain-HTTP listener redirects (`https://host[:port]`).
+    redirect_origin: String,
     shutdown: CancellationToken,
     /// Whether the first MongoDB attempt connected and created the indexes.
     mongodb_ready: bool,
@@ -68,27 +70,27 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // Both rustls users (axum-server and the HTTP clients) share the ring provider; a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls = load_tls(&settings).await?;
+        let (tls, certificate_host) = load_tls(&settings).await?;
         let https = listen("PORT_HTTPS", settings.port_https)?;
         let http = listen("PORT_HTTP", settings.port_http)?;
         let https_port = https.local_addr().map_err(|e| listen_error("PORT_HTTPS", settings.port_https, e))?.port();
         let http_port = http.local_addr().map_err(|e| listen_error("PORT_HTTP", settings.port_http, e))?.port();
 
-        let store = Store::new(&settings.mongodb_uri, settings.mongodb_timeout)
+        let store = Store::new(settings.mongodb_uri.expose(), settings.mongodb_timeout)
             .await
-            .map_err(|e| StartupError::MongoUri(e.to_string()))?;
+            .map_err(|e| StartupError::MongoUri(settings.mongodb_uri.scrub(&e.to_string())))?;
         // Once, bounded by the MongoDB timeout, so the indexes exist before anything queries; if MongoDB is down the
         // background connector keeps trying and the API answers 503 where it needs it.
         let mongodb_ready = store::connect_once(&store).await;
-        let coordination = Coordination::new(&settings.redis_uri, settings.mongodb_timeout)
-            .map_err(|e| StartupError::RedisUri(e.to_string()))?;
-        let ca_pem = if settings.rabbitmq_uri.starts_with("amqps") {
+        let coordination = Coordination::new(settings.redis_uri.expose(), settings.mongodb_timeout)
+            .map_err(|e| StartupError::RedisUri(settings.redis_uri.scrub(&e.to_string())))?;
+        let ca_pem = if settings.rabbitmq_uri.expose().starts_with("amqps") {
             Some(read_file("RABBITMQ_CA_PATH", &settings.rabbitmq_ca_path).await?)
         } else {
             None
         };
         let bus = Bus::new(
-            settings.rabbitmq_uri.clone(),
+            settings.rabbitmq_uri.expose().to_string(),
             ca_pem.map(|pem| String::from_utf8_lossy(&pem).into_owned()),
             CONFIRM_TIMEOUT,
         );
@@ -135,8 +137,9 @@ impl Application {
             stale_after: settings.notifications.enabled().then_some(settings.notifications.stale_after),
         };
         let jobs = JobQueue::new(coordination.clone(), &store, job_settings);
-        let signing_secret = match (&settings.token_encryption_key, &settings.google.client_secret) {
-            (Some(key), _) => key.to_vec(),
+        // The state has a key of its own, apart from the token encryption keys, so either rotates alone.
+        let signing_secret = match (&settings.google_connect_state_key, &settings.google.client_secret) {
+            (Some(key), _) => key.expose_secret().as_bytes().to_vec(),
             (None, Some(secret)) => secret.expose_secret().as_bytes().to_vec(),
             // Without a shared secret each instance signs with its own key: a callback must reach the same instance.
             (None, None) => rand::random::<[u8; 32]>().to_vec(),
@@ -162,7 +165,12 @@ impl Application {
             providers,
             publisher,
         };
-        Ok(Application { state, https, http, https_port, http_port, tls, shutdown, mongodb_ready })
+        let redirect_origin = http::redirect::https_origin(
+            state.settings.https_public_host.as_deref(),
+            certificate_host.as_deref().unwrap_or("localhost"),
+            https_port,
+        );
+        Ok(Application { state, https, http, https_port, http_port, tls, redirect_origin, shutdown, mongodb_ready })
     }
 
     pub fn https_port(&self) -> u16 {
@@ -185,7 +193,7 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then stops taking requests, lets running ones finish, stops the
     /// background tasks and closes the connections.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let Application { state, https, http, https_port, tls, shutdown, mongodb_ready, .. } = self;
+        let Application { state, https, http, https_port, tls, redirect_origin, shutdown, mongodb_ready, .. } = self;
         let inbox = state.notifications.as_ref().map(|notifications| notifications.inbox().clone());
         let dispatcher = inbox
             .clone()
@@ -236,7 +244,7 @@ impl Application {
             builder.http1().max_headers(2 * limits.header_lines);
         }
         let https_server = https_server.serve(api);
-        let http_server = http_server.serve(http::redirect::router(https_port).into_make_service());
+        let http_server = http_server.serve(http::redirect::router(redirect_origin).into_make_service());
         tracing::debug!("Server HTTPS running on port {https_port}");
         tracing::debug!("Background services successfully initialized...");
 
@@ -262,7 +270,9 @@ impl Application {
     }
 }
 
-async fn load_tls(settings: &Settings) -> Result<RustlsConfig, StartupError> {
+/// The server's TLS configuration, and the first DNS name of its certificate (where the plain-HTTP redirect points
+/// unless `HTTPS_PUBLIC_HOST` says otherwise).
+async fn load_tls(settings: &Settings) -> Result<(RustlsConfig, Option<String>), StartupError> {
     let cert = read_file("SSL_CERT_PATH", &settings.ssl_cert_path).await?;
     let key = read_file("SSL_KEY_PATH", &settings.ssl_key_path).await?;
     let tls_error = |reason: String| StartupError::Tls {
@@ -271,14 +281,18 @@ async fn load_tls(settings: &Settings) -> Result<RustlsConfig, StartupError> {
         reason,
     };
     let chain = rustls_pemfile_certs(&cert).map_err(tls_error)?;
+    let host = webpki::EndEntityCert::try_from(&chain[0])
+        .ok()
+        .and_then(|cert| cert.valid_dns_names().find(|name| !name.starts_with('*')).map(str::to_string));
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key).map_err(|e| tls_error(e.to_string()))?;
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| tls_error(e.to_string()))?;
-    // HTTP/1.1 only, like the original's Node HTTPS server.
+    // HTTP/1.1 only, like the original's Node HTTPS server; a client that skips ALPN and sends HTTP/2's preface
+    // anyway is answered 505 by `http::shedding`.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(RustlsConfig::from_config(Arc::new(config)))
+    Ok((RustlsConfig::from_config(Arc::new(config)), host))
 }
 
 fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {

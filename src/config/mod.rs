@@ -24,19 +24,28 @@ pub struct Settings {
     pub ssl_key_path: PathBuf,
     pub ssl_cert_path: PathBuf,
     /// The MongoDB URI in force: `MONGODB_URI_TEST` when `NODE_ENV=test`, `MONGODB_URI` otherwise.
-    pub mongodb_uri: String,
-    pub redis_uri: String,
+    pub mongodb_uri: ServiceUri,
+    pub redis_uri: ServiceUri,
     /// `RABBITMQ_URI` with the vhost rule applied (docs/decisions.md#rabbitmq-vhost).
-    pub rabbitmq_uri: String,
+    pub rabbitmq_uri: ServiceUri,
+    /// The host (and port, if not 443) clients reach the HTTPS API at (`HTTPS_PUBLIC_HOST`): where the plain-HTTP
+    /// redirect points. `None`: the certificate's first DNS name and `PORT_HTTPS`.
+    pub https_public_host: Option<String>,
     pub rabbitmq_ca_path: PathBuf,
     pub fitbit: ClientCredentials,
     pub fitbit_api_url: String,
     pub google: ClientCredentials,
     pub google_health_api_url: String,
     pub google_oauth_url: String,
-    /// The connect flow's callback as Google must call it (`GOOGLE_CALLBACK_URL`); by default derived from the
-    /// request's `Host`.
+    /// The connect flow's callback as Google must call it (`GOOGLE_CALLBACK_URL`). Required in production; elsewhere,
+    /// by default, derived from the request's `Host`.
     pub google_callback_url: Option<String>,
+    /// Where the connect flow may send a family's browser back (`GOOGLE_REDIRECT_URIS`): the app's pages, as URL
+    /// prefixes (docs/operations.md#the-google-connect-flow). Empty: the connect flow is refused.
+    pub google_redirect_uris: Vec<reqwest::Url>,
+    /// The key that signs the connect flow's `state` (`GOOGLE_CONNECT_STATE_KEY`), shared by every instance.
+    /// `None`: derived from `GOOGLE_CLIENT_SECRET`.
+    pub google_connect_state_key: Option<SecretString>,
     /// Health API requests per second per child (`GOOGLE_REQUESTS_PER_SECOND`), shared by every part of its sync,
     /// with bursts of twice that.
     pub google_requests_per_second: f64,
@@ -68,6 +77,38 @@ pub struct Settings {
     pub log_dir: PathBuf,
     pub mongodb_timeout: Duration,
     pub provider_timeout: Duration,
+}
+
+/// A URI that may carry a password (MongoDB, Redis, RabbitMQ): `{:?}` and error texts show it masked; the
+/// clients get it whole through [`ServiceUri::expose`].
+#[derive(Clone, PartialEq)]
+pub struct ServiceUri(String);
+
+impl ServiceUri {
+    pub fn new(uri: impl Into<String>) -> Self {
+        ServiceUri(uri.into())
+    }
+
+    /// The URI as the client library needs it, password included: never for a log line.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URI with its password replaced by `***`.
+    pub fn masked(&self) -> String {
+        mask_password(&self.0)
+    }
+
+    /// `text` (an error of the client library) with this URI's password replaced by `***`, however it quotes it.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub_password(&self.0, text)
+    }
+}
+
+impl std::fmt::Debug for ServiceUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.masked())
+    }
 }
 
 /// OAuth client credentials of one provider. Either part may be missing; `GET /v1/fitbit` answers 404 then. The
@@ -136,12 +177,14 @@ impl Settings {
         };
         if !(mongodb_uri.starts_with("mongodb://") || mongodb_uri.starts_with("mongodb+srv://")) {
             let name = if environment == Environment::Test { "MONGODB_URI_TEST" } else { "MONGODB_URI" };
-            return Err(ConfigError::invalid(name, &mongodb_uri, "expected a mongodb:// or mongodb+srv:// URI"));
+            let shown = mask_password(&mongodb_uri);
+            return Err(ConfigError::invalid(name, &shown, "expected a mongodb:// or mongodb+srv:// URI"));
         }
 
         let redis_uri = or("REDIS_URI", "redis://127.0.0.1:6379");
-        redis::Client::open(redis_uri.as_str())
-            .map_err(|e| ConfigError::invalid("REDIS_URI", &redis_uri, e.to_string()))?;
+        redis::Client::open(redis_uri.as_str()).map_err(|e| {
+            ConfigError::invalid("REDIS_URI", &mask_password(&redis_uri), scrub_password(&redis_uri, &e.to_string()))
+        })?;
 
         let raw_rabbitmq = or("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672");
         let rabbitmq_uri = rabbitmq_uri_with_vhost(&raw_rabbitmq)
@@ -157,9 +200,12 @@ impl Settings {
             port_https: parse_port("PORT_HTTPS", &or("PORT_HTTPS", "5001"))?,
             ssl_key_path: or("SSL_KEY_PATH", ".certs/server.key").into(),
             ssl_cert_path: or("SSL_CERT_PATH", ".certs/server.crt").into(),
-            mongodb_uri,
-            redis_uri,
-            rabbitmq_uri,
+            mongodb_uri: ServiceUri(mongodb_uri),
+            redis_uri: ServiceUri(redis_uri),
+            rabbitmq_uri: ServiceUri(rabbitmq_uri),
+            https_public_host: get("HTTPS_PUBLIC_HOST")
+                .map(|host| parse_host("HTTPS_PUBLIC_HOST", &host))
+                .transpose()?,
             rabbitmq_ca_path: or("RABBITMQ_CA_PATH", ".certs/rabbitmqca.crt").into(),
             fitbit: ClientCredentials {
                 client_id: get("FITBIT_CLIENT_ID"),
@@ -179,7 +225,28 @@ impl Settings {
                 &or("GOOGLE_OAUTH_URL", "https://oauth2.googleapis.com"),
             )?,
             google_callback_url: get("GOOGLE_CALLBACK_URL")
-                .map(|url| parse_base_url("GOOGLE_CALLBACK_URL", &url))
+                .map(|url| parse_web_url("GOOGLE_CALLBACK_URL", &url, environment))
+                .transpose()?
+                .map(String::from),
+            google_redirect_uris: get("GOOGLE_REDIRECT_URIS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|entry| !entry.is_empty())
+                        .map(|entry| parse_web_url("GOOGLE_REDIRECT_URIS", entry, environment))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            google_connect_state_key: get("GOOGLE_CONNECT_STATE_KEY")
+                .map(|key| match key.len() >= 32 {
+                    true => Ok(SecretString::from(key)),
+                    false => Err(ConfigError::invalid(
+                        "GOOGLE_CONNECT_STATE_KEY",
+                        "<hidden>",
+                        "expected at least 32 characters (e.g. `openssl rand -base64 32`)",
+                    )),
+                })
                 .transpose()?,
             google_requests_per_second: parse_rate(
                 "GOOGLE_REQUESTS_PER_SECOND",
@@ -261,6 +328,36 @@ fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigError
     Ok(value.trim_end_matches('/').to_string())
 }
 
+/// An absolute http(s) URL with a host and no fragment; https only in production.
+fn parse_web_url(name: &'static str, value: &str, environment: Environment) -> Result<reqwest::Url, ConfigError> {
+    let url = reqwest::Url::parse(value).map_err(|e| ConfigError::invalid(name, value, e.to_string()))?;
+    let scheme_allowed = match environment {
+        Environment::Production => url.scheme() == "https",
+        _ => matches!(url.scheme(), "http" | "https"),
+    };
+    if !scheme_allowed || !url.has_host() || url.fragment().is_some() || !url.username().is_empty() {
+        let expected = match environment {
+            Environment::Production => "expected an https:// URL with a host, no user and no fragment (production)",
+            _ => "expected an http(s):// URL with a host, no user and no fragment",
+        };
+        return Err(ConfigError::invalid(name, value, expected));
+    }
+    Ok(url)
+}
+
+/// A host name or address, with an optional port: what a `Location` may name.
+fn parse_host(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let valid = reqwest::Url::parse(&format!("https://{value}/"))
+        .is_ok_and(|url| url.host_str().is_some() && url.path() == "/" && url.username().is_empty())
+        && !value.contains(['/', '@', '?', '#']);
+    match valid {
+        true => Ok(value.to_string()),
+        false => {
+            Err(ConfigError::invalid(name, value, "expected a host name with an optional port, e.g. ds.example.org"))
+        }
+    }
+}
+
 fn parse_key(value: &str) -> Result<[u8; 32], ConfigError> {
     let shown = "<hidden>";
     let bytes = base64::engine::general_purpose::STANDARD
@@ -291,6 +388,39 @@ pub fn mask_password(uri: &str) -> String {
     }
 }
 
+/// `text` with the password of `uri` (as written, and percent-decoded) replaced by `***`.
+fn scrub_password(uri: &str, text: &str) -> String {
+    let Some(password) = reqwest::Url::parse(uri).ok().and_then(|url| url.password().map(str::to_string)) else {
+        return text.to_string();
+    };
+    let decoded = percent_decode(&password);
+    let mut scrubbed = text.replace(&password, "***");
+    if !decoded.is_empty() {
+        scrubbed = scrubbed.replace(&decoded, "***");
+    }
+    scrubbed
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,9 +436,9 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.environment, Environment::Development);
         assert_eq!((s.port_http, s.port_https), (5000, 5001));
-        assert_eq!(s.mongodb_uri, "mongodb://127.0.0.1:27017/ocariot-ds-agent");
-        assert_eq!(s.redis_uri, "redis://127.0.0.1:6379");
-        assert_eq!(s.rabbitmq_uri, "amqp://guest:guest@127.0.0.1:5672/ocariot");
+        assert_eq!(s.mongodb_uri.expose(), "mongodb://127.0.0.1:27017/ocariot-ds-agent");
+        assert_eq!(s.redis_uri.expose(), "redis://127.0.0.1:6379");
+        assert_eq!(s.rabbitmq_uri.expose(), "amqp://guest:guest@127.0.0.1:5672/ocariot");
         assert_eq!(s.rabbitmq_ca_path, PathBuf::from(".certs/rabbitmqca.crt"));
         assert_eq!(s.ssl_key_path, PathBuf::from(".certs/server.key"));
         assert_eq!(s.expression_auto_sync, "0 0 * * 0");
@@ -327,7 +457,40 @@ mod tests {
     fn test_environment_selects_the_test_database() {
         let s =
             settings(&[("NODE_ENV", "test"), ("MONGODB_URI", "mongodb://x/a"), ("MONGODB_URI_TEST", "mongodb://x/b")]);
-        assert_eq!(s.unwrap().mongodb_uri, "mongodb://x/b");
+        assert_eq!(s.unwrap().mongodb_uri.expose(), "mongodb://x/b");
+    }
+
+    #[test]
+    fn passwords_never_show_in_debug_or_errors() {
+        let s = settings(&[
+            ("REDIS_URI", "redis://:r3disPa55@127.0.0.1:6379"),
+            ("MONGODB_URI", "mongodb://u:m0ngoPa55@127.0.0.1/db"),
+            ("RABBITMQ_URI", "amqp://u:rabb1tPa55@127.0.0.1:5672"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        for password in ["r3disPa55", "m0ngoPa55", "rabb1tPa55"] {
+            assert!(!shown.contains(password), "{shown}");
+        }
+        assert_eq!(s.redis_uri.expose(), "redis://:r3disPa55@127.0.0.1:6379");
+        let err = settings(&[("REDIS_URI", "redis://:s3cr%40t@[bad")]).unwrap_err().to_string();
+        assert!(err.contains("REDIS_URI") && !err.contains("s3cr"), "{err}");
+        let err = settings(&[("MONGODB_URI", "mysql://u:s3cret@h/db")]).unwrap_err().to_string();
+        assert!(err.contains("MONGODB_URI") && !err.contains("s3cret"), "{err}");
+        assert_eq!(scrub_password("redis://:s3cr%40t@h", "bad s3cr@t and s3cr%40t"), "bad *** and ***");
+    }
+
+    #[test]
+    fn connect_flow_urls_are_https_in_production() {
+        let list = [("GOOGLE_REDIRECT_URIS", "https://app.example.org/connected, http://localhost:3000/done")];
+        let s = settings(&list).unwrap();
+        assert_eq!(s.google_redirect_uris.len(), 2);
+        let err = settings(&[list[0], ("NODE_ENV", "production")]).unwrap_err().to_string();
+        assert!(err.contains("GOOGLE_REDIRECT_URIS") && err.contains("https"), "{err}");
+        assert!(settings(&[("GOOGLE_CALLBACK_URL", "http://x/cb"), ("NODE_ENV", "production")]).is_err());
+        assert!(settings(&[("HTTPS_PUBLIC_HOST", "ds.example.org:8443")]).is_ok());
+        assert!(settings(&[("HTTPS_PUBLIC_HOST", "evil.org/x")]).is_err());
+        assert!(settings(&[("GOOGLE_CONNECT_STATE_KEY", "short")]).is_err());
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 
 /// One info line per response in morgan's format:
 /// `:remote-addr :remote-user ":method :url HTTP/:http-version" :status :res[content-length] :response-time ms ":referrer" ":user-agent"`.
+/// Query values are masked (`?code=***&state=***`), in the URL and the referrer alike: the connect flow's carry an
+/// authorization code, its `state`, a family's e-mail address (`login_hint`) and the app's `redirect_uri`
+/// (docs/operations.md#security).
 pub async fn access_log(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let remote = request
@@ -43,13 +46,13 @@ pub async fn access_log(request: Request, next: Next) -> Response {
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "-".into());
     let method = request.method().clone();
-    let url = request_target(request.uri());
+    let url = masked_target(&request_target(request.uri()));
     let version = match request.version() {
         axum::http::Version::HTTP_10 => "1.0",
         axum::http::Version::HTTP_2 => "2.0",
         _ => "1.1",
     };
-    let referrer = header_text(request.headers(), header::REFERER);
+    let referrer = masked_target(&header_text(request.headers(), header::REFERER));
     let user_agent = header_text(request.headers(), header::USER_AGENT);
     let response = next.run(request).await;
     let length = response
@@ -93,7 +96,43 @@ pub async fn normalize_path(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// A URL or request target with every query value replaced by `***`; the names stay, so a line still tells which
+/// parameters came. A fragment goes.
+fn masked_target(target: &str) -> String {
+    let target = target.split('#').next().unwrap_or_default();
+    let Some((path, query)) = target.split_once('?') else { return target.to_string() };
+    let names: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=***"),
+            None => pair.to_string(),
+        })
+        .collect();
+    format!("{path}?{}", names.join("&"))
+}
+
 /// The path and query of a request, as Express's `req.url`.
 fn request_target(uri: &Uri) -> String {
     uri.path_and_query().map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked_target;
+
+    #[test]
+    fn query_values_are_masked_names_kept() {
+        assert_eq!(
+            masked_target("/v1/google/callback?code=4/0Ab&state=eyJ.sig&scope=a%20b"),
+            "/v1/google/callback?code=***&state=***&scope=***"
+        );
+        assert_eq!(
+            masked_target("/v1/users/x/google/authorize?login_hint=ann@example.org&flag"),
+            "/v1/users/x/google/authorize?login_hint=***&flag"
+        );
+        assert_eq!(masked_target("https://accounts.example/o?state=s#frag"), "https://accounts.example/o?state=***");
+        assert_eq!(masked_target("/v1/fitbit"), "/v1/fitbit");
+        assert_eq!(masked_target(""), "");
+    }
 }

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 const HELMET: [(&str, &str); 6] = [
     ("x-dns-prefetch-control", "off"),
@@ -37,13 +37,20 @@ async fn http_port_redirects_every_request_to_https_keeping_path_and_query() {
 }
 
 #[tokio::test]
-async fn redirect_replaces_only_a_port_that_the_host_header_carries() {
+async fn redirect_ignores_the_host_header() {
+    // The certificate's name by default: a `Host` from the sender never reaches the Location.
     let app = spawn_app().await;
+    let url = format!("http://127.0.0.1:{}/a?b=1", app.http_port);
+    for host in ["evil.example", "api.example.org:8080", "localhost\r\nX: y"] {
+        let response = app.client.get(&url).header("Host", host).send().await;
+        let Ok(response) = response else { continue };
+        assert_eq!(response.headers()["location"], format!("https://localhost:{}/a?b=1", app.https_port).as_str());
+    }
+    // The configured public host, as operators set it behind a load balancer.
+    let app = spawn_app_with(&[("HTTPS_PUBLIC_HOST", "ds.example.org")]).await;
     let url = format!("http://127.0.0.1:{}/a", app.http_port);
-    let response = app.client.get(&url).header("Host", "example.org").send().await.unwrap();
-    assert_eq!(response.headers()["location"], "https://example.org/a");
-    let response = app.client.get(&url).header("Host", "api.example.org:8080").send().await.unwrap();
-    assert_eq!(response.headers()["location"], format!("https://api.example.org:{}/a", app.https_port).as_str());
+    let response = app.client.get(&url).header("Host", "evil.example").send().await.unwrap();
+    assert_eq!(response.headers()["location"], "https://ds.example.org/a");
 }
 
 #[tokio::test]
