@@ -98,6 +98,21 @@ impl Coordination {
         Ok(redis::cmd("EXISTS").arg(key).query_async(&mut conn).await?)
     }
 
+    /// Marks `key` as used for `ttl`: `true` the first time, `false` while the mark lasts (a one-time value seen
+    /// again, by any instance).
+    pub async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, CoordinationError> {
+        let mut conn = self.connection().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
     pub async fn ping(&self) -> Result<(), CoordinationError> {
         let mut conn = self.connection().await?;
         let answer: Result<String, _> = tokio::time::timeout(self.timeout, redis::cmd("PING").query_async(&mut conn))

@@ -7,7 +7,7 @@ mod failures;
 mod refresh;
 mod revocations;
 
-pub use connect_state::{InvalidState, StateSigner, STATE_LIFETIME_SECS};
+pub use connect_state::{BrowserSecret, InvalidState, StateSigner, STATE_LIFETIME_SECS};
 pub use failures::FailureReporter;
 pub use refresh::{RefreshError, TokenService, UsableTokens};
 pub use revocations::{spawn_revocation_retries, Revocations};

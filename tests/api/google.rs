@@ -91,20 +91,37 @@ async fn post_auth_tells_google_tokens_from_fitbit_ones_and_checks_them() {
     assert!(app.userauth_document(other).await.is_none());
 }
 
-#[tokio::test]
-async fn the_connect_flow_stores_tokens_after_consent_and_refuses_a_bad_state() {
-    let app = spawn_app().await;
-    let user = unique_name("G");
-    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+/// The connect flow's first leg: the consent URL, and the cookie the browser keeps (`name=value`).
+async fn start_connect(app: &TestApp, child: ChildId, user: &str) -> (String, String) {
     let authorize = app
         .get(&format!(
             "/v1/users/{child}/google/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fdone&login_hint={user}"
         ))
         .await;
     assert_eq!(authorize.status(), StatusCode::FOUND);
-    let consent = authorize.headers()["location"].to_str().unwrap().to_string();
+    let set_cookie = authorize.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attribute in ["Path=/v1/google/callback", "Max-Age=600", "HttpOnly", "Secure", "SameSite=Lax"] {
+        assert!(set_cookie.contains(attribute), "{attribute} missing from {set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    (authorize.headers()["location"].to_str().unwrap().to_string(), cookie)
+}
+
+#[tokio::test]
+async fn the_connect_flow_stores_tokens_after_consent_and_refuses_a_bad_state() {
+    let app = spawn_app().await;
+    let user = unique_name("G");
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    let (consent, cookie) = start_connect(&app, child, &user).await;
     assert!(consent.starts_with(&format!("{}/o/oauth2/v2/auth?", app.sim.base_url())), "{consent}");
-    for part in ["access_type=offline", "prompt=consent", "response_type=code", "googlehealth.sleep.readonly"] {
+    for part in [
+        "access_type=offline",
+        "prompt=consent",
+        "response_type=code",
+        "googlehealth.sleep.readonly",
+        "code_challenge_method=S256",
+        "code_challenge=",
+    ] {
         assert!(consent.contains(part), "{part} missing from {consent}");
     }
 
@@ -114,14 +131,26 @@ async fn the_connect_flow_stores_tokens_after_consent_and_refuses_a_bad_state() 
     let callback = back.headers()["location"].to_str().unwrap().to_string();
     assert!(callback.starts_with(&app.url("/v1/google/callback?")), "{callback}");
 
-    let done = app.client.get(&callback).send().await.unwrap();
+    // Without the browser's cookie (a leaked link), the state is refused and nothing is exchanged.
+    let leaked = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(leaked.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.sim.google_counts(&user).code_exchange, 0);
+
+    let done = app.client.get(&callback).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::FOUND);
     let location = done.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("https://app.example/done?"), "{location}");
     assert!(location.contains("status=success") && location.contains(&child.to_string()), "{location}");
+    assert!(done.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the browser forgets its secret");
     let stored = stored_fitbit(&app, child).await;
     assert_eq!(stored.get_str("provider").unwrap(), "google");
     assert_eq!(stored.get_str("user_id").unwrap(), provider_sim::health_user_id(&user));
+
+    // The same callback again (a replay, even with the cookie): refused, nothing exchanged.
+    let replay = app.client.get(&callback).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let body: Value = replay.json().await.unwrap();
+    assert_eq!(body["message"], "Invalid or expired state.");
 
     // A tampered state stores nothing and exchanges nothing.
     let url = reqwest::Url::parse(&callback).unwrap();
@@ -131,13 +160,54 @@ async fn the_connect_flow_stores_tokens_after_consent_and_refuses_a_bad_state() 
     let other = if signature.starts_with('A') { 'B' } else { 'A' };
     let forged = app.url(&format!("/v1/google/callback?code=abc&state={payload}.{other}{}", &signature[1..]));
     for url in [forged, app.url("/v1/google/callback?code=abc&state=garbage")] {
-        let response = app.client.get(&url).send().await.unwrap();
+        let response = app.client.get(&url).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["message"], "Invalid or expired state.");
     }
     assert_eq!(app.sim.google_counts(&user).code_exchange, 1, "no exchange for a bad state");
     assert_eq!(app.get(&format!("/v1/users/{child}/google/authorize")).await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_connect_flow_sends_browsers_only_to_listed_pages_and_needs_the_pkce_verifier() {
+    let app = spawn_app().await;
+    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+    for unlisted in [
+        "https%3A%2F%2Fevil.example%2Fdone",
+        "https%3A%2F%2Fapp.example%2Fdone.evil",
+        "http%3A%2F%2Fapp.example%2Fdone",
+    ] {
+        let response = app.get(&format!("/v1/users/{child}/google/authorize?redirect_uri={unlisted}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{unlisted}");
+        assert!(response.headers().get("set-cookie").is_none());
+        let body: Value = response.json().await.unwrap();
+        assert!(body["description"].as_str().unwrap().contains("GOOGLE_REDIRECT_URIS"), "{body}");
+    }
+
+    // A code redeemed without the verifier of its challenge (what a thief of the code has) fails at Google.
+    let user = unique_name("G");
+    let (consent, _) = start_connect(&app, child, &user).await;
+    let back = http_client().get(&consent).send().await.unwrap();
+    let callback = reqwest::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let mut redirect = callback.clone();
+    redirect.set_query(None);
+    for verifier in [None, Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")] {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("client_id", "sim-google-client.apps.googleusercontent.com"),
+            ("client_secret", "sim-google-secret"),
+        ];
+        form.extend(verifier.map(|v| ("code_verifier", v)));
+        let response = app.client.post(format!("{}/token", app.sim.base_url())).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "verifier {verifier:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+    }
+    assert!(app.userauth_document(child).await.is_none());
 }
 
 #[tokio::test]

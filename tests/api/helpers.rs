@@ -257,6 +257,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("GOOGLE_REQUESTS_PER_SECOND", "1000"),
         // Read only once a test sets GOOGLE_NOTIFICATION_SECRET.
         ("GOOGLE_NOTIFICATION_KEYSET_URL", &sim.google_webhook_keyset_url()),
+        // The app page the connect flow's tests send the browser back to.
+        ("GOOGLE_REDIRECT_URIS", "https://app.example/done"),
     ]);
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());

@@ -140,12 +140,18 @@ impl GoogleClient {
         self.token_request(&form).await.map_err(|e| e.with_tokens(None, Some(refresh_token)))
     }
 
-    /// Code exchange, for the server-side connect flow.
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<GoogleGrant, ProviderError> {
+    /// Code exchange, for the server-side connect flow, with the PKCE verifier of the consent's challenge.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        code_verifier: &str,
+    ) -> Result<GoogleGrant, ProviderError> {
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", redirect_uri),
+            ("code_verifier", code_verifier),
             ("client_id", self.credentials.client_id.as_deref().unwrap_or("")),
             ("client_secret", self.credentials.secret()),
         ];

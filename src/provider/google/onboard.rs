@@ -54,6 +54,7 @@ impl GoogleClient {
         client_id: &str,
         callback: &str,
         state: &str,
+        code_challenge: &str,
         login_hint: Option<&str>,
     ) -> Result<reqwest::Url, String> {
         let mut consent = reqwest::Url::parse(&self.consent_page()).map_err(|e| e.to_string())?;
@@ -66,7 +67,9 @@ impl GoogleClient {
             .append_pair("access_type", "offline")
             .append_pair("prompt", "consent")
             .append_pair("include_granted_scopes", "true")
-            .append_pair("state", state);
+            .append_pair("state", state)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256");
         if let Some(hint) = login_hint {
             consent.query_pairs_mut().append_pair("login_hint", hint);
         }
