@@ -3,8 +3,8 @@
 # arguments go to `cargo test` (e.g. `scripts/test.sh -p provider-sim`, or a test name filter).
 #
 # It says what it does as it goes: the services, leftovers of earlier runs it removes, the build (the first one on
-# 2 cores takes about 6 minutes), the alert rules' tests (promtool), each test binary, and a closing line
-# "summary: N passed, N failed, N skipped".
+# 2 cores takes about 6 minutes), the alert rules' tests (promtool), each test binary, the scan of the test
+# applications' logs for secrets (scripts/scan-logs.sh), and a closing line "summary: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +32,8 @@ step "alert rules: promtool check rules, promtool test rules"
 (cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts.test.yml)
 
 step "running the tests"
+# The test applications' log lines, scanned for secrets afterwards (tests/api/helpers.rs writes them).
+rm -rf target/tmp/test-logs
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
@@ -41,6 +43,11 @@ set -e
 if [ "$status" -ne 0 ]; then
   step "failures (full output above the summary)"
   sed -n '/^failures:$/,/^test result:/p' "$log"
+fi
+
+if compgen -G "target/tmp/test-logs/*.log" >/dev/null; then
+  step "the test applications' logs: no token, secret, code, state, e-mail address or URI password"
+  scripts/scan-logs.sh || status=1
 fi
 
 # The closing line, summed over every test binary.

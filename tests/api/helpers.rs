@@ -333,7 +333,25 @@ impl TestApp {
     }
 }
 
+/// Every log line of every test application, at debug level, in one file per test binary run under
+/// `target/tmp/test-logs/`: `scripts/scan-logs.sh` reads them after the suite for anything secret
+/// (docs/development.md#the-test-suite).
+fn capture_logs() {
+    static CAPTURED: OnceLock<()> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-logs");
+        let file = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::File::create(dir.join(format!("api-{}.log", std::process::id()))));
+        let Ok(file) = file else { return };
+        let filter = tracing_subscriber::filter::Targets::new().with_target("ds_agent", tracing::Level::DEBUG);
+        let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file));
+        use tracing_subscriber::{layer::SubscriberExt, Layer};
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer.with_filter(filter)));
+    });
+}
+
 async fn start(mut vars: HashMap<String, String>, sim: Arc<Simulator>) -> TestApp {
+    capture_logs();
     let logs = tempfile::tempdir().unwrap();
     vars.insert("LOG_DIR".into(), logs.path().display().to_string());
     let mut settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
