@@ -16,6 +16,8 @@ export FITBIT_CLIENT_ID="${FITBIT_CLIENT_ID:-1A2B3C}"
 export FITBIT_CLIENT_SECRET="${FITBIT_CLIENT_SECRET:-f1tb1ts3cr3t}"
 export GOOGLE_CLIENT_ID="${GOOGLE_CLIENT_ID:-sim-google-client.apps.googleusercontent.com}"
 export GOOGLE_CLIENT_SECRET="${GOOGLE_CLIENT_SECRET:-sim-google-secret}"
+# The connect flow sends the browser back only to listed app pages (docs/operations.md#the-google-connect-flow).
+export GOOGLE_REDIRECT_URIS="${GOOGLE_REDIRECT_URIS:-http://localhost:3000/}"
 export FITBIT_API_URL="http://$SIM_ADDR"
 export GOOGLE_HEALTH_API_URL="http://$SIM_ADDR"
 export GOOGLE_OAUTH_URL="http://$SIM_ADDR"
