@@ -159,7 +159,11 @@ impl TokenCipher {
             let (nonce, sealed) = split_sealed(encoded)?;
             let mut candidates = self.keys().filter(|k| k.id == id).peekable();
             if candidates.peek().is_none() {
-                return Err(if self.has_keys() { DecryptError::UnknownKey(id.to_string()) } else { DecryptError::NoKey });
+                return Err(if self.has_keys() {
+                    DecryptError::UnknownKey(id.to_string())
+                } else {
+                    DecryptError::NoKey
+                });
             }
             let payload = || Payload { msg: sealed.as_slice(), aad: aad.bytes() };
             let plain = candidates
@@ -189,7 +193,9 @@ impl TokenCipher {
     /// no key set, left in clear). Anything else is for `ds-agent tokens reseal` (docs/operations.md#security).
     pub fn is_current(&self, stored: &str) -> bool {
         match &self.ring.current {
-            Some(key) => stored.strip_prefix(V2).and_then(|rest| rest.split_once(':')).is_some_and(|(id, _)| id == key.id),
+            Some(key) => {
+                stored.strip_prefix(V2).and_then(|rest| rest.split_once(':')).is_some_and(|(id, _)| id == key.id)
+            }
             None => !is_sealed(stored),
         }
     }

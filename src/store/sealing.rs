@@ -81,11 +81,7 @@ pub async fn check_token_keys(store: &Store, cipher: &TokenCipher) -> Result<Key
     let mut check = KeyCheck::default();
     for tokens in &SEALED_COLLECTIONS {
         let collection = store.collection(tokens.collection);
-        let find = collection
-            .find(doc! {})
-            .projection(tokens.projection())
-            .sort(doc! {"_id": -1})
-            .limit(CHECK_SAMPLE);
+        let find = collection.find(doc! {}).projection(tokens.projection()).sort(doc! {"_id": -1}).limit(CHECK_SAMPLE);
         let cursor = store.timed(find).await?;
         let documents: Vec<Document> = store.timed(cursor.try_collect()).await?;
         for document in &documents {
@@ -140,11 +136,8 @@ pub async fn reseal_tokens(
                 None => doc! {},
             };
             let collection = store.collection(tokens.collection);
-            let find = collection
-                .find(filter)
-                .projection(tokens.projection())
-                .sort(doc! {"_id": 1})
-                .limit(batch.max(1));
+            let find =
+                collection.find(filter).projection(tokens.projection()).sort(doc! {"_id": 1}).limit(batch.max(1));
             let cursor = store.timed(find).await?;
             let documents: Vec<Document> = store.timed(cursor.try_collect()).await?;
             let Some(last) = documents.last() else { break };

@@ -93,7 +93,10 @@ impl UserAuths {
         fresh: &ProviderAuth,
     ) -> Result<bool, StoreError> {
         let mut set = Document::new();
-        set.insert("fitbit.access_token", self.cipher.seal(&fresh.access_token, &Aad::userauths(child, "access_token")));
+        set.insert(
+            "fitbit.access_token",
+            self.cipher.seal(&fresh.access_token, &Aad::userauths(child, "access_token")),
+        );
         set.insert(
             "fitbit.refresh_token",
             self.cipher.seal(&fresh.refresh_token, &Aad::userauths(child, "refresh_token")),
