@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod http_layer;
 mod jobs;
+mod key_rotation;
 mod notifications;
 mod observability;
 mod own_redis;
