@@ -324,3 +324,36 @@ async fn a_user_delete_event_that_keeps_failing_ends_on_the_dead_letter_queue() 
     let record = stored(&app, child).await;
     assert_eq!(record.get_str("access_token").unwrap(), foreign, "nothing of the child was deleted");
 }
+
+#[tokio::test]
+async fn a_refresh_that_read_before_a_reseal_still_writes_its_new_tokens() {
+    let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &b64(&B)), ("TOKEN_ENCRYPTION_KEYS_PREVIOUS", &b64(&A))]).await;
+    let child = ChildId::from(ObjectId::new());
+    let cipher_a = TokenCipher::new(Some(A), &[]);
+    let record = doc! {
+        "user_id": child.object_id(),
+        "fitbit": {"access_token": cipher_a.seal("old-access", &Aad::userauths(child, "access_token")),
+                   "refresh_token": cipher_a.seal("old-refresh", &Aad::userauths(child, "refresh_token")),
+                   "expires_in": 1, "scope": "ract", "token_type": "Bearer", "status": "valid_token"},
+    };
+    app.store.collection("userauths").insert_one(record).await.unwrap();
+    // A refresh reads the record under A ...
+    let read = app.state.userauths.find(child).await.unwrap().unwrap();
+    // ... the re-seal rewrites it under B meanwhile ...
+    let cipher = TokenCipher::from_settings(&app.state.settings);
+    ds_agent::store::reseal_tokens(&app.store, &cipher, 10, |_| {}).await.unwrap();
+    assert_ne!(stored(&app, child).await.get_str("refresh_token").unwrap(), read.stored_refresh_token);
+    // ... and the refresh's new tokens (a Fitbit refresh token works once) are still written.
+    let fresh = ds_agent::domain::ProviderAuth {
+        access_token: "new-access".into(),
+        refresh_token: "new-refresh".into(),
+        ..read.auth.clone()
+    };
+    assert!(app.state.userauths.replace_tokens(child, &read, &fresh).await.unwrap(), "not lost to the re-seal");
+    assert_eq!(app.state.userauths.find(child).await.unwrap().unwrap().auth.refresh_token, "new-refresh");
+    // New tokens handed over meanwhile still win over a refresh that read the old ones.
+    let stale = app.state.userauths.find(child).await.unwrap().unwrap();
+    let other = ds_agent::domain::ProviderAuth { refresh_token: "posted".into(), ..fresh.clone() };
+    app.state.userauths.save_authorization(child, &other).await.unwrap();
+    assert!(!app.state.userauths.replace_tokens(child, &stale, &fresh).await.unwrap());
+}
