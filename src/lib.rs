@@ -22,7 +22,7 @@
 //! Infrastructure, one module per outside system:
 //!
 //! * [`store`]: MongoDB (`userauths`, `resources`, `outbox`, `revocations`, `notifications`, `ticks`), tokens sealed
-//!   at rest.
+//!   at rest under a keyring that rotates (`store::crypto`, `store::sealing`).
 //! * [`bus`]: RabbitMQ, publisher-confirmed, with the outbox relay and the `UserDeleteEvent` subscription.
 //! * [`coordination`]: Redis locks and leases shared by the instances, and the marker that tells when Redis lost its
 //!   data.

@@ -1,5 +1,6 @@
 //! The `ds-agent` binary: configuration, logging, then the application until SIGINT or SIGTERM; or, with
-//! `google-subscriber create|show|delete`, the management of the Google Health subscriber (operators).
+//! `google-subscriber create|show|delete`, the management of the Google Health subscriber (operators); or, with
+//! `tokens reseal`, the sealing of every stored token under the current key (docs/operations.md#security).
 
 use std::process::ExitCode;
 
@@ -24,6 +25,16 @@ async fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ds-agent google-subscriber: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some("tokens") {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        return match ds_agent::tokens::reseal::run(&args[1..], &settings).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ds-agent tokens: {e}");
                 ExitCode::FAILURE
             }
         };

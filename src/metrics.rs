@@ -191,6 +191,8 @@ pub struct Metrics {
     pub google_quota_refusals: Family<QuotaLabels, Counter>,
     pub syncs_in_flight: Gauge,
     pub sync_pages_in_flight: Gauge,
+    pub revocations_undecryptable: Counter,
+    pub user_delete_dead_lettered: Counter,
 }
 
 /// One more in a gauge of things in flight for as long as it lives.
@@ -250,6 +252,8 @@ impl Metrics {
             syncs_in_flight: Gauge::default(),
             sync_pages_in_flight: Gauge::default(),
             google_quota_refusals: Family::default(),
+            revocations_undecryptable: Counter::default(),
+            user_delete_dead_lettered: Counter::default(),
         };
         // Counters are registered without `_total`: the encoder adds it.
         let registry = &mut metrics.registry;
@@ -395,6 +399,16 @@ impl Metrics {
             "ds_agent_sync_pages_in_flight",
             "Pages the syncs of this instance hold, from the request to the record (at most SYNC_PAGES_IN_FLIGHT)",
             metrics.sync_pages_in_flight.clone(),
+        );
+        registry.register(
+            "ds_agent_revocations_undecryptable",
+            "Remote revocations kept because no configured key opens their tokens (counted at each try, every 6 h)",
+            metrics.revocations_undecryptable.clone(),
+        );
+        registry.register(
+            "ds_agent_user_delete_dead_lettered",
+            "UserDeleteEvent messages parked on the dead-letter queue after failing every attempt",
+            metrics.user_delete_dead_lettered.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",

@@ -47,6 +47,19 @@ pub enum StartupError {
     RedisUri(String),
     #[error("server error: {0}")]
     Serve(String),
+    /// docs/operations.md#security: started with keys that open none of the stored tokens, every read of them would
+    /// fail.
+    #[error(
+        "none of the {sealed} sealed tokens sampled in MongoDB opens with TOKEN_ENCRYPTION_KEY or \
+         TOKEN_ENCRYPTION_KEYS_PREVIOUS: configure the key that sealed them (as TOKEN_ENCRYPTION_KEY, or in \
+         TOKEN_ENCRYPTION_KEYS_PREVIOUS beside a new TOKEN_ENCRYPTION_KEY)"
+    )]
+    WrongTokenKeys { sealed: usize },
+    #[error(
+        "MongoDB holds sealed tokens ({sealed} sampled) but TOKEN_ENCRYPTION_KEY is not set: set the key that sealed \
+         them"
+    )]
+    MissingTokenKey { sealed: usize },
 }
 
 pub struct Application {
@@ -82,6 +95,10 @@ impl Application {
         // Once, bounded by the MongoDB timeout, so the indexes exist before anything queries; if MongoDB is down the
         // background connector keeps trying and the API answers 503 where it needs it.
         let mongodb_ready = store::connect_once(&store).await;
+        let cipher = TokenCipher::from_settings(&settings);
+        if mongodb_ready {
+            check_token_keys(&store, &cipher).await?;
+        }
         let coordination = Coordination::new(settings.redis_uri.expose(), settings.mongodb_timeout)
             .map_err(|e| StartupError::RedisUri(settings.redis_uri.scrub(&e.to_string())))?;
         let ca_pem = if settings.rabbitmq_uri.expose().starts_with("amqps") {
@@ -95,7 +112,6 @@ impl Application {
             CONFIRM_TIMEOUT,
         );
         let coordination = Arc::new(coordination);
-        let cipher = TokenCipher::new(settings.token_encryption_key);
         let userauths = UserAuths::new(store.clone(), cipher.clone());
         let providers = Providers {
             fitbit: FitbitClient::new(&settings.fitbit_api_url, settings.fitbit.clone(), settings.provider_timeout),
@@ -267,6 +283,30 @@ impl Application {
         state.store.close().await;
         tracing::debug!("Background services successfully closed...");
         https_result.and(http_result).map_err(|e| StartupError::Serve(e.to_string()))
+    }
+}
+
+/// Refuses to start when sealed tokens are stored and no configured key opens any of the newest ones. A failing query
+/// only warns: MongoDB answered a moment ago, and the API must come up while it is unsteady.
+async fn check_token_keys(store: &Store, cipher: &TokenCipher) -> Result<(), StartupError> {
+    match store::check_token_keys(store, cipher).await {
+        Ok(check) if !check.passed() && !cipher.seals() => Err(StartupError::MissingTokenKey { sealed: check.sealed }),
+        Ok(check) if !check.passed() => Err(StartupError::WrongTokenKeys { sealed: check.sealed }),
+        Ok(check) => {
+            if check.opened < check.sealed {
+                tracing::warn!(
+                    "{} of {} sealed tokens sampled do not open with TOKEN_ENCRYPTION_KEY or \
+                     TOKEN_ENCRYPTION_KEYS_PREVIOUS: those children's syncs will fail",
+                    check.sealed - check.opened,
+                    check.sealed
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("The stored tokens were not checked against the keys: {e}");
+            Ok(())
+        }
     }
 }
 

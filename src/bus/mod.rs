@@ -23,7 +23,10 @@ pub use connector::spawn_connector;
 pub use events::Event;
 pub use publisher::{Delivery, LostEvent, Publisher};
 pub use relay::spawn_relay;
-pub use subscriber::{spawn_user_delete_subscriber, Handled, UserDeleteHandler, ACCOUNT_EXCHANGE, USER_DELETE_KEY};
+pub use subscriber::{
+    dead_letter_queue, spawn_user_delete_subscriber, Handled, UserDeleteHandler, ACCOUNT_EXCHANGE,
+    FAILED_ATTEMPTS_HEADER, MAX_USER_DELETE_ATTEMPTS, USER_DELETE_KEY,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

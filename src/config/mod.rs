@@ -4,16 +4,17 @@
 mod environment;
 mod notifications;
 mod rabbitmq;
+mod token_keys;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use environment::Environment;
 pub use notifications::{NotificationSettings, SubscriberSettings, DEFAULT_KEYSET_URL};
 pub use rabbitmq::rabbitmq_uri_with_vhost;
+pub use token_keys::TokenKey;
 
 /// Every setting the service reads, already parsed.
 #[derive(Clone, Debug)]
@@ -54,7 +55,10 @@ pub struct Settings {
     pub google_project_requests_per_minute: u32,
     /// Google Health notifications (`GOOGLE_NOTIFICATION_*`); off unless a secret is set.
     pub notifications: NotificationSettings,
-    pub token_encryption_key: Option<[u8; 32]>,
+    /// Seals the tokens at rest (`TOKEN_ENCRYPTION_KEY`); unset, they are stored in clear.
+    pub token_encryption_key: Option<TokenKey>,
+    /// Keys that sealed tokens before the current one (`TOKEN_ENCRYPTION_KEYS_PREVIOUS`): they only open.
+    pub token_encryption_keys_previous: Vec<TokenKey>,
     pub expression_auto_sync: String,
     /// Syncs in flight per instance (`SYNC_CONCURRENCY`): most of them wait for their child's pace, holding no page.
     pub sync_concurrency: usize,
@@ -194,6 +198,9 @@ impl Settings {
         parse_cron(&expression_auto_sync)
             .map_err(|reason| ConfigError::invalid("EXPRESSION_AUTO_SYNC", &expression_auto_sync, reason))?;
 
+        let (token_encryption_key, token_encryption_keys_previous) =
+            token_keys::read(get(token_keys::CURRENT).as_deref(), get(token_keys::PREVIOUS).as_deref())?;
+
         Ok(Settings {
             environment,
             port_http: parse_port("PORT_HTTP", &or("PORT_HTTP", "5000"))?,
@@ -265,7 +272,8 @@ impl Settings {
                 )
             })?,
             notifications: NotificationSettings::read(&get)?,
-            token_encryption_key: get("TOKEN_ENCRYPTION_KEY").map(|v| parse_key(&v)).transpose()?,
+            token_encryption_key,
+            token_encryption_keys_previous,
             expression_auto_sync,
             sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", DEFAULT_SYNC_CONCURRENCY))?,
             sync_pages_in_flight: parse_positive(
@@ -358,16 +366,6 @@ fn parse_host(name: &'static str, value: &str) -> Result<String, ConfigError> {
     }
 }
 
-fn parse_key(value: &str) -> Result<[u8; 32], ConfigError> {
-    let shown = "<hidden>";
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .map_err(|_| ConfigError::invalid("TOKEN_ENCRYPTION_KEY", shown, "expected base64"))?;
-    bytes.try_into().map_err(|b: Vec<u8>| {
-        ConfigError::invalid("TOKEN_ENCRYPTION_KEY", shown, format!("expected 32 bytes, got {}", b.len()))
-    })
-}
-
 /// Parses a node-cron expression: five fields, or six with seconds first.
 pub fn parse_cron(expression: &str) -> Result<croner::Cron, String> {
     let fields = expression.split_whitespace().count();
@@ -424,6 +422,7 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
@@ -533,10 +532,29 @@ mod tests {
     #[test]
     fn encryption_key_must_be_32_base64_bytes_and_is_never_echoed() {
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        assert_eq!(settings(&[("TOKEN_ENCRYPTION_KEY", &key)]).unwrap().token_encryption_key, Some([7u8; 32]));
+        let s = settings(&[("TOKEN_ENCRYPTION_KEY", &key)]).unwrap();
+        assert_eq!(s.token_encryption_key, Some(TokenKey::from([7u8; 32])));
+        assert!(s.token_encryption_keys_previous.is_empty());
+        assert!(!format!("{s:?}").contains("7, 7"), "the key is hidden from Debug");
         let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
         let err = settings(&[("TOKEN_ENCRYPTION_KEY", &short)]).unwrap_err().to_string();
         assert!(err.contains("32 bytes") && !err.contains(&short), "{err}");
+    }
+
+    #[test]
+    fn previous_keys_are_a_comma_separated_list_checked_one_by_one() {
+        let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        let list = format!("{}, {},", b64(1), b64(2));
+        let s = settings(&[("TOKEN_ENCRYPTION_KEY", &b64(3)), ("TOKEN_ENCRYPTION_KEYS_PREVIOUS", &list)]).unwrap();
+        assert_eq!(s.token_encryption_keys_previous, vec![TokenKey::from([1; 32]), TokenKey::from([2; 32])]);
+        let bad = format!("{},{}", b64(1), "bm90IGEga2V5");
+        let err = settings(&[("TOKEN_ENCRYPTION_KEY", &b64(3)), ("TOKEN_ENCRYPTION_KEYS_PREVIOUS", &bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("TOKEN_ENCRYPTION_KEYS_PREVIOUS") && err.contains("key 2"), "{err}");
+        assert!(!err.contains(&b64(1)) && !err.contains("bm90IGEga2V5"), "{err}");
+        let err = settings(&[("TOKEN_ENCRYPTION_KEYS_PREVIOUS", &b64(1))]).unwrap_err().to_string();
+        assert!(err.contains("TOKEN_ENCRYPTION_KEY") && !err.contains(&b64(1)), "{err}");
     }
 
     #[test]

@@ -180,6 +180,11 @@ impl From<StoreError> for ApiError {
                 tracing::error!("MongoDB call failed: {reason}");
                 ApiError::Database
             }
+            // The same answer as any database failure; the log says what operators must fix (never the key).
+            StoreError::Undecryptable(reason) => {
+                tracing::error!("Stored tokens cannot be read: {reason}");
+                ApiError::Database
+            }
         }
     }
 }

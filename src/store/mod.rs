@@ -8,6 +8,7 @@ mod journal;
 mod outbox;
 mod outcomes;
 mod resources;
+mod sealing;
 mod ticks;
 mod userauths;
 
@@ -21,11 +22,12 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 pub use connector::{connect_once, spawn_connector};
-pub use crypto::TokenCipher;
+pub use crypto::{Aad, DecryptError, TokenCipher};
 pub use journal::{JournalEntry, NotificationJournal, NOTIFICATIONS};
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
 pub use outcomes::{RecordedOutcome, SyncOutcomes, SYNC_OUTCOMES};
 pub use resources::{id_key, NewRecord, Recorded, Resources, NATURAL_KEY};
+pub use sealing::{check_token_keys, reseal_tokens, KeyCheck, ResealReport};
 pub use ticks::{Ticks, TICKS};
 pub use userauths::{StoredAuth, UserAuths, ValidChild};
 
@@ -42,6 +44,9 @@ pub enum StoreError {
     Duplicate,
     #[error("database error: {0}")]
     Other(String),
+    /// A stored token no configured key opens (docs/operations.md#security); the text names no key and no token.
+    #[error("{0}")]
+    Undecryptable(crypto::DecryptError),
 }
 
 impl From<mongodb::error::Error> for StoreError {

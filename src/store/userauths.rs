@@ -1,11 +1,12 @@
 //! The `userauths` collection, exactly as the original wrote it (docs/decisions.md#stored-documents), so that a
-//! database written by the original works unchanged. Tokens are sealed by [`TokenCipher`] on every write.
+//! database written by the original works unchanged. Tokens are sealed by [`TokenCipher`] on every write, bound to
+//! their child and field ([`Aad::userauths`]).
 
 use chrono::Utc;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::UpdateOptions;
 
-use super::crypto::TokenCipher;
+use super::crypto::{Aad, TokenCipher};
 use super::{bson_time, Store, StoreError, USERAUTHS};
 use crate::domain::{ChildId, ProviderAuth, ProviderKind, TokenStatus};
 
@@ -35,6 +36,11 @@ pub struct ValidChild {
     /// `fitbit.last_sync` as stored (`YYYY-MM-DDTHH:MM:SSZ`, so text order is time order); `None` before a first sync.
     pub last_sync: Option<String>,
 }
+
+/// How often a compare-and-set is tried again when only the sealing of the value it compares changed (a re-seal ran
+/// between the read and the write).
+const RESEALED_RETRIES: usize = 3;
+
 /// Where the kinds a provider refused are kept: inside the `fitbit` part, so that a new authorization, which replaces
 /// that part whole, forgets them; a refresh of the same grant keeps them. Absent while nothing was refused, so
 /// records keep the original's shape.
@@ -50,14 +56,14 @@ impl UserAuths {
         let collection = self.store.collection(USERAUTHS);
         let found = self.store.timed(collection.find_one(doc! {"user_id": child.object_id()})).await?;
         let Some(fitbit) = found.as_ref().and_then(|d| d.get_document("fitbit").ok()) else { return Ok(None) };
-        self.read_auth(fitbit)
+        self.read_auth(child, fitbit)
     }
 
     /// POST auth: a new authorization replaces the whole `fitbit` part (this wipe of `last_sync` is kept:
     /// docs/decisions.md#refresh-keeps-last-sync); the record is created when missing.
     pub async fn save_authorization(&self, child: ChildId, auth: &ProviderAuth) -> Result<(), StoreError> {
         let update = doc! {
-            "$set": {"user_id": child.object_id(), "fitbit": self.fitbit_document(auth)},
+            "$set": {"user_id": child.object_id(), "fitbit": self.fitbit_document(child, auth)},
             "$setOnInsert": {"created_at": bson_time(Utc::now()), "__v": 0},
         };
         let options = UpdateOptions::builder().upsert(true).build();
@@ -77,7 +83,9 @@ impl UserAuths {
     }
 
     /// A refresh: only the token fields change (docs/decisions.md#refresh-keeps-last-sync), and only if the refresh
-    /// token read before is still the stored one. Returns false when another writer got there first.
+    /// token read before is still the stored one. Returns false when another writer got there first. A value that is
+    /// the same token sealed again (by `ds-agent tokens reseal`) is still the stored one: the write is tried again on it,
+    /// so a re-seal never loses a refresh's new tokens.
     pub async fn replace_tokens(
         &self,
         child: ChildId,
@@ -85,8 +93,14 @@ impl UserAuths {
         fresh: &ProviderAuth,
     ) -> Result<bool, StoreError> {
         let mut set = Document::new();
-        set.insert("fitbit.access_token", self.cipher.seal(&fresh.access_token));
-        set.insert("fitbit.refresh_token", self.cipher.seal(&fresh.refresh_token));
+        set.insert(
+            "fitbit.access_token",
+            self.cipher.seal(&fresh.access_token, &Aad::userauths(child, "access_token")),
+        );
+        set.insert(
+            "fitbit.refresh_token",
+            self.cipher.seal(&fresh.refresh_token, &Aad::userauths(child, "refresh_token")),
+        );
         if let Some(exp) = fresh.expires_in {
             set.insert("fitbit.expires_in", epoch_bson(exp));
         }
@@ -98,9 +112,26 @@ impl UserAuths {
             set.insert("fitbit.user_id", user);
         }
         set.insert("fitbit.status", "valid_token");
-        let filter = doc! {"user_id": child.object_id(), "fitbit.refresh_token": &previous.stored_refresh_token};
-        let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, doc! {"$set": set})).await?;
-        Ok(result.matched_count == 1)
+        let mut stored_refresh_token = previous.stored_refresh_token.clone();
+        for _ in 0..RESEALED_RETRIES {
+            let filter = doc! {"user_id": child.object_id(), "fitbit.refresh_token": &stored_refresh_token};
+            let update = doc! {"$set": set.clone()};
+            let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, update)).await?;
+            if result.matched_count == 1 {
+                return Ok(true);
+            }
+            match self.find(child).await {
+                Ok(Some(now))
+                    if now.auth.refresh_token == previous.auth.refresh_token
+                        && now.stored_refresh_token != stored_refresh_token =>
+                {
+                    stored_refresh_token = now.stored_refresh_token;
+                }
+                Ok(_) | Err(StoreError::Undecryptable(_)) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
     }
 
     pub async fn set_status(&self, child: ChildId, status: TokenStatus) -> Result<(), StoreError> {
@@ -133,23 +164,29 @@ impl UserAuths {
         refresh_token: &str,
         kinds: &[&str],
     ) -> Result<Vec<String>, StoreError> {
-        let Some(stored) = self.find(child).await? else { return Ok(Vec::new()) };
-        if stored.auth.refresh_token != refresh_token {
-            return Ok(Vec::new());
+        // Read again when the write missed: the same tokens may have been sealed again meanwhile.
+        for _ in 0..RESEALED_RETRIES {
+            let Some(stored) = self.find(child).await? else { return Ok(Vec::new()) };
+            if stored.auth.refresh_token != refresh_token {
+                return Ok(Vec::new());
+            }
+            let new: Vec<String> = kinds
+                .iter()
+                .filter(|kind| !stored.permission_denied.iter().any(|k| k == *kind))
+                .map(|k| k.to_string())
+                .collect();
+            if new.is_empty() {
+                return Ok(new);
+            }
+            let all: Vec<String> = stored.permission_denied.iter().chain(&new).cloned().collect();
+            let filter = doc! {"user_id": child.object_id(), "fitbit.refresh_token": &stored.stored_refresh_token};
+            let update = doc! {"$set": {PERMISSION_DENIED: all}};
+            let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, update)).await?;
+            if result.matched_count == 1 {
+                return Ok(new);
+            }
         }
-        let new: Vec<String> = kinds
-            .iter()
-            .filter(|kind| !stored.permission_denied.iter().any(|k| k == *kind))
-            .map(|k| k.to_string())
-            .collect();
-        if new.is_empty() {
-            return Ok(new);
-        }
-        let all: Vec<String> = stored.permission_denied.iter().chain(&new).cloned().collect();
-        let filter = doc! {"user_id": child.object_id(), "fitbit.refresh_token": &stored.stored_refresh_token};
-        let update = doc! {"$set": {PERMISSION_DENIED: all}};
-        let result = self.store.timed(self.store.collection(USERAUTHS).update_one(filter, update)).await?;
-        Ok(if result.matched_count == 1 { new } else { Vec::new() })
+        Ok(Vec::new())
     }
 
     /// User deletion: the whole record goes. `None` when there was none.
@@ -201,13 +238,13 @@ impl UserAuths {
         }))
     }
 
-    fn fitbit_document(&self, auth: &ProviderAuth) -> Document {
+    fn fitbit_document(&self, child: ChildId, auth: &ProviderAuth) -> Document {
         let mut fitbit = Document::new();
-        fitbit.insert("access_token", self.cipher.seal(&auth.access_token));
+        fitbit.insert("access_token", self.cipher.seal(&auth.access_token, &Aad::userauths(child, "access_token")));
         if let Some(exp) = auth.expires_in {
             fitbit.insert("expires_in", epoch_bson(exp));
         }
-        fitbit.insert("refresh_token", self.cipher.seal(&auth.refresh_token));
+        fitbit.insert("refresh_token", self.cipher.seal(&auth.refresh_token, &Aad::userauths(child, "refresh_token")));
         if let Some(scope) = &auth.scope {
             fitbit.insert("scope", scope);
         }
@@ -229,13 +266,15 @@ impl UserAuths {
         fitbit
     }
 
-    fn read_auth(&self, fitbit: &Document) -> Result<Option<StoredAuth>, StoreError> {
+    fn read_auth(&self, child: ChildId, fitbit: &Document) -> Result<Option<StoredAuth>, StoreError> {
         let text = |key: &str| fitbit.get_str(key).ok().filter(|s| !s.is_empty()).map(str::to_string);
         let (Some(access), Some(refresh)) = (text("access_token"), text("refresh_token")) else { return Ok(None) };
-        let open = |value: &str| self.cipher.open(value).map_err(|e| StoreError::Other(e.to_string()));
+        let open = |value: &str, field: &str| {
+            self.cipher.open(value, &Aad::userauths(child, field)).map_err(StoreError::Undecryptable)
+        };
         let auth = ProviderAuth {
-            access_token: open(&access)?,
-            refresh_token: open(&refresh)?,
+            access_token: open(&access, "access_token")?,
+            refresh_token: open(&refresh, "refresh_token")?,
             expires_in: fitbit.get("expires_in").and_then(bson_number),
             scope: text("scope"),
             token_type: text("token_type").unwrap_or_else(|| "Bearer".into()),

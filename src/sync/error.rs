@@ -37,6 +37,8 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Provider(e) => e.is_transient(),
+            // Only an operator adding the key that sealed them helps.
+            SyncError::Store(StoreError::Undecryptable(_)) => false,
             SyncError::Busy
             | SyncError::Store(_)
             | SyncError::Coordination(_)

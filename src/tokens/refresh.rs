@@ -83,7 +83,8 @@ impl TokenService {
 
     async fn refresh_locked(&self, child: ChildId, seen: &StoredAuth) -> Result<ProviderAuth, RefreshError> {
         let latest = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
-        if latest.stored_refresh_token != seen.stored_refresh_token {
+        // Compared in clear: the same token sealed again by a re-seal is not a refresh by someone else.
+        if latest.auth.refresh_token != seen.auth.refresh_token {
             return Ok(latest.auth);
         }
         let grant = match self.providers.refresh(&latest.auth).await {
@@ -91,7 +92,7 @@ impl TokenService {
             Err(e) if e.kind == ProviderErrorKind::InvalidGrant => {
                 // Another writer may have refreshed after our read: only the stored tokens can tell.
                 match self.userauths.find(child).await? {
-                    Some(again) if again.stored_refresh_token != latest.stored_refresh_token => return Ok(again.auth),
+                    Some(again) if again.auth.refresh_token != latest.auth.refresh_token => return Ok(again.auth),
                     _ => return Err(e.into()),
                 }
             }

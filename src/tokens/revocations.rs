@@ -1,6 +1,8 @@
 //! Revoking a child's grant at the provider. The local tokens are always removed when a user asks to disconnect
 //! (docs/decisions.md#revoke); a remote revoke that failed for a reason that may pass is kept (tokens sealed) in the
-//! `revocations` collection and retried in the background with a growing delay.
+//! `revocations` collection and retried in the background with a growing delay. An entry whose tokens no configured
+//! key opens is kept, logged and counted, and looked at again every few hours, until an operator configures the key
+//! that sealed it (docs/operations.md#security).
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::{ChildId, ProviderAuth, ProviderKind};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
-use crate::store::{bson_time, Store, StoreError, TokenCipher, REVOCATIONS};
+use crate::store::{bson_time, Aad, Store, StoreError, TokenCipher, REVOCATIONS};
 
 const MAX_ATTEMPTS: i32 = 8;
 const FIRST_DELAY: chrono::Duration = chrono::Duration::minutes(1);
@@ -20,6 +22,8 @@ const MAX_DELAY: chrono::Duration = chrono::Duration::hours(6);
 /// A claimed entry is invisible to other instances this long, then claimable again if its worker died.
 const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 const POLL_EVERY: Duration = Duration::from_secs(30);
+/// How long an entry whose tokens do not open waits before it is tried again (with the keys configured by then).
+const UNDECRYPTABLE_DELAY: chrono::Duration = MAX_DELAY;
 
 #[derive(Debug, PartialEq)]
 pub enum RevokeOutcome {
@@ -50,8 +54,8 @@ impl Revocations {
                 tracing::warn!("Revoke at the provider failed for child {child}, retrying later: {e}");
                 let document = doc! {
                     "user_id": child.object_id(),
-                    "access_token": self.cipher.seal(&auth.access_token),
-                    "refresh_token": self.cipher.seal(&auth.refresh_token),
+                    "access_token": self.cipher.seal(&auth.access_token, &Aad::revocation(child, "access_token")),
+                    "refresh_token": self.cipher.seal(&auth.refresh_token, &Aad::revocation(child, "refresh_token")),
                     "provider": auth.provider.as_str(),
                     "attempts": 1,
                     "next_attempt_at": bson_time(Utc::now() + FIRST_DELAY),
@@ -69,13 +73,35 @@ impl Revocations {
         while let Some(entry) = self.claim(now).await? {
             let id = entry.get_object_id("_id").map_err(|e| StoreError::Other(e.to_string()))?;
             let attempts = entry.get_i32("attempts").unwrap_or(1);
-            let open = |key: &str| entry.get_str(key).ok().and_then(|v| self.cipher.open(v).ok());
             let provider = entry.get_str("provider").ok().and_then(ProviderKind::parse).unwrap_or_default();
-            let result = match (open("access_token"), open("refresh_token")) {
-                (Some(access), Some(refresh)) => self.attempt(provider, &access, &refresh).await,
-                _ => Ok(RevokeOutcome::NothingToRevoke),
-            };
             let collection = self.store.collection(REVOCATIONS);
+            let child = entry.get_object_id("user_id").ok().map(ChildId::from);
+            let stored = |key: &str| entry.get_str(key).ok().filter(|value| !value.is_empty());
+            let tokens = match (child, stored("access_token"), stored("refresh_token")) {
+                (Some(child), Some(access), Some(refresh)) => {
+                    let open = |value: &str, field: &str| self.cipher.open(value, &Aad::revocation(child, field));
+                    match (open(access, "access_token"), open(refresh, "refresh_token")) {
+                        (Ok(access), Ok(refresh)) => Some((access, refresh)),
+                        (Err(e), _) | (_, Err(e)) => {
+                            // Kept: deleting it would leave the grant alive at the provider, unrevoked.
+                            tracing::error!(
+                                "Revocation {id} of child {child} kept: its tokens cannot be decrypted ({e}); next \
+                                 try in {} h",
+                                UNDECRYPTABLE_DELAY.num_hours()
+                            );
+                            crate::metrics::get().revocations_undecryptable.inc();
+                            let update = doc! {"$set": {"next_attempt_at": bson_time(now + UNDECRYPTABLE_DELAY)}};
+                            self.store.timed(collection.update_one(doc! {"_id": id}, update)).await?;
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let result = match tokens {
+                Some((access, refresh)) => self.attempt(provider, &access, &refresh).await,
+                None => Ok(RevokeOutcome::NothingToRevoke),
+            };
             match result {
                 Err(e) if attempts < MAX_ATTEMPTS => {
                     let delay = (FIRST_DELAY * 2i32.pow(attempts as u32)).min(MAX_DELAY);

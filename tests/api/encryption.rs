@@ -19,7 +19,7 @@ async fn tokens_are_stored_sealed_and_read_back_in_clear() {
     let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
     for field in ["access_token", "refresh_token"] {
         let stored = fitbit.get_str(field).unwrap();
-        assert!(stored.starts_with("enc:v1:"), "{field}: {stored}");
+        assert!(stored.starts_with("enc:v2:"), "{field}: {stored}");
     }
     let raw = format!("{fitbit:?}");
     assert!(!raw.contains(&tokens.access_token) && !raw.contains(&tokens.refresh_token));
@@ -51,7 +51,7 @@ async fn a_plaintext_record_of_the_original_is_read_and_sealed_on_its_next_write
     // Less than 10 minutes left: the refresh writes new tokens, sealed.
     let fresh = app.state.tokens.usable_tokens(child).await.unwrap().auth;
     let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
-    assert!(fitbit.get_str("access_token").unwrap().starts_with("enc:v1:"));
-    assert!(fitbit.get_str("refresh_token").unwrap().starts_with("enc:v1:"));
+    assert!(fitbit.get_str("access_token").unwrap().starts_with("enc:v2:"));
+    assert!(fitbit.get_str("refresh_token").unwrap().starts_with("enc:v2:"));
     assert_eq!(app.state.userauths.find(child).await.unwrap().unwrap().auth.access_token, fresh.access_token);
 }

@@ -41,7 +41,7 @@ pub struct Teardown {
     /// The database and the Redis keys named after it, when this instance owns them (a peer shares them with the
     /// instance it was spawned from).
     database: Option<String>,
-    /// The instance's own UserDeleteEvent queue, if it has one.
+    /// The instance's own UserDeleteEvent queue, if it has one (its dead-letter queue goes with it).
     queue: Option<String>,
 }
 
@@ -112,6 +112,7 @@ async fn remove_leftovers(database: Option<&str>, queue: Option<&str>) {
     }
     if let Some(queue) = queue {
         remove_queue(queue).await;
+        remove_queue(&ds_agent::bus::dead_letter_queue(queue)).await;
     }
 }
 
@@ -279,6 +280,18 @@ impl TestApp {
         // The database and its keys belong to the first instance.
         peer.teardown.database = None;
         peer
+    }
+
+    /// The settings another instance on the same database would start from, for a test that builds it itself (and
+    /// expects the build to fail: nothing of it is removed when the test ends, apart from what this instance owns).
+    pub fn peer_settings(&self, overrides: &[(&str, &str)]) -> Settings {
+        let mut vars = self.vars.clone();
+        vars.insert("PORT_HTTP".into(), "0".into());
+        vars.insert("PORT_HTTPS".into(), "0".into());
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings")
     }
 
     /// A child with fresh simulator tokens, handed over through `POST …/fitbit/auth`.

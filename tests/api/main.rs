@@ -17,6 +17,7 @@ mod helpers;
 mod hostile_clients;
 mod http_layer;
 mod jobs;
+mod key_rotation;
 mod notifications;
 mod observability;
 mod own_redis;
