@@ -14,6 +14,7 @@ mod google_quota;
 mod google_responses;
 mod health;
 mod helpers;
+mod hostile_provider;
 mod http_layer;
 mod jobs;
 mod notifications;

@@ -72,6 +72,9 @@ pub enum FaultKind {
     NextLink(String),
     /// Google's tokeninfo: the answer as usual, but `aud` and `azp` name this other OAuth client.
     Audience(String),
+    /// A Health API 429 for the project's quota (its `QuotaFailure` naming the project) with `Retry-After` set to this
+    /// text: Google documents none, a broken or hostile one may send anything.
+    ProjectQuota { retry_after: String },
 }
 
 #[derive(Default)]

@@ -172,6 +172,7 @@
 //! - `{"kind": "next_link", "url"}`: on Fitbit's `sleep/list.json` and `activities/list.json`, the page as usual with
 //!   `pagination.next` set to `url`; other data GETs spend it unchanged.
 //! - `{"kind": "audience", "client_id"}`: tokeninfo answers as usual, with `aud` and `azp` naming that other client.
+//! - `{"kind": "project_quota", "retry_after"}`: a Health API 429 for the project's quota with that `Retry-After`.
 
 mod config;
 mod dataset;

@@ -92,6 +92,7 @@ async fn faults_are_added_and_cleared() {
         json!({"route": "google_token", "kind": "redirect", "status": 308, "url": "http://127.0.0.1:9/token"}),
         json!({"route": "data", "kind": "next_link", "url": "http://127.0.0.1:9/1.2/user/-/sleep/list.json"}),
         json!({"route": "google_tokeninfo", "kind": "audience", "client_id": "other.apps.googleusercontent.com"}),
+        json!({"route": "google_data", "kind": "project_quota", "retry_after": "99999999999"}),
     ] {
         assert_eq!(
             admin(&sim, reqwest::Method::POST, "/faults", Some(hostile.clone())).await.status(),
@@ -115,6 +116,7 @@ async fn faults_are_added_and_cleared() {
         json!({"kind": "redirect", "status": 200, "url": "http://127.0.0.1:9/"}),
         json!({"kind": "next_link"}),
         json!({"kind": "audience"}),
+        json!({"kind": "project_quota"}),
     ] {
         assert_eq!(
             admin(&sim, reqwest::Method::POST, "/faults", Some(invalid.clone())).await.status(),

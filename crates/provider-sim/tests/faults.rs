@@ -218,3 +218,29 @@ async fn an_audience_fault_names_another_client_in_tokeninfo() {
     let info = json(client().post(&url).form(&[("access_token", &pair.access_token)]).send().await.unwrap()).await;
     assert_eq!(info["aud"], SimConfig::default().google_client_id, "worn off");
 }
+
+#[tokio::test]
+async fn a_project_quota_fault_is_googles_project_429_with_the_given_retry_after() {
+    let sim = start().await;
+    let token = sim.issue_google_tokens(USER, provider_sim::GOOGLE_HEALTH_SCOPES, 3599).access_token;
+    sim.add_fault(Fault {
+        user: Some(USER.into()),
+        route: Some(Route::GoogleData),
+        kind: FaultKind::ProjectQuota { retry_after: "99999999999".into() },
+        times: 1,
+    });
+    let url = format!("{}/v4/users/me/identity", sim.base_url());
+    let response = client().get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "99999999999");
+    let body = json(response).await;
+    assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
+    let subjects: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|detail| detail["violations"][0]["subject"].as_str())
+        .collect();
+    assert!(subjects.iter().any(|s| s.starts_with("project:")), "{body}");
+    assert_eq!(client().get(&url).bearer_auth(&token).send().await.unwrap().status(), 200, "worn off");
+}

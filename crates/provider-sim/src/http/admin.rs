@@ -188,6 +188,7 @@ struct FaultRequest {
     declared: Option<bool>,
     url: Option<String>,
     client_id: Option<String>,
+    retry_after: Option<String>,
 }
 
 async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -213,11 +214,14 @@ async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         (Some("audience"), _, _) if request.client_id.is_some() => {
             FaultKind::Audience(request.client_id.clone().unwrap_or_default())
         }
+        (Some("project_quota"), _, _) if request.retry_after.is_some() => {
+            FaultKind::ProjectQuota { retry_after: request.retry_after.clone().unwrap_or_default() }
+        }
         _ => {
             return bad_request(
                 "kind must be \"status\" (with status 100-599), \"slow\" (with delay_ms), \"drop\", \"oversized\" \
                  (with bytes, declared?), \"endless\", \"redirect\" (with url, status? 300-399, default 307), \
-                 \"next_link\" (with url) or \"audience\" (with client_id)",
+                 \"next_link\" (with url), \"audience\" (with client_id) or \"project_quota\" (with retry_after)",
             )
         }
     };

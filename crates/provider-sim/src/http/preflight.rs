@@ -1,12 +1,12 @@
 //! What every request goes through before the provider's own logic, in this order: counting (failed requests count
 //! too), the configured latency, the legacy-gone switch for legacy routes (before any auth check, like the real
 //! retirement), then the first matching fault. A fault either replaces the answer here (a status, a drop, an oversized
-//! or endless body, a redirect) or is handed to the route, which shapes its own answer with it.
+//! or endless body, a redirect, a project quota 429) or is handed to the route, which shapes its own answer with it.
 
 use std::io;
 
 use axum::body::{Body, Bytes};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -48,6 +48,7 @@ pub(super) async fn preflight(
         Some(FaultKind::Oversized { bytes, declared }) => Err(oversized(bytes, declared)),
         Some(FaultKind::Endless) => Err(endless()),
         Some(FaultKind::Redirect { status, url }) => Err(redirect(status, &url)),
+        Some(FaultKind::ProjectQuota { retry_after }) => Err(project_quota(&retry_after)),
         Some(shaping @ (FaultKind::NextLink(_) | FaultKind::Audience(_))) => Ok(Some(shaping)),
     }
 }
@@ -79,6 +80,14 @@ fn endless() -> Response {
 fn json_stream(body: Body) -> Response {
     let mut response = Response::new(body);
     response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().expect("a valid header"));
+    response
+}
+
+fn project_quota(retry_after: &str) -> Response {
+    let mut response = crate::google::status::project_limited(1.0).into_response();
+    if let Ok(value) = retry_after.parse() {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
     response
 }
 
