@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::{Job, JobQueue};
 use crate::coordination::CoordinationError;
 use crate::metrics::{self, JobOutcome};
-use crate::provider::ProviderErrorKind;
+use crate::provider::{ProviderErrorKind, RETRY_AFTER_CAP_SECS};
 use crate::sync::{SyncError, SyncService};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -181,9 +181,10 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
         }
         Err(Some(SyncError::Provider(e))) if matches!(e.kind, ProviderErrorKind::RateLimited { .. }) => {
             let ProviderErrorKind::RateLimited { retry_after_secs } = e.kind else { unreachable!() };
-            let wait = retry_after_secs.unwrap_or(DEFAULT_RATE_LIMIT_WAIT_SECS).max(1);
+            let wait = retry_after_secs.unwrap_or(DEFAULT_RATE_LIMIT_WAIT_SECS).clamp(1, RETRY_AFTER_CAP_SECS);
             tracing::warn!("Fitbit rate limit for child {}: the sync is rescheduled in {wait} s", job.child);
-            (Some((now_ms + wait as i64 * 1000, job.attempt)), JobOutcome::Rescheduled)
+            let due_ms = now_ms.saturating_add(i64::try_from(wait).unwrap_or(i64::MAX).saturating_mul(1000));
+            (Some((due_ms, job.attempt)), JobOutcome::Rescheduled)
         }
         Err(Some(e)) if e.is_transient() && job.attempt < queue.settings.max_attempts => {
             let delay = queue.settings.retry_base * 2u32.pow(job.attempt - 1);

@@ -12,6 +12,8 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::provider::transport::{read_capped, KEYSET_CAP};
+
 /// How long a fetched keyset is trusted before it is fetched again.
 const KEYSET_LIFETIME: Duration = Duration::from_secs(3600);
 /// Unknown key ids that make a fetch before the cached keyset is old: each once per fetch, so that a sender naming
@@ -53,7 +55,8 @@ pub struct SignatureVerifier {
 
 impl SignatureVerifier {
     pub fn new(url: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder().timeout(timeout).build().expect("an HTTP client with rustls builds");
+        // The providers' client: no redirect followed, no Referer.
+        let http = crate::provider::transport::http_client(timeout);
         SignatureVerifier { http, url: url.to_string(), cached: Mutex::new(None) }
     }
 
@@ -94,7 +97,9 @@ impl SignatureVerifier {
         if !response.status().is_success() {
             return Err(failed(format!("status {}", response.status())));
         }
-        let keyset: Value = response.json().await.map_err(|e| failed(e.without_url().to_string()))?;
+        // Read up to a cap, so a keyset host that never stops sending cannot fill the memory.
+        let body = read_capped(response, KEYSET_CAP).await.map_err(|e| failed(e.to_string()))?;
+        let keyset: Value = serde_json::from_slice(&body).map_err(|e| failed(format!("not JSON: {e}")))?;
         parse_keyset(&keyset).map_err(failed)
     }
 }

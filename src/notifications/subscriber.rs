@@ -24,6 +24,9 @@ const OPERATION_WAIT: Duration = Duration::from_secs(60);
 const LIST_INTERVAL: Duration = Duration::from_secs(1);
 /// The most subscribers a list page holds.
 const PAGE_SIZE: &str = "1000";
+/// The most of an answer read: a list of up to `PAGE_SIZE` subscribers of about 500 bytes each
+/// (docs/operations.md#provider-answers-and-links).
+const SUBSCRIBER_ANSWER_CAP: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriberError {
@@ -203,7 +206,8 @@ impl Client {
         let response =
             request.bearer_auth(&self.token).send().await.map_err(|e| SubscriberError::Http(e.to_string()))?;
         let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let body = crate::provider::transport::read_capped(response, SUBSCRIBER_ANSWER_CAP).await;
+        let body: Value = body.ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or(Value::Null);
         if status != StatusCode::OK {
             let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message").to_string();
             return Err(SubscriberError::Refused { status: status.as_u16(), message });

@@ -26,6 +26,10 @@ pub enum ProviderErrorKind {
     Unavailable,
     /// Fitbit's `internal_error`.
     Internal,
+    /// An answer ds-agent does not take (docs/operations.md#provider-answers-and-links): larger than its cap, a
+    /// redirect, or a page link to another origin. Not retried (the provider would answer the same), not announced
+    /// (the tokens are not at fault); on the route, code 1500 with the texts of a provider that could not be used.
+    RefusedAnswer,
     /// The provider no longer gives this data to the application (Google's 403 `PERMISSION_DENIED` for a user whose
     /// permission for a data type is gone), while the tokens stay good for the rest. Announced by the sync once per
     /// authorization (docs/consumer-and-google-facts.md), not on every failure.
@@ -82,6 +86,7 @@ impl ProviderError {
             ProviderErrorKind::LegacyRetired => Some(1410),
             ProviderErrorKind::Unavailable
             | ProviderErrorKind::Internal
+            | ProviderErrorKind::RefusedAnswer
             | ProviderErrorKind::PermissionDenied
             | ProviderErrorKind::Other(_) => Some(1500),
             ProviderErrorKind::Untyped => None,
@@ -107,6 +112,7 @@ impl ProviderError {
             self.kind,
             ProviderErrorKind::Unavailable
                 | ProviderErrorKind::Internal
+                | ProviderErrorKind::RefusedAnswer
                 | ProviderErrorKind::Untyped
                 | ProviderErrorKind::PermissionDenied
         )
@@ -122,7 +128,7 @@ impl ProviderError {
         let at = self.access_token.as_deref().unwrap_or("undefined");
         let rt = self.refresh_token.as_deref().unwrap_or("undefined");
         let (message, description) = match &self.kind {
-            ProviderErrorKind::Unavailable => {
+            ProviderErrorKind::Unavailable | ProviderErrorKind::RefusedAnswer => {
                 ("Could not connect with the Fitbit Server".to_string(), Some("Please try again later.".to_string()))
             }
             ProviderErrorKind::ExpiredToken => (
@@ -242,6 +248,15 @@ mod tests {
         assert!(!e(ProviderErrorKind::Unavailable).publishes_event());
         assert!(!e(ProviderErrorKind::Internal).publishes_event());
         assert!(!e(ProviderErrorKind::Untyped).publishes_event());
+        // An answer refused (too large, a redirect, a foreign link): a provider failure, neither retried nor announced.
+        let refused = e(ProviderErrorKind::RefusedAnswer);
+        assert_eq!((refused.code(), refused.http_status()), (Some(1500), StatusCode::INTERNAL_SERVER_ERROR));
+        assert_eq!(
+            serde_json::to_value(refused.body()).unwrap(),
+            serde_json::json!({"code": 1500, "message": "Could not connect with the Fitbit Server",
+                               "description": "Please try again later."})
+        );
+        assert!(!refused.publishes_event() && !refused.is_transient());
         // As any other provider error on the route, but announced by the sync, once.
         let denied = e(ProviderErrorKind::PermissionDenied);
         assert_eq!((denied.code(), denied.http_status()), (Some(1500), StatusCode::INTERNAL_SERVER_ERROR));

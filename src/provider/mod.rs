@@ -14,3 +14,4 @@ pub(crate) mod transport;
 
 pub use error::{AuthErrorBody, ProviderError, ProviderErrorKind};
 pub use providers::{Provider, Providers, Refreshed};
+pub use transport::RETRY_AFTER_CAP_SECS;

@@ -15,6 +15,7 @@ mod google_responses;
 mod health;
 mod helpers;
 mod hostile_clients;
+mod hostile_provider;
 mod http_layer;
 mod jobs;
 mod key_rotation;

@@ -1,5 +1,7 @@
 //! Injected failures: the ways Fitbit, Google and the network misbehave that ds-agent must survive (5xx pages, slow
-//! answers, dropped connections). Each fault affects a number of matching requests, then disappears.
+//! answers, dropped connections), and the ways a hostile or compromised provider could (answers too large or endless,
+//! redirects elsewhere, page links to another host, tokens of another client). Each fault affects a number of
+//! matching requests, then disappears.
 
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ pub struct Fault {
 }
 
 /// A kind of request, for faults and counting. In admin JSON: `token`, `revoke`, `introspect`, `data`, `google_token`,
-/// `google_revoke`, `google_tokeninfo`, `google_consent`, `google_data`.
+/// `google_revoke`, `google_tokeninfo`, `google_consent`, `google_data`, `google_keyset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
@@ -33,12 +35,14 @@ pub enum Route {
     GoogleToken,
     /// Google's `POST /revoke`
     GoogleRevoke,
-    /// Google's `GET /tokeninfo`
+    /// Google's `/tokeninfo`, `GET` or `POST`
     GoogleTokeninfo,
     /// Google's fake consent page, `GET /o/oauth2/v2/auth`
     GoogleConsent,
     /// Every Google Health API request under `/v4/`
     GoogleData,
+    /// The webhook keyset, `GET /googlehealthapi/webhooks/webhooks_public_keyset.json` (counted for no user)
+    GoogleKeyset,
 }
 
 impl Route {
@@ -56,6 +60,21 @@ pub enum FaultKind {
     Slow(Duration),
     /// Close the connection without a complete response: the client sees a transport error.
     Drop,
+    /// A 200 `application/json` body of `bytes` bytes: whitespace, then `{}`, so it is valid JSON if read whole. Streamed
+    /// in chunks of one static buffer, never held in memory. `declared`: with a `Content-Length`, else chunked.
+    Oversized { bytes: u64, declared: bool },
+    /// A 200 `application/json` body of whitespace that never ends, until the client hangs up.
+    Endless,
+    /// `status` (a 3xx) with `Location: url` and no body.
+    Redirect { status: u16, url: String },
+    /// Fitbit list pages (`sleep/list.json`, `activities/list.json`): the page as usual, its `pagination.next` this URL.
+    /// Other data GETs spend it without a change.
+    NextLink(String),
+    /// Google's tokeninfo: the answer as usual, but `aud` and `azp` name this other OAuth client.
+    Audience(String),
+    /// A Health API 429 for the project's quota (its `QuotaFailure` naming the project) with `Retry-After` set to this
+    /// text: Google documents none, a broken or hostile one may send anything.
+    ProjectQuota { retry_after: String },
 }
 
 #[derive(Default)]

@@ -30,8 +30,9 @@
 //!   assertion must be three base64url parts with a JSON payload naming `iss`; its signature is not checked (the
 //!   simulator has no service-account key to check it with), else 400 `invalid_grant`. It counts for no user.
 //! - `POST /revoke` (`token=` in the form or query): revokes the whole consent; `{}`, or 400 `invalid_token`.
-//! - `GET /tokeninfo?access_token=`: `{azp, aud, sub, scope, exp, expires_in, access_type}` (`exp` and `expires_in`
-//!   are strings, as Google sends them), or 400 `invalid_token`.
+//! - `GET /tokeninfo?access_token=`, or `POST /tokeninfo` with `access_token=` in a form body (as Google takes both):
+//!   `{azp, aud, sub, scope, exp, expires_in, access_type}` (`exp` and `expires_in` are strings, as Google sends
+//!   them), or 400 `invalid_token`.
 //! - `GET /v4/users/me/identity` → `{name, healthUserId, legacyUserId}` (the Fitbit user id), `GET
 //!   /v4/users/me/settings` → `{name, timeZone, utcOffset}`.
 //! - `GET /v4/users/me/dataTypes/{type}/dataPoints?filter&pageSize&pageToken` and
@@ -155,8 +156,23 @@
 //!   `google_notifications_single`, `google_operations_pending` (booleans), `google_signature_header` (a header name),
 //!   `google_notification_batch_ms`, `google_notification_retry_base_ms` and `google_notification_max_attempts`
 //!   (numbers), and answers with every switch in force.
-//! - `POST /__admin/faults` takes the routes `google_token`, `google_revoke`, `google_tokeninfo`, `google_consent`
-//!   and `google_data`.
+//! - `POST /__admin/faults` takes the routes `google_token`, `google_revoke`, `google_tokeninfo`, `google_consent`,
+//!   `google_data` and `google_keyset`.
+//!
+//! # Faults of a hostile provider
+//!
+//! Besides `status`, `slow` and `drop`, `POST /__admin/faults` (and [`Simulator::add_fault`]) take the ways a hostile
+//! or compromised provider answers ([`FaultKind`]), for any route unless said otherwise:
+//!
+//! - `{"kind": "oversized", "bytes": N, "declared"?: bool}`: a 200 of N bytes of whitespace ending in `{}` (valid JSON
+//!   if read whole), streamed from one static buffer so that no size costs the simulator memory; with a
+//!   `Content-Length` when `declared`, else chunked.
+//! - `{"kind": "endless"}`: a 200 whose whitespace never ends (e.g. the keyset, route `google_keyset`).
+//! - `{"kind": "redirect", "url", "status"?: 300-399}`: that status (307 by default) with `Location: url`.
+//! - `{"kind": "next_link", "url"}`: on Fitbit's `sleep/list.json` and `activities/list.json`, the page as usual with
+//!   `pagination.next` set to `url`; other data GETs spend it unchanged.
+//! - `{"kind": "audience", "client_id"}`: tokeninfo answers as usual, with `aud` and `azp` naming that other client.
+//! - `{"kind": "project_quota", "retry_after"}`: a Health API 429 for the project's quota with that `Retry-After`.
 
 mod config;
 mod dataset;

@@ -65,6 +65,8 @@ impl Usage {
                 self.google_requests.push(detail.to_string());
                 &mut self.google.data
             }
+            // Fetched by no user: never counted.
+            Route::GoogleKeyset => return,
         };
         *counter += 1;
     }

@@ -83,11 +83,40 @@ async fn faults_are_added_and_cleared() {
     assert_eq!(admin(&sim, reqwest::Method::POST, "/faults", Some(drop)).await.status(), 204);
     assert!(client().get(format!("{}/1.2/user/-{path}", sim.base_url())).bearer_auth(&token).send().await.is_err());
 
+    // The hostile provider's faults.
+    for hostile in [
+        json!({"route": "data", "kind": "oversized", "bytes": 52428800}),
+        json!({"route": "google_token", "kind": "oversized", "bytes": 10485760, "declared": true}),
+        json!({"route": "google_keyset", "kind": "endless"}),
+        json!({"route": "google_token", "kind": "redirect", "url": "http://127.0.0.1:9/token"}),
+        json!({"route": "google_token", "kind": "redirect", "status": 308, "url": "http://127.0.0.1:9/token"}),
+        json!({"route": "data", "kind": "next_link", "url": "http://127.0.0.1:9/1.2/user/-/sleep/list.json"}),
+        json!({"route": "google_tokeninfo", "kind": "audience", "client_id": "other.apps.googleusercontent.com"}),
+        json!({"route": "google_data", "kind": "project_quota", "retry_after": "99999999999"}),
+    ] {
+        assert_eq!(
+            admin(&sim, reqwest::Method::POST, "/faults", Some(hostile.clone())).await.status(),
+            204,
+            "{hostile}"
+        );
+    }
+    assert_eq!(admin(&sim, reqwest::Method::DELETE, "/faults", None).await.status(), 204);
+    let pointed = json!({"route": "data", "kind": "next_link", "url": "http://127.0.0.1:9/elsewhere"});
+    admin(&sim, reqwest::Method::POST, "/faults", Some(pointed)).await;
+    let list = format!("/sleep/list.json?afterDate={}&sort=asc&offset=0&limit=2", today() - chrono::Duration::days(30));
+    assert_eq!(json(get_data(&sim, &token, &list).await).await["pagination"]["next"], "http://127.0.0.1:9/elsewhere");
+
     for invalid in [
         json!({"kind": "status"}),
         json!({"kind": "slow"}),
         json!({"kind": "explode"}),
         json!({"kind": "drop", "route": "x"}),
+        json!({"kind": "oversized"}),
+        json!({"kind": "redirect"}),
+        json!({"kind": "redirect", "status": 200, "url": "http://127.0.0.1:9/"}),
+        json!({"kind": "next_link"}),
+        json!({"kind": "audience"}),
+        json!({"kind": "project_quota"}),
     ] {
         assert_eq!(
             admin(&sim, reqwest::Method::POST, "/faults", Some(invalid.clone())).await.status(),

@@ -284,6 +284,14 @@ async fn tokeninfo_describes_live_access_tokens_only() {
         assert_eq!(json(response).await["error"], "invalid_token");
     }
     assert_eq!(sim.google_counts(USER).tokeninfo, 3, "the unknown token belongs to nobody");
+
+    // As Google does, POST with the token in a form body (kept out of URLs) says the same.
+    let posted = client().post(&url).form(&[("access_token", &pair.access_token)]).send().await.unwrap();
+    assert_eq!(posted.status(), 200);
+    assert_eq!(json(posted).await["exp"], pair.expires_at.to_string());
+    let posted = client().post(&url).form(&[("access_token", &expired.access_token)]).send().await.unwrap();
+    assert_eq!(posted.status(), 400);
+    assert_eq!(sim.google_counts(USER).tokeninfo, 5);
 }
 
 #[tokio::test]

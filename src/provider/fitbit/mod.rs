@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::retry::{with_retry, RetryPolicy};
-use super::transport::{http_client, send_raw};
+use super::transport::{http_client, origin_text, same_origin, send_raw, PAGE_CAP, TOKEN_CAP};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use crate::domain::ProviderKind;
@@ -41,6 +41,8 @@ pub struct TokenGrant {
 pub struct FitbitClient {
     http: reqwest::Client,
     base_url: String,
+    /// `FITBIT_API_URL` parsed: the only origin a `pagination.next` link may point at.
+    origin: Option<reqwest::Url>,
     credentials: ClientCredentials,
     retry: RetryPolicy,
 }
@@ -51,6 +53,7 @@ impl FitbitClient {
         FitbitClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
+            origin: reqwest::Url::parse(base_url).ok(),
             credentials,
             retry: Default::default(),
         }
@@ -70,7 +73,7 @@ impl FitbitClient {
                     .header(AUTHORIZATION, format!("Bearer {access_token}"))
                     .header(ACCEPT, "application/json")
                     .form(&[("token", access_token)]);
-                send(request).await
+                send(request, TOKEN_CAP).await
             },
             ProviderError::is_transient,
         )
@@ -94,7 +97,9 @@ impl FitbitClient {
         ];
         let body = with_retry(
             self.retry,
-            || async { send_raw(self.client_request(&url).form(&form), ProviderKind::Fitbit, classify_answer).await },
+            || async {
+                send_raw(self.client_request(&url).form(&form), ProviderKind::Fitbit, classify_answer, TOKEN_CAP).await
+            },
             |e| e.detail.starts_with("connection failed") || e.detail == "5xx",
         )
         .await
@@ -117,7 +122,7 @@ impl FitbitClient {
         ];
         with_retry(
             self.retry,
-            || async { send(self.client_request(&url).form(&form)).await },
+            || async { send(self.client_request(&url).form(&form), TOKEN_CAP).await },
             ProviderError::is_transient,
         )
         .await
@@ -126,10 +131,11 @@ impl FitbitClient {
     }
 
     /// A data GET: `path` follows `/1.2/user/-`, query included; an absolute URL (a `pagination.next` link) is used as
-    /// is.
+    /// is, but only on `FITBIT_API_URL`'s origin: a link elsewhere would take the child's token with it
+    /// (docs/operations.md#provider-answers-and-links).
     pub async fn get(&self, path: &str, access_token: &str) -> Result<Value, ProviderError> {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
+            self.page_link(path)?
         } else {
             format!("{}/1.2/user/-{path}", self.base_url)
         };
@@ -141,12 +147,29 @@ impl FitbitClient {
                     .get(&url)
                     .header(AUTHORIZATION, format!("Bearer {access_token}"))
                     .header(ACCEPT, "application/json");
-                send(request).await
+                send(request, PAGE_CAP).await
             },
             ProviderError::is_transient,
         )
         .await
         .map_err(|e| e.with_tokens(Some(access_token), None))
+    }
+
+    /// A page link that may be followed: on the origin of `FITBIT_API_URL`. Any other is refused, and logged without
+    /// its path and query.
+    fn page_link(&self, link: &str) -> Result<String, ProviderError> {
+        let parsed = reqwest::Url::parse(link).ok();
+        match (&parsed, &self.origin) {
+            (Some(url), Some(origin)) if same_origin(url, origin) => Ok(link.to_string()),
+            _ => {
+                let shown = parsed.as_ref().map_or_else(|| "an unreadable URL".to_string(), origin_text);
+                tracing::warn!("Fitbit sent a page link to another origin ({shown}): not followed");
+                Err(ProviderError::new(
+                    ProviderErrorKind::RefusedAnswer,
+                    format!("page link to another origin ({shown}) not followed"),
+                ))
+            }
+        }
     }
 
     /// A request with the client credentials in a Basic header, form-encoded first as simple-oauth2 did.
@@ -173,8 +196,8 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-async fn send(request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-    let (status, headers, bytes) = send_raw(request, ProviderKind::Fitbit, classify_answer).await?;
+async fn send(request: reqwest::RequestBuilder, cap: usize) -> Result<Value, ProviderError> {
+    let (status, headers, bytes) = send_raw(request, ProviderKind::Fitbit, classify_answer, cap).await?;
     if let Some(error) = classify_answer(status, &headers, &bytes) {
         return Err(error);
     }

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::retry::{with_backoff, with_retry, RetryPolicy};
-use super::transport::{http_client, send_raw};
+use super::transport::{http_client, send_raw, PAGE_CAP, RETRY_AFTER_CAP_SECS, TOKEN_CAP};
 use super::{ProviderError, ProviderErrorKind};
 use crate::config::ClientCredentials;
 use crate::domain::ProviderKind;
@@ -75,6 +75,19 @@ pub struct TokenInfo {
     pub scope: Option<String>,
     /// Absolute expiry in epoch seconds.
     pub exp: Option<i64>,
+    /// The OAuth client the token was issued to.
+    pub aud: Option<String>,
+    /// The client that asked for it, when Google names one.
+    pub azp: Option<String>,
+}
+
+impl TokenInfo {
+    /// Whether the token was issued to `client_id`: `aud` must name it, and `azp` too when Google gives one. A token
+    /// of another OAuth client is not this service's to use, however valid it is.
+    pub fn issued_to(&self, client_id: Option<&str>) -> bool {
+        let Some(client_id) = client_id.filter(|id| !id.is_empty()) else { return false };
+        self.aud.as_deref() == Some(client_id) && self.azp.as_deref().is_none_or(|azp| azp == client_id)
+    }
 }
 
 #[derive(Clone)]
@@ -164,7 +177,7 @@ impl GoogleClient {
             self.retry,
             || async {
                 let request = self.http.post(&url).header(ACCEPT, "application/json").form(form);
-                let answer = send_raw(request, ProviderKind::Google, classify_answer).await?;
+                let answer = send_raw(request, ProviderKind::Google, classify_answer, TOKEN_CAP).await?;
                 match classify_answer(answer.0, &answer.1, &answer.2) {
                     Some(error) => Err(error),
                     None => Ok(answer),
@@ -182,7 +195,7 @@ impl GoogleClient {
         let url = format!("{}/revoke", self.oauth_url);
         let result = with_retry(
             self.retry,
-            || async { self.send(self.http.post(&url).form(&[("token", token)])).await },
+            || async { self.send(self.http.post(&url).form(&[("token", token)]), TOKEN_CAP).await },
             ProviderError::is_transient,
         )
         .await;
@@ -194,12 +207,13 @@ impl GoogleClient {
     }
 
     /// Tokeninfo: `None` when Google says the token is not (or no longer) valid; an error when Google could not answer,
-    /// so an outage is never mistaken for a dead token (docs/decisions.md#an-outage-is-not-a-dead-token).
+    /// so an outage is never mistaken for a dead token (docs/decisions.md#an-outage-is-not-a-dead-token). The token goes
+    /// in a POST form body, never in the URL, where proxies and access logs would keep it.
     pub async fn tokeninfo(&self, access_token: &str) -> Result<Option<TokenInfo>, ProviderError> {
         let url = format!("{}/tokeninfo", self.oauth_url);
         let answer = with_retry(
             self.retry,
-            || async { self.send(self.http.get(&url).query(&[("access_token", access_token)])).await },
+            || async { self.send(self.http.post(&url).form(&[("access_token", access_token)]), TOKEN_CAP).await },
             ProviderError::is_transient,
         )
         .await;
@@ -211,8 +225,8 @@ impl GoogleClient {
                     None => None,
                 };
                 let exp = number("exp").or_else(|| number("expires_in").map(|secs: i64| Utc::now().timestamp() + secs));
-                let scope = body.get("scope").and_then(Value::as_str).map(str::to_string);
-                Ok(Some(TokenInfo { scope, exp }))
+                let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+                Ok(Some(TokenInfo { scope: text("scope"), exp, aud: text("aud"), azp: text("azp") }))
             }
             Err(e) if matches!(e.kind, ProviderErrorKind::InvalidToken | ProviderErrorKind::ExpiredToken) => Ok(None),
             Err(e) if matches!(e.kind, ProviderErrorKind::Other(_) | ProviderErrorKind::PermissionDenied) => Ok(None),
@@ -269,10 +283,12 @@ impl GoogleClient {
     /// A Health API request; a 429 also pauses whose quota it names: every child for the project's, this child (when
     /// the call is part of a sync) for the user's.
     async fn send_health(&self, child: Option<&str>, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-        let (status, headers, bytes) = send_raw(request, ProviderKind::Google, classify_answer).await?;
+        let (status, headers, bytes) = send_raw(request, ProviderKind::Google, classify_answer, PAGE_CAP).await?;
         if let Some(error) = classify_answer(status, &headers, &bytes) {
             if let ProviderErrorKind::RateLimited { retry_after_secs } = error.kind {
-                let pause = retry_after_secs.map_or(PROJECT_PAUSE, Duration::from_secs);
+                // `retry_after` already caps it; capped again here, as the error may come from elsewhere.
+                let pause =
+                    retry_after_secs.map_or(PROJECT_PAUSE, |secs| Duration::from_secs(secs.min(RETRY_AFTER_CAP_SECS)));
                 if project_budget::names_project(&bytes) {
                     if let Some(project) = &self.project {
                         project.pause(pause).await;
@@ -288,8 +304,8 @@ impl GoogleClient {
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-        let (status, headers, bytes) = send_raw(request, ProviderKind::Google, classify_answer).await?;
+    async fn send(&self, request: reqwest::RequestBuilder, cap: usize) -> Result<Value, ProviderError> {
+        let (status, headers, bytes) = send_raw(request, ProviderKind::Google, classify_answer, cap).await?;
         if let Some(error) = classify_answer(status, &headers, &bytes) {
             return Err(error);
         }
@@ -332,5 +348,22 @@ mod tests {
         assert_eq!(health_backoff(&limited(Some(3600)), first), None);
         assert_eq!(health_backoff(&ProviderError::new(ProviderErrorKind::Unavailable, "x"), first), Some(first));
         assert_eq!(health_backoff(&ProviderError::new(ProviderErrorKind::InvalidToken, "x"), first), None);
+        assert_eq!(health_backoff(&limited(Some(u64::MAX)), first), None, "no overflow on an absurd Retry-After");
+    }
+
+    #[test]
+    fn a_token_counts_only_when_issued_to_this_client() {
+        let info = |aud: Option<&str>, azp: Option<&str>| TokenInfo {
+            aud: aud.map(str::to_string),
+            azp: azp.map(str::to_string),
+            ..Default::default()
+        };
+        let ours = Some("ours.apps.googleusercontent.com");
+        assert!(info(ours, ours).issued_to(ours));
+        assert!(info(ours, None).issued_to(ours), "azp is checked only when present");
+        assert!(!info(Some("theirs"), Some("theirs")).issued_to(ours));
+        assert!(!info(ours, Some("theirs")).issued_to(ours), "asked for by another client");
+        assert!(!info(None, None).issued_to(ours), "no audience, no trust");
+        assert!(!info(ours, ours).issued_to(None), "without a client id of our own nothing is ours");
     }
 }

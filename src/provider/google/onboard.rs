@@ -8,13 +8,22 @@ use crate::domain::{GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
 use crate::provider::onboarding::OnboardingError;
 
 impl GoogleClient {
-    /// POST auth's checks: `/tokeninfo` says whether the token lives and what it allows, then [`Self::authorization`].
+    /// POST auth's checks: `/tokeninfo` says whether the token lives, whom it was issued to and what it allows, then
+    /// [`Self::authorization`]. A token issued to another OAuth client is not valid for this service: refused as a token
+    /// that is not active (docs/decisions.md#post-auth-with-an-inactive-token), and logged as what it is.
     pub async fn check_tokens(&self, access_token: &str, refresh_token: &str) -> Result<ProviderAuth, OnboardingError> {
         let info = match self.tokeninfo(access_token).await {
             Ok(Some(info)) => info,
             Ok(None) => return Err(OnboardingError::Inactive),
             Err(e) => return Err(OnboardingError::Unreachable(e)),
         };
+        if !info.issued_to(self.credentials.client_id.as_deref()) {
+            tracing::warn!(
+                "Google access token refused: issued to another OAuth client (aud {}), not to GOOGLE_CLIENT_ID",
+                info.aud.as_deref().unwrap_or("none")
+            );
+            return Err(OnboardingError::Inactive);
+        }
         self.authorization(access_token, refresh_token, info.scope, info.exp).await
     }
 

@@ -184,6 +184,11 @@ struct FaultRequest {
     status: Option<u16>,
     delay_ms: Option<u64>,
     times: Option<u32>,
+    bytes: Option<u64>,
+    declared: Option<bool>,
+    url: Option<String>,
+    client_id: Option<String>,
+    retry_after: Option<String>,
 }
 
 async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -195,7 +200,30 @@ async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         (Some("status"), Some(status), _) if (100..=599).contains(&status) => FaultKind::Status(status),
         (Some("slow"), _, Some(delay)) => FaultKind::Slow(Duration::from_millis(delay)),
         (Some("drop"), _, _) => FaultKind::Drop,
-        _ => return bad_request("kind must be \"status\" (with status 100-599), \"slow\" (with delay_ms) or \"drop\""),
+        (Some("oversized"), _, _) if request.bytes.is_some() => FaultKind::Oversized {
+            bytes: request.bytes.unwrap_or_default(),
+            declared: request.declared.unwrap_or(false),
+        },
+        (Some("endless"), _, _) => FaultKind::Endless,
+        (Some("redirect"), status, _) if request.url.is_some() && status.is_none_or(|s| (300..=399).contains(&s)) => {
+            FaultKind::Redirect { status: status.unwrap_or(307), url: request.url.clone().unwrap_or_default() }
+        }
+        (Some("next_link"), _, _) if request.url.is_some() => {
+            FaultKind::NextLink(request.url.clone().unwrap_or_default())
+        }
+        (Some("audience"), _, _) if request.client_id.is_some() => {
+            FaultKind::Audience(request.client_id.clone().unwrap_or_default())
+        }
+        (Some("project_quota"), _, _) if request.retry_after.is_some() => {
+            FaultKind::ProjectQuota { retry_after: request.retry_after.clone().unwrap_or_default() }
+        }
+        _ => {
+            return bad_request(
+                "kind must be \"status\" (with status 100-599), \"slow\" (with delay_ms), \"drop\", \"oversized\" \
+                 (with bytes, declared?), \"endless\", \"redirect\" (with url, status? 300-399, default 307), \
+                 \"next_link\" (with url), \"audience\" (with client_id) or \"project_quota\" (with retry_after)",
+            )
+        }
     };
     shared.lock().faults.add(Fault {
         user: request.user,

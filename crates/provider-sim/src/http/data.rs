@@ -17,7 +17,7 @@ use super::paging::{self, List};
 use super::preflight::preflight;
 use super::quota::metered;
 use crate::dataset::{History, SERIES_RESOURCES};
-use crate::faults::Route;
+use crate::faults::{FaultKind, Route};
 use crate::fitbit_error::{self, FitbitError};
 use crate::scopes;
 use crate::state::Shared;
@@ -32,9 +32,11 @@ type Answer = Result<Response, FitbitError>;
 pub(super) async fn get(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     let path_and_query = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let bearer = Bearer::of(&shared, &headers);
-    if let Err(response) = preflight(&shared, Route::Data, bearer.user(), path_and_query).await {
-        return response;
-    }
+    let next_link = match preflight(&shared, Route::Data, bearer.user(), path_and_query).await {
+        Ok(Some(FaultKind::NextLink(url))) => Some(url),
+        Ok(_) => None,
+        Err(response) => return response,
+    };
     let caller = match bearer.authorize() {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
@@ -45,11 +47,11 @@ pub(super) async fn get(State(shared): State<Arc<Shared>>, uri: Uri, headers: He
         .and_then(|host| host.to_str().ok())
         .map_or_else(|| shared.base_url.clone(), |host| format!("http://{host}"));
     metered(&shared, &caller.user, || {
-        serve(&shared, &caller, &uri, &origin).unwrap_or_else(IntoResponse::into_response)
+        serve(&shared, &caller, &uri, &origin, next_link.as_deref()).unwrap_or_else(IntoResponse::into_response)
     })
 }
 
-fn serve(shared: &Shared, caller: &Caller, uri: &Uri, origin: &str) -> Answer {
+fn serve(shared: &Shared, caller: &Caller, uri: &Uri, origin: &str, next_link: Option<&str>) -> Answer {
     let path = uri.path();
     let (prefix, resource) = ["/1.2/user/-/", "/1/user/-/"]
         .iter()
@@ -76,7 +78,7 @@ fn serve(shared: &Shared, caller: &Caller, uri: &Uri, origin: &str) -> Answer {
                 .filter(|(of_list, _)| *of_list == list.name())
                 .map(|(_, log)| log.clone())
                 .collect();
-            paging::list(history, &added, list, &query, &format!("{origin}{prefix}/{resource}"))
+            paging::list(history, &added, list, &query, &format!("{origin}{prefix}/{resource}"), next_link)
         }
         Endpoint::Tracker { index, start, end } => tracker(history, index, start, end),
     }

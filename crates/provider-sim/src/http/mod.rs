@@ -37,7 +37,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/1.2/user/-/{*resource}", get(data::get))
         .route("/token", post(google::oauth::token))
         .route("/revoke", post(google::oauth::revoke))
-        .route("/tokeninfo", get(google::oauth::tokeninfo))
+        .route("/tokeninfo", get(google::oauth::tokeninfo).post(google::oauth::tokeninfo))
         .route("/o/oauth2/v2/auth", get(google::consent::authorize))
         .route("/v4/projects/{*rest}", any(google::subscribers::serve))
         .route("/v4/{*rest}", any(google::health::serve))

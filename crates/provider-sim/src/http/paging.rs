@@ -126,12 +126,14 @@ fn sort_order(direction: Direction) -> &'static str {
 }
 
 /// One page of `list` as `{"<list>":[…],"pagination":{…}}`; `link` is the list's absolute URL without query.
+/// `next_link`, from a [`crate::FaultKind::NextLink`], replaces `pagination.next` whatever follows.
 pub(super) fn list(
     history: &History,
     added: &[Value],
     list: List,
     query: &HashMap<String, String>,
     link: &str,
+    next_link: Option<&str>,
 ) -> Result<Response, FitbitError> {
     let page = Page::parse(query)?;
     let end = page.offset.saturating_add(page.limit);
@@ -160,7 +162,11 @@ pub(super) fn list(
     let (field, sort) = (anchor_field(page.direction), sort_order(page.direction));
     let page_link =
         |offset: usize| format!("{link}?{field}={}&sort={sort}&offset={offset}&limit={}", page.anchor, page.limit);
-    let next = if has_next { page_link(end) } else { String::new() };
+    let next = match next_link {
+        Some(url) => url.to_string(),
+        None if has_next => page_link(end),
+        None => String::new(),
+    };
     let previous = if page.offset > 0 { page_link(page.offset.saturating_sub(page.limit)) } else { String::new() };
 
     let mut pagination = Map::new();

@@ -1,20 +1,27 @@
 //! What every request goes through before the provider's own logic, in this order: counting (failed requests count
 //! too), the configured latency, the legacy-gone switch for legacy routes (before any auth check, like the real
-//! retirement), then the first matching fault.
+//! retirement), then the first matching fault. A fault either replaces the answer here (a status, a drop, an oversized
+//! or endless body, a redirect, a project quota 429) or is handed to the route, which shapes its own answer with it.
 
 use std::io;
 
 use axum::body::{Body, Bytes};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::faults::{FaultKind, Route};
 use crate::state::Shared;
 
-/// `Ok` when the request goes on to the provider's logic; otherwise the answer it gets instead. `detail` is what
+/// `Ok` when the request goes on to the provider's logic, with the fault that shapes its answer if one matched
+/// ([`FaultKind::NextLink`], [`FaultKind::Audience`]); otherwise the answer it gets instead. `detail` is what
 /// [`crate::usage::Usage::record`] keeps of it.
-pub(super) async fn preflight(shared: &Shared, route: Route, user: Option<&str>, detail: &str) -> Result<(), Response> {
+pub(super) async fn preflight(
+    shared: &Shared,
+    route: Route,
+    user: Option<&str>,
+    detail: &str,
+) -> Result<Option<FaultKind>, Response> {
     let (settings, fault, retired) = {
         let mut state = shared.lock();
         if let Some(user) = user {
@@ -31,13 +38,64 @@ pub(super) async fn preflight(shared: &Shared, route: Route, user: Option<&str>,
         return Err(gone());
     }
     match fault {
-        None => Ok(()),
+        None => Ok(None),
         Some(FaultKind::Slow(delay)) => {
             tokio::time::sleep(delay).await;
-            Ok(())
+            Ok(None)
         }
         Some(FaultKind::Status(status)) => Err(error_page(status)),
         Some(FaultKind::Drop) => Err(dropped_connection()),
+        Some(FaultKind::Oversized { bytes, declared }) => Err(oversized(bytes, declared)),
+        Some(FaultKind::Endless) => Err(endless()),
+        Some(FaultKind::Redirect { status, url }) => Err(redirect(status, &url)),
+        Some(FaultKind::ProjectQuota { retry_after }) => Err(project_quota(&retry_after)),
+        Some(shaping @ (FaultKind::NextLink(_) | FaultKind::Audience(_))) => Ok(Some(shaping)),
+    }
+}
+
+/// The chunk oversized and endless bodies repeat: one static buffer, so a body of any length costs no memory.
+static FILLER: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+/// `bytes` of whitespace ending in `{}`: valid JSON, and far too large.
+fn oversized(bytes: u64, declared: bool) -> Response {
+    let chunk = FILLER.len() as u64;
+    let filler = bytes.saturating_sub(2);
+    let chunks = (0..filler / chunk)
+        .map(|_| Bytes::from_static(&FILLER))
+        .chain(std::iter::once(Bytes::from_static(&FILLER[..(filler % chunk) as usize])))
+        .chain(std::iter::once(Bytes::from_static(b"{}")))
+        .map(Ok::<_, io::Error>);
+    let mut response = json_stream(Body::from_stream(futures_util::stream::iter(chunks)));
+    if declared {
+        response.headers_mut().insert(CONTENT_LENGTH, bytes.max(2).into());
+    }
+    response
+}
+
+fn endless() -> Response {
+    let chunks = futures_util::stream::repeat_with(|| Ok::<_, io::Error>(Bytes::from_static(&FILLER)));
+    json_stream(Body::from_stream(chunks))
+}
+
+fn json_stream(body: Body) -> Response {
+    let mut response = Response::new(body);
+    response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().expect("a valid header"));
+    response
+}
+
+fn project_quota(retry_after: &str) -> Response {
+    let mut response = crate::google::status::project_limited(1.0).into_response();
+    if let Ok(value) = retry_after.parse() {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
+fn redirect(status: u16, url: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+    match url.parse::<axum::http::HeaderValue>() {
+        Ok(location) => (status, [(LOCATION, location)]).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "the redirect fault's URL is no header value").into_response(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Google's token endpoints (docs/google-health.md#tokens-and-identity): `POST /token` for both user grants and for the
-//! service account's JWT-bearer grant, `POST /revoke` and `GET /tokeninfo`. Refresh tokens do not rotate; a revoke
+//! service account's JWT-bearer grant, `POST /revoke` and `/tokeninfo` (`GET` with the token in the query, or `POST`
+//! with it in a form body, as Google takes both). Refresh tokens do not rotate; a revoke
 //! kills the consent's tokens; tokeninfo describes users' access tokens only.
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use serde_json::{json, Map};
 use super::super::oauth::{client_authenticated, parse_form, Form};
 use super::super::preflight::preflight;
 use super::oauth_error;
-use crate::faults::Route;
+use crate::faults::{FaultKind, Route};
 use crate::google::mapping::google_account_id;
 use crate::google::service_accounts::{self, JWT_BEARER};
 use crate::google::tokens::{CodeProblem, GoogleAccess, Issued, Redemption};
@@ -147,13 +148,19 @@ pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, uri: Uri, body: By
     }
 }
 
-/// `GET /tokeninfo?access_token=`: what Google knows of a live access token.
-pub(crate) async fn tokeninfo(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let query = parse_form(uri.query().unwrap_or_default().as_bytes());
-    let token = query.get("access_token");
-    if let Err(response) = preflight(&shared, Route::GoogleTokeninfo, owner(&shared, token).as_deref(), "").await {
-        return response;
+/// `GET /tokeninfo?access_token=` or `POST /tokeninfo` with `access_token=` in the form (the query too, as for
+/// revoke): what Google knows of a live access token.
+pub(crate) async fn tokeninfo(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
+    let mut form = parse_form(&body);
+    if !form.contains_key("access_token") {
+        form.extend(parse_form(uri.query().unwrap_or_default().as_bytes()));
     }
+    let token = form.get("access_token");
+    let audience = match preflight(&shared, Route::GoogleTokeninfo, owner(&shared, token).as_deref(), "").await {
+        Ok(Some(FaultKind::Audience(client_id))) => Some(client_id),
+        Ok(_) => None,
+        Err(response) => return response,
+    };
     let invalid = || oauth_error(StatusCode::BAD_REQUEST, "invalid_token", "Invalid Value");
     let Some(token) = token else { return invalid() };
     let now = now();
@@ -161,7 +168,7 @@ pub(crate) async fn tokeninfo(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
     let GoogleAccess::Active { user, scopes, exp, offline, .. } = state.google_tokens.access_state(token, now) else {
         return invalid();
     };
-    let client_id = &shared.google.client_id;
+    let client_id = audience.as_ref().unwrap_or(&shared.google.client_id);
     Json(json!({
         "azp": client_id,
         "aud": client_id,
