@@ -103,6 +103,12 @@ impl Simulator {
         self.shared.usage(fitbit_user_id).google_requests
     }
 
+    /// Bytes of oversized and endless bodies (faults) the simulator has streamed so far: what a client read of them,
+    /// plus what the sockets buffer.
+    pub fn streamed_bytes(&self) -> u64 {
+        self.shared.streamed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn add_fault(&self, fault: Fault) {
         self.shared.lock().faults.add(fault);
     }

@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     runtime: Handle,
     /// `true` once the simulator stops: pending deliveries and retries give up instead of holding it up.
     stopping: watch::Sender<bool>,
+    /// Bytes of oversized and endless bodies handed to the server so far: how much a client read before it stopped
+    /// (plus what the sockets buffer).
+    pub streamed: Arc<std::sync::atomic::AtomicU64>,
     state: Mutex<State>,
 }
 
@@ -183,6 +186,7 @@ impl Shared {
             started: Instant::now(),
             runtime: Handle::current(),
             stopping: watch::Sender::new(false),
+            streamed: Arc::default(),
             state: Mutex::new(state),
         }
     }

@@ -4,6 +4,8 @@
 //! or endless body, a redirect, a project quota 429) or is handed to the route, which shapes its own answer with it.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -45,8 +47,8 @@ pub(super) async fn preflight(
         }
         Some(FaultKind::Status(status)) => Err(error_page(status)),
         Some(FaultKind::Drop) => Err(dropped_connection()),
-        Some(FaultKind::Oversized { bytes, declared }) => Err(oversized(bytes, declared)),
-        Some(FaultKind::Endless) => Err(endless()),
+        Some(FaultKind::Oversized { bytes, declared }) => Err(oversized(bytes, declared, shared.streamed.clone())),
+        Some(FaultKind::Endless) => Err(endless(shared.streamed.clone())),
         Some(FaultKind::Redirect { status, url }) => Err(redirect(status, &url)),
         Some(FaultKind::ProjectQuota { retry_after }) => Err(project_quota(&retry_after)),
         Some(shaping @ (FaultKind::NextLink(_) | FaultKind::Audience(_))) => Ok(Some(shaping)),
@@ -56,15 +58,23 @@ pub(super) async fn preflight(
 /// The chunk oversized and endless bodies repeat: one static buffer, so a body of any length costs no memory.
 static FILLER: [u8; 64 * 1024] = [b' '; 64 * 1024];
 
+/// Counts each chunk into `streamed` as the server takes it.
+fn counted(streamed: Arc<AtomicU64>) -> impl FnMut(Bytes) -> Result<Bytes, io::Error> {
+    move |chunk| {
+        streamed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        Ok(chunk)
+    }
+}
+
 /// `bytes` of whitespace ending in `{}`: valid JSON, and far too large.
-fn oversized(bytes: u64, declared: bool) -> Response {
+fn oversized(bytes: u64, declared: bool, streamed: Arc<AtomicU64>) -> Response {
     let chunk = FILLER.len() as u64;
     let filler = bytes.saturating_sub(2);
     let chunks = (0..filler / chunk)
         .map(|_| Bytes::from_static(&FILLER))
         .chain(std::iter::once(Bytes::from_static(&FILLER[..(filler % chunk) as usize])))
         .chain(std::iter::once(Bytes::from_static(b"{}")))
-        .map(Ok::<_, io::Error>);
+        .map(counted(streamed));
     let mut response = json_stream(Body::from_stream(futures_util::stream::iter(chunks)));
     if declared {
         response.headers_mut().insert(CONTENT_LENGTH, bytes.max(2).into());
@@ -72,8 +82,9 @@ fn oversized(bytes: u64, declared: bool) -> Response {
     response
 }
 
-fn endless() -> Response {
-    let chunks = futures_util::stream::repeat_with(|| Ok::<_, io::Error>(Bytes::from_static(&FILLER)));
+fn endless(streamed: Arc<AtomicU64>) -> Response {
+    let mut count = counted(streamed);
+    let chunks = futures_util::stream::repeat_with(move || count(Bytes::from_static(&FILLER)));
     json_stream(Body::from_stream(chunks))
 }
 
