@@ -18,13 +18,24 @@ pub struct UserAuths {
 
 /// A child's record as read: the authorization (if any) and the refresh token exactly as stored, which a refresh
 /// must still find in place to write its result (compare-and-set).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoredAuth {
     pub auth: ProviderAuth,
     pub stored_refresh_token: String,
     /// What the provider refused to give under this authorization (`fitbit.permission_denied`: OCARIoT kinds such as
     /// `sleep` or `steps`), which syncs skip until new tokens replace it.
     pub permission_denied: Vec<String>,
+}
+
+/// The stored refresh token is plaintext where no key sealed it: masked like the tokens of [`ProviderAuth`].
+impl std::fmt::Debug for StoredAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredAuth")
+            .field("auth", &self.auth)
+            .field("stored_refresh_token", &crate::domain::mask_token(&self.stored_refresh_token))
+            .field("permission_denied", &self.permission_denied)
+            .finish()
+    }
 }
 
 /// A child the cron syncs: one with a valid token.
