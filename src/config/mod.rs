@@ -24,6 +24,9 @@ pub struct Settings {
     pub port_https: u16,
     pub ssl_key_path: PathBuf,
     pub ssl_cert_path: PathBuf,
+    /// How often the certificate files are checked for a renewal (`SSL_RELOAD_INTERVAL_SECS`, default 60; `0`: only
+    /// on `SIGHUP`).
+    pub ssl_reload_interval: Option<Duration>,
     /// The MongoDB URI in force: `MONGODB_URI_TEST` when `NODE_ENV=test`, `MONGODB_URI` otherwise.
     pub mongodb_uri: ServiceUri,
     pub redis_uri: ServiceUri,
@@ -207,6 +210,18 @@ impl Settings {
             port_https: parse_port("PORT_HTTPS", &or("PORT_HTTPS", "5001"))?,
             ssl_key_path: or("SSL_KEY_PATH", ".certs/server.key").into(),
             ssl_cert_path: or("SSL_CERT_PATH", ".certs/server.crt").into(),
+            ssl_reload_interval: match or("SSL_RELOAD_INTERVAL_SECS", "60").parse::<u64>() {
+                Ok(0) => None,
+                Ok(secs) => Some(Duration::from_secs(secs)),
+                Err(_) => {
+                    let value = or("SSL_RELOAD_INTERVAL_SECS", "");
+                    return Err(ConfigError::invalid(
+                        "SSL_RELOAD_INTERVAL_SECS",
+                        &value,
+                        "expected a whole number of seconds (0: reload on SIGHUP only)",
+                    ));
+                }
+            },
             mongodb_uri: ServiceUri(mongodb_uri),
             redis_uri: ServiceUri(redis_uri),
             rabbitmq_uri: ServiceUri(rabbitmq_uri),
@@ -375,24 +390,37 @@ pub fn parse_cron(expression: &str) -> Result<croner::Cron, String> {
     croner::Cron::new(expression).with_seconds_optional().parse().map_err(|e| e.to_string())
 }
 
-/// Replaces the password of a URI with `***`, for error texts and logs.
+/// Replaces the password of a URI with `***`, for error texts and logs; a URI too broken to parse is masked by its
+/// text (what lies between the user's `:` and the last `@`).
 pub fn mask_password(uri: &str) -> String {
     match reqwest::Url::parse(uri) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("***"));
             url.to_string()
         }
-        _ => uri.to_string(),
+        Ok(_) => uri.to_string(),
+        Err(_) => match password_span(uri) {
+            Some((start, end)) => format!("{}***{}", &uri[..start], &uri[end..]),
+            None => uri.to_string(),
+        },
     }
+}
+
+/// Where the password of `uri` stands in its text: after `scheme://user:` and before the last `@`.
+fn password_span(uri: &str) -> Option<(usize, usize)> {
+    let authority = uri.find("://")? + 3;
+    let at = authority + uri[authority..].rfind('@')?;
+    let colon = authority + uri[authority..at].find(':')?;
+    Some((colon + 1, at))
 }
 
 /// `text` with the password of `uri` (as written, and percent-decoded) replaced by `***`.
 fn scrub_password(uri: &str, text: &str) -> String {
-    let Some(password) = reqwest::Url::parse(uri).ok().and_then(|url| url.password().map(str::to_string)) else {
+    let Some(password) = password_span(uri).map(|(start, end)| &uri[start..end]).filter(|p| !p.is_empty()) else {
         return text.to_string();
     };
-    let decoded = percent_decode(&password);
-    let mut scrubbed = text.replace(&password, "***");
+    let decoded = percent_decode(password);
+    let mut scrubbed = text.replace(password, "***");
     if !decoded.is_empty() {
         scrubbed = scrubbed.replace(&decoded, "***");
     }
