@@ -38,6 +38,7 @@
 //! * [`telemetry`]: logging with the original's levels, texts and line formats.
 //! * [`metrics`]: process-wide counters for `GET /metrics`.
 //! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to.
+//! * [`tls`]: the HTTPS certificate, read at startup and again when it is renewed (`SIGHUP`, or the files change).
 //! * [`startup`]: builds the application from its settings and runs it until shutdown.
 //!
 //! A module uses its own layer or the ones below, never above, and no two modules use each other. How data flows
@@ -60,4 +61,5 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;
 pub mod tokens;

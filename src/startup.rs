@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
-use rustls::pki_types::pem::PemObject;
 use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +25,7 @@ use crate::recovery;
 use crate::status::StatusReader;
 use crate::store::{self, NotificationJournal, Outbox, Resources, Store, SyncOutcomes, TokenCipher, UserAuths};
 use crate::sync::SyncService;
+use crate::tls::{self, CertificateError, CertificatePaths};
 use crate::tokens::{self, FailureReporter, Revocations, StateSigner, TokenService};
 
 /// How long running requests may take to finish once shutdown starts.
@@ -37,8 +37,8 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum StartupError {
     #[error("cannot read {name}={path}: {reason}")]
     File { name: &'static str, path: String, reason: String },
-    #[error("invalid TLS certificate or key (SSL_CERT_PATH={cert}, SSL_KEY_PATH={key}): {reason}")]
-    Tls { cert: String, key: String, reason: String },
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
     #[error("cannot listen on {name}={port}: {reason}")]
     Listen { name: &'static str, port: u16, reason: String },
     #[error("invalid MongoDB URI: {0}")]
@@ -69,6 +69,9 @@ pub struct Application {
     https_port: u16,
     http_port: u16,
     tls: RustlsConfig,
+    certificate_paths: CertificatePaths,
+    /// The certificate files as loaded, to tell when they are renewed.
+    certificate_digest: [u8; 32],
     /// Where the plain-HTTP listener redirects (`https://host[:port]`).
     redirect_origin: String,
     shutdown: CancellationToken,
@@ -83,7 +86,12 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // Both rustls users (axum-server and the HTTP clients) share the ring provider; a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (tls, certificate_host) = load_tls(&settings).await?;
+        let certificate_paths =
+            CertificatePaths { cert: settings.ssl_cert_path.clone(), key: settings.ssl_key_path.clone() };
+        let certificate = certificate_paths.load().await?;
+        let certificate_digest = certificate.digest();
+        let certificate_host = certificate.dns_name.clone();
+        let tls = RustlsConfig::from_config(certificate.config);
         let https = listen("PORT_HTTPS", settings.port_https)?;
         let http = listen("PORT_HTTP", settings.port_http)?;
         let https_port = https.local_addr().map_err(|e| listen_error("PORT_HTTPS", settings.port_https, e))?.port();
@@ -186,7 +194,19 @@ impl Application {
             certificate_host.as_deref().unwrap_or("localhost"),
             https_port,
         );
-        Ok(Application { state, https, http, https_port, http_port, tls, redirect_origin, shutdown, mongodb_ready })
+        Ok(Application {
+            state,
+            https,
+            http,
+            https_port,
+            http_port,
+            tls,
+            certificate_paths,
+            certificate_digest,
+            redirect_origin,
+            shutdown,
+            mongodb_ready,
+        })
     }
 
     pub fn https_port(&self) -> u16 {
@@ -209,12 +229,31 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then stops taking requests, lets running ones finish, stops the
     /// background tasks and closes the connections.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let Application { state, https, http, https_port, tls, redirect_origin, shutdown, mongodb_ready, .. } = self;
+        let Application {
+            state,
+            https,
+            http,
+            https_port,
+            tls,
+            certificate_paths,
+            certificate_digest,
+            redirect_origin,
+            shutdown,
+            mongodb_ready,
+            ..
+        } = self;
         let inbox = state.notifications.as_ref().map(|notifications| notifications.inbox().clone());
         let dispatcher = inbox
             .clone()
             .map(|inbox| notifications::dispatcher::spawn_dispatcher(inbox, state.userauths.clone(), shutdown.clone()));
         let background = [
+            tls::spawn_reloader(
+                certificate_paths,
+                tls.clone(),
+                certificate_digest,
+                state.settings.ssl_reload_interval,
+                shutdown.clone(),
+            ),
             store::spawn_connector(state.store.clone(), shutdown.clone(), mongodb_ready),
             bus::spawn_connector(state.bus.clone(), shutdown.clone()),
             bus::spawn_relay(
@@ -308,41 +347,6 @@ async fn check_token_keys(store: &Store, cipher: &TokenCipher) -> Result<(), Sta
             Ok(())
         }
     }
-}
-
-/// The server's TLS configuration, and the first DNS name of its certificate (where the plain-HTTP redirect points
-/// unless `HTTPS_PUBLIC_HOST` says otherwise).
-async fn load_tls(settings: &Settings) -> Result<(RustlsConfig, Option<String>), StartupError> {
-    let cert = read_file("SSL_CERT_PATH", &settings.ssl_cert_path).await?;
-    let key = read_file("SSL_KEY_PATH", &settings.ssl_key_path).await?;
-    let tls_error = |reason: String| StartupError::Tls {
-        cert: settings.ssl_cert_path.display().to_string(),
-        key: settings.ssl_key_path.display().to_string(),
-        reason,
-    };
-    let chain = rustls_pemfile_certs(&cert).map_err(tls_error)?;
-    let host = webpki::EndEntityCert::try_from(&chain[0])
-        .ok()
-        .and_then(|cert| cert.valid_dns_names().find(|name| !name.starts_with('*')).map(str::to_string));
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key).map_err(|e| tls_error(e.to_string()))?;
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| tls_error(e.to_string()))?;
-    // HTTP/1.1 only, like the original's Node HTTPS server; a client that skips ALPN and sends HTTP/2's preface
-    // anyway is answered 505 by `http::shedding`.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((RustlsConfig::from_config(Arc::new(config)), host))
-}
-
-fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    if chain.is_empty() {
-        return Err("no certificate found in the PEM file".into());
-    }
-    Ok(chain)
 }
 
 async fn read_file(name: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {

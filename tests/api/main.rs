@@ -3,6 +3,7 @@
 mod auth;
 mod binary;
 mod broker_outage;
+mod certificates;
 mod bus_probe;
 mod connections;
 mod encryption;
@@ -17,6 +18,7 @@ mod helpers;
 mod hostile_clients;
 mod hostile_provider;
 mod http_layer;
+mod image;
 mod jobs;
 mod key_rotation;
 mod notifications;
