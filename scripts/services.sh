@@ -79,9 +79,14 @@ if ! rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx ocariot; then
   started+=("RabbitMQ vhost ocariot")
 fi
 
-# Tools the tests run: redis-server (tests that kill Redis start their own) and promtool (the alert rules' tests).
+# Tools the tests run: redis-server (tests that kill Redis start their own), promtool (the alert rules' tests),
+# docker-compose (the compose file's check; it needs no engine for that) and podman with runc and debootstrap (the
+# image's build and test, scripts/image.sh).
 command -v redis-server >/dev/null || apt_install redis-server
 command -v promtool >/dev/null || apt_install --no-install-recommends prometheus
+command -v docker-compose >/dev/null || apt_install --no-install-recommends docker-compose
+command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null ||
+  apt_install podman runc debootstrap uidmap
 
 if [ ${#started[@]} -eq 0 ]; then
   echo "services.sh: MongoDB, Redis and RabbitMQ already up"

@@ -3,7 +3,8 @@
 # arguments go to `cargo test` (e.g. `scripts/test.sh -p provider-sim`, or a test name filter).
 #
 # It says what it does as it goes: the services, leftovers of earlier runs it removes, the build (the first one on
-# 2 cores takes about 6 minutes), the alert rules' tests (promtool), each test binary, the scan of the test
+# 2 cores takes about 6 minutes), the compose file's check, the Docker image (built with podman and tested as
+# operators run it; SKIP_IMAGE=1 leaves it out), the alert rules' tests (promtool), each test binary, the scan of the test
 # applications' logs for secrets (scripts/scan-logs.sh), and a closing line "summary: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,17 @@ set -e
 if [ "$status" -ne 0 ]; then
   echo "test.sh: the build failed" >&2
   exit "$status"
+fi
+
+step "compose file: docker-compose config"
+docker-compose -f docker-compose.yml config -q && echo "  docker-compose.yml is valid"
+
+# The image operators run, built as it is (scripts/image.sh) and then tested by tests/api/image.rs. SKIP_IMAGE=1
+# leaves it out, for a quick local run; CI never sets it.
+if [ -z "${SKIP_IMAGE:-}" ]; then
+  step "the Docker image: scripts/image.sh (podman; about 10 minutes the first time, 1 to 2 once cached)"
+  scripts/image.sh ds-agent:test
+  export DS_AGENT_IMAGE=ds-agent:test
 fi
 
 step "alert rules: promtool check rules, promtool test rules"

@@ -47,7 +47,8 @@ impl CertificatePaths {
             key: self.key.display().to_string(),
             reason,
         };
-        let chain = CertificateDer::pem_slice_iter(&cert).collect::<Result<Vec<_>, _>>().map_err(|e| invalid(e.to_string()))?;
+        let chain =
+            CertificateDer::pem_slice_iter(&cert).collect::<Result<Vec<_>, _>>().map_err(|e| invalid(e.to_string()))?;
         let Some(leaf) = chain.first() else { return Err(invalid("no certificate found in the PEM file".into())) };
         let dns_name = webpki::EndEntityCert::try_from(leaf)
             .ok()

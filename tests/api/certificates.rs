@@ -71,9 +71,8 @@ async fn a_renewed_certificate_is_served_to_new_connections_without_a_restart() 
     assert_eq!(live(&mut open).await, "HTTP/1.1 200 OK");
 
     let second = write_pair(dir.path());
-    let renewed = eventually(Duration::from_secs(60), || async {
-        connect(app.https_port, &[&first, &second]).await.1 == second
-    });
+    let renewed =
+        eventually(Duration::from_secs(60), || async { connect(app.https_port, &[&first, &second]).await.1 == second });
     assert!(renewed.await, "new connections never got the renewed certificate");
     assert_eq!(live(&mut open).await, "HTTP/1.1 200 OK", "the open connection is unharmed");
 

@@ -17,7 +17,9 @@ fn documented() -> BTreeSet<String> {
         .lines()
         .filter_map(|line| line.trim_start_matches("# ").split_once('='))
         .map(|(name, _)| name)
-        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        .filter(|name| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
         .map(str::to_string)
         .collect()
 }

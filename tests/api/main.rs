@@ -3,9 +3,10 @@
 mod auth;
 mod binary;
 mod broker_outage;
-mod certificates;
 mod bus_probe;
+mod certificates;
 mod connections;
+mod deployment;
 mod encryption;
 mod error_events;
 mod exact_times;
