@@ -1,5 +1,6 @@
 //! POST, GET and revoke auth: handing tokens over, reading them back, revoking them, with the original's checks (the id
-//! is validated, the token fields are required).
+//! is validated, the token fields are required). Revoking is provider-blind and uses Google children; handing Fitbit
+//! tokens over (their JWT shape, Fitbit's scopes, the introspection that checks them) uses Fitbit ones.
 
 use std::time::Duration;
 
@@ -219,12 +220,12 @@ async fn get_auth_reads_a_record_written_by_the_original() {
 async fn revoke_revokes_at_the_provider_removes_the_tokens_and_announces_it() {
     let app = spawn_app().await;
     let mut probe = BusProbe::bind(&["fitbit.revoke"]).await;
-    let (child, tokens) = app.connect_child("ract").await;
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
 
     let response = app.client.post(app.url(&format!("/v1/users/{child}/fitbit/auth/revoke"))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert!(!app.sim.is_access_token_active(&tokens.access_token));
-    assert!(!app.sim.is_refresh_token_valid(&tokens.refresh_token));
+    assert!(!app.sim.is_google_access_token_active(&tokens.access_token));
+    assert!(!app.sim.is_google_refresh_token_valid(&tokens.refresh_token));
 
     let document = app.userauth_document(child).await.expect("the record stays");
     assert!(document.get("fitbit").is_none() && document.get("created_at").is_some());
@@ -255,13 +256,13 @@ async fn revoke_of_an_unknown_child_is_204_and_does_nothing() {
 #[tokio::test]
 async fn a_failed_remote_revoke_still_disconnects_locally_and_is_retried_later() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("ract").await;
-    app.sim.add_fault(Fault { user: None, route: Some(Route::Revoke), kind: FaultKind::Status(503), times: 3 });
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
+    app.sim.add_fault(Fault { user: None, route: Some(Route::GoogleRevoke), kind: FaultKind::Status(503), times: 3 });
 
     let response = app.client.post(app.url(&format!("/v1/users/{child}/fitbit/auth/revoke"))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(app.userauth_document(child).await.unwrap().get("fitbit").is_none(), "local tokens always removed");
-    assert!(app.sim.is_access_token_active(&tokens.access_token), "the provider still has the grant");
+    assert!(app.sim.is_google_access_token_active(&tokens.access_token), "the provider still has the grant");
 
     let pending = app.store.collection("revocations").find_one(doc! {"user_id": child.object_id()}).await.unwrap();
     let pending = pending.expect("kept for a retry");
@@ -269,7 +270,7 @@ async fn a_failed_remote_revoke_still_disconnects_locally_and_is_retried_later()
 
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
     assert_eq!(app.state.revocations.retry_due(later).await.unwrap(), 1);
-    assert!(!app.sim.is_access_token_active(&tokens.access_token), "revoked by the retry");
+    assert!(!app.sim.is_google_access_token_active(&tokens.access_token), "revoked by the retry");
     let left = app.store.collection("revocations").count_documents(doc! {"user_id": child.object_id()}).await;
     assert_eq!(left.unwrap(), 0);
 }
@@ -279,7 +280,7 @@ async fn revoke_while_rabbitmq_is_unreachable_disconnects_and_publishes_once_it_
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let app = spawn_app_with(&[("RABBITMQ_URI", &format!("amqp://guest:guest@127.0.0.1:{closed}"))]).await;
     let mut probe = BusProbe::bind(&["fitbit.revoke"]).await;
-    let (child, _) = app.connect_child("ract").await;
+    let (child, _) = app.connect_google_user(&unique_name("G"), 3600).await;
 
     let response = app.client.post(app.url(&format!("/v1/users/{child}/fitbit/auth/revoke"))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);

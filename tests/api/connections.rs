@@ -1,4 +1,4 @@
-//! Issue #12: the servers shed what does not behave. Slow headers and idle connections are closed, too many
+//! Connection handling: the servers shed what does not behave. Slow headers and idle connections are closed, too many
 //! connections are refused at once, and what hyper would answer with an empty body (an undecodable path, an
 //! over-long request line, too many headers) gets the documented JSON error.
 

@@ -1,5 +1,7 @@
 //! docs/decisions.md#internal-error-codes: every typed provider failure becomes the original's error object and a
-//! `FitbitAuthErrorEvent`, with the database side effects of its table. The failures are real answers of the simulator.
+//! `FitbitAuthErrorEvent`, with the database side effects of its table. The failures are real answers of the simulator:
+//! Google's where Google gives them, Fitbit's for what only Fitbit's `errorType`s and hourly quota say (an expired
+//! token told apart, the reset time, an error type of no other code).
 
 use std::time::Duration;
 
@@ -45,19 +47,19 @@ async fn expired_token_is_1011() {
     assert_eq!(error.http_status(), 400);
 }
 
+/// Revokes the consent of `refresh_token` at Google.
+async fn revoke_at_google(app: &TestApp, refresh_token: &str) {
+    let url = format!("{}/revoke", app.sim.base_url());
+    let response = reqwest::Client::new().post(url).form(&[("token", refresh_token)]).send().await.unwrap();
+    assert!(response.status().is_success());
+}
+
 #[tokio::test]
 async fn invalid_token_is_1012_and_marks_the_tokens_invalid() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rwei").await;
-    let client = reqwest::Client::new();
-    client
-        .post(format!("{}/oauth2/revoke", app.sim.base_url()))
-        .basic_auth("1A2B3C", Some("f1tb1ts3cr3t"))
-        .form(&[("token", tokens.access_token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let error = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
+    revoke_at_google(&app, &tokens.refresh_token).await;
+    let error = app.state.providers.google.identity(&tokens.access_token).await.unwrap_err();
     let body = report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await;
     assert_eq!(body["code"], 1012);
     assert_eq!(body["message"], "Access token invalid.");
@@ -68,9 +70,10 @@ async fn invalid_token_is_1012_and_marks_the_tokens_invalid() {
 #[tokio::test]
 async fn invalid_grant_is_1021_and_removes_the_tokens() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rwei").await;
-    app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap();
-    let error = app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap_err();
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
+    app.state.providers.google.refresh(&tokens.refresh_token).await.unwrap();
+    revoke_at_google(&app, &tokens.refresh_token).await;
+    let error = app.state.providers.google.refresh(&tokens.refresh_token).await.unwrap_err();
     assert_eq!(
         report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await,
         json!({"code": 1021, "message": "Refresh token invalid.",
@@ -81,17 +84,17 @@ async fn invalid_grant_is_1021_and_removes_the_tokens() {
 
 #[tokio::test]
 async fn invalid_client_is_1401() {
-    let app = spawn_app_with(&[("FITBIT_CLIENT_SECRET", "wrong")]).await;
-    let tokens = app.sim.issue_fitbit_tokens(&unique_name("FB"), "rwei", 3600);
+    let app = spawn_app_with(&[("GOOGLE_CLIENT_SECRET", "wrong")]).await;
+    let tokens = app.sim.issue_google_tokens(&unique_name("G"), provider_sim::GOOGLE_HEALTH_SCOPES, 3600);
     let child = ChildId::from(ObjectId::new());
-    let error = app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap_err();
+    let error = app.state.providers.google.refresh(&tokens.refresh_token).await.unwrap_err();
     assert_eq!(
         report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await,
         json!({"code": 1401, "message": "Invalid Fitbit Client data.",
                "description": "The Fitbit Client credentials are invalid. The operation cannot be performed."})
     );
     assert_eq!(error.http_status(), 401);
-    assert!(app.sim.is_refresh_token_valid(&tokens.refresh_token), "not spent");
+    assert!(app.sim.is_google_refresh_token_valid(&tokens.refresh_token), "not spent");
 }
 
 #[tokio::test]
@@ -129,15 +132,15 @@ async fn another_provider_error_type_is_1500_with_its_own_message() {
 #[tokio::test]
 async fn unreachable_provider_is_1500_without_an_event() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rwei").await;
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 3600).await;
     app.sim.add_fault(provider_sim::Fault {
         user: None,
-        route: Some(provider_sim::Route::Data),
+        route: Some(provider_sim::Route::GoogleData),
         kind: provider_sim::FaultKind::Status(502),
         times: 10,
     });
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
-    let error = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
+    let error = app.state.providers.google.identity(&tokens.access_token).await.unwrap_err();
     assert!(error.is_transient());
     assert_eq!(error.body().code, 1500);
     app.state.failures.report(child, &error).await;

@@ -1,4 +1,4 @@
-//! Issue #10: a first sync streams each part page by page (publish, confirm, record, then the next page), so that an
+//! First syncs: a first sync streams each part page by page (publish, confirm, record, then the next page), so that an
 //! interrupted one resumes where it stopped and never sends an item twice. Google children, through the simulator.
 
 use std::collections::HashSet;

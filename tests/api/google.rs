@@ -1,4 +1,5 @@
-//! Issue #5: children on the Google Health API, through the same routes and events as Fitbit children.
+//! Children on the Google Health API, through the same routes and events as Fitbit children: handing tokens over,
+//! the connect flow, syncs, refreshes, revokes and the error codes of Google's answers.
 
 use std::collections::HashMap;
 use std::time::Duration;

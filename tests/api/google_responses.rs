@@ -1,4 +1,4 @@
-//! Issue #8: the Google Health API as it really answers (proto3 JSON leaves zeros out, nights are still processed,
+//! Google Health answers as they really come (proto3 JSON leaves zeros out, nights are still processed,
 //! several sources overlap, unverified apps are paced), and the legacy path's early token expiry. Everything goes
 //! through the simulator in its default, realistic mode, over HTTP.
 

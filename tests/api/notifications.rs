@@ -1,4 +1,4 @@
-//! Issue #9: Google Health notifications. The simulator plays Google: it registers a subscriber (checking the
+//! Google Health notifications, from the webhook to a narrowed sync. The simulator plays Google: it registers a subscriber (checking the
 //! endpoint as Google does), signs what it sends with its Tink key and serves the keyset; the tests also sign their
 //! own floods with that key.
 

@@ -1,5 +1,6 @@
 //! The manual sync of one child (docs/ARCHITECTURE.md#a-sync) against the simulator, read back from the real broker and
-//! database.
+//! database. Children are on Google unless the test is about Fitbit's data: the original's shapes computed from the
+//! simulator's Fitbit dataset, and the Fitbit requests of a second sync.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::bus_probe::{BusProbe, Received};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, unique_name, TestApp};
 
 const SYNC_KEYS: [&str; 5] = ["physicalactivities.sync", "sleep.sync", "weights.sync", "logs.sync", "fitbit.lastsync"];
 
@@ -209,9 +210,9 @@ async fn a_sync_without_tokens_or_with_a_bad_id_is_a_400() {
 #[tokio::test]
 async fn a_rate_limited_sync_is_a_429_with_the_error_event() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_google_user(&unique_name("G"), 3600).await;
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
-    app.sim.set_rate_limit(0);
+    app.sim.set_google_rate_limit(0);
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let body: Value = response.json().await.unwrap();
@@ -225,40 +226,39 @@ async fn a_rate_limited_sync_is_a_429_with_the_error_event() {
 #[tokio::test]
 async fn a_revoked_token_is_1012_and_marks_the_child_invalid() {
     let app = spawn_app().await;
-    let (child, tokens, user) = app.connect_fitbit_user("rwei ract rsle").await;
-    let revoke = app
-        .client
-        .post(format!("{}/oauth2/revoke", app.sim.base_url()))
-        .basic_auth("1A2B3C", Some("f1tb1ts3cr3t"))
-        .form(&[("token", tokens.access_token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert!(revoke.status().is_success());
+    let user = unique_name("G");
+    let (child, _) = app.connect_google_user(&user, 3600).await;
+    // Google refuses the access token on every read, and again after the one refresh it is worth.
+    let refused =
+        Fault { user: Some(user.clone()), route: Some(Route::GoogleData), kind: FaultKind::Status(401), times: 1000 };
+    app.sim.add_fault(refused);
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 1012);
     let stored = app.userauth_document(child).await.unwrap();
-    assert_eq!(stored.get_document("fitbit").unwrap().get_str("status").unwrap(), "invalid_token");
+    let fitbit = stored.get_document("fitbit").unwrap();
+    assert_eq!(fitbit.get_str("status").unwrap(), "invalid_token");
+    let access_token = fitbit.get_str("access_token").unwrap().to_string();
     // Sticky (docs/decisions.md#invalid-tokens-stay-invalid): the next sync fails with the original's texts without
     // calling the provider.
-    let requests = app.sim.counts(&user).data;
+    let requests = app.sim.google_counts(&user).data;
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["message"], format!("The access token is invalid: {}…", &tokens.access_token[..6]));
+    assert_eq!(body["message"], format!("The access token is invalid: {}…", &access_token[..6]));
     assert_eq!(body["description"], "Please make a new Fitbit Auth data and try again.");
-    assert_eq!(app.sim.counts(&user).data, requests);
+    assert_eq!(app.sim.google_counts(&user).data, requests);
 }
 
 #[tokio::test]
 async fn one_failed_part_still_answers_200_with_that_part_at_zero() {
     let app = spawn_app().await;
-    let (child, _, user) = app.connect_fitbit_user("rwei ract rsle").await;
+    let user = unique_name("G");
+    let (child, _) = app.connect_google_user(&user, 3600).await;
     app.sim.add_fault(Fault {
         user: Some(user.clone()),
-        route: Some(Route::Data),
+        route: Some(Route::GoogleData),
         kind: FaultKind::Status(404),
         times: 1,
     });
@@ -278,7 +278,7 @@ async fn one_failed_part_still_answers_200_with_that_part_at_zero() {
 #[tokio::test]
 async fn a_second_concurrent_sync_of_the_same_child_gets_409() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_google_user(&unique_name("G"), 3600).await;
     app.sim.set_latency(Duration::from_millis(700));
     let (first, second) = tokio::join!(app.sync(child), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -295,7 +295,7 @@ async fn a_second_concurrent_sync_of_the_same_child_gets_409() {
 #[tokio::test]
 async fn metrics_count_syncs_provider_calls_and_confirms() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_google_user(&unique_name("G"), 3600).await;
     assert_eq!(app.sync(child).await.status(), StatusCode::OK);
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -306,7 +306,7 @@ async fn metrics_count_syncs_provider_calls_and_confirms() {
     let text = response.text().await.unwrap();
     for line in [
         "ds_agent_syncs_total{outcome=\"success\"}",
-        "ds_agent_provider_requests_total{provider=\"fitbit\",status=\"200\"}",
+        "ds_agent_provider_requests_total{provider=\"google\",status=\"200\"}",
         "ds_agent_publish_confirms_total ",
         "ds_agent_job_queue_depth ",
     ] {
@@ -315,13 +315,18 @@ async fn metrics_count_syncs_provider_calls_and_confirms() {
 }
 
 #[tokio::test]
-async fn a_spent_refresh_token_is_1021_and_the_tokens_are_removed() {
+async fn a_dead_refresh_token_is_1021_and_the_tokens_are_removed() {
     let app = spawn_app().await;
-    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
-    // Five minutes left: the sync must refresh first, and the refresh token was already used elsewhere.
-    let tokens = app.sim.issue_fitbit_tokens(&crate::helpers::unique_name("FB"), "rwei ract rsle", 300);
-    assert_eq!(app.post_auth(child, &tokens).await.status(), StatusCode::NO_CONTENT);
-    app.state.providers.fitbit.refresh(&tokens.access_token, &tokens.refresh_token).await.unwrap();
+    // Five minutes left: the sync must refresh first, and the consent was revoked at Google meanwhile.
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 300).await;
+    let revoke = app
+        .client
+        .post(format!("{}/revoke", app.sim.base_url()))
+        .form(&[("token", tokens.refresh_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoke.status().is_success());
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
 
     let response = app.sync(child).await;
@@ -334,23 +339,24 @@ async fn a_spent_refresh_token_is_1021_and_the_tokens_are_removed() {
 
 #[tokio::test]
 async fn rejected_client_credentials_are_1401() {
-    let app = crate::helpers::spawn_app_with(&[("FITBIT_CLIENT_SECRET", "wrong-secret")]).await;
-    let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
-    let tokens = app.sim.issue_fitbit_tokens(&crate::helpers::unique_name("FB"), "rwei ract rsle", 300);
-    assert_eq!(app.post_auth(child, &tokens).await.status(), StatusCode::NO_CONTENT);
+    let app = crate::helpers::spawn_app_with(&[("GOOGLE_CLIENT_SECRET", "wrong-secret")]).await;
+    // Five minutes left: the sync must refresh first, with the wrong client secret.
+    let (child, tokens) = app.connect_google_user(&unique_name("G"), 300).await;
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 1401);
-    assert!(app.sim.is_refresh_token_valid(&tokens.refresh_token), "nothing spent");
+    assert!(app.sim.is_google_refresh_token_valid(&tokens.refresh_token), "nothing spent");
 }
 
 #[tokio::test]
 async fn a_provider_that_keeps_failing_is_1500_without_an_event_and_nothing_synced() {
     let app = spawn_app().await;
-    let (child, _, user) = app.connect_fitbit_user("rwei ract rsle").await;
+    let user = unique_name("G");
+    let (child, _) = app.connect_google_user(&user, 3600).await;
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
-    app.sim.add_fault(Fault { user: Some(user), route: Some(Route::Data), kind: FaultKind::Status(503), times: 1000 });
+    let failing = FaultKind::Status(503);
+    app.sim.add_fault(Fault { user: Some(user), route: Some(Route::GoogleData), kind: failing, times: 1000 });
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(

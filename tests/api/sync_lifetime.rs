@@ -1,4 +1,4 @@
-//! Issue #12: a sync belongs to the service, not to the request. A client that goes away, a SIGTERM or a MongoDB
+//! The lifetime of a sync: it belongs to the service, not to the request. A client that goes away, a SIGTERM or a MongoDB
 //! that fails right after a broker confirm never leaves a child locked, never loses what was confirmed and never
 //! answers 200 for items it did not record.
 

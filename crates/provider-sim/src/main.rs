@@ -1,24 +1,33 @@
-//! `provider-sim`: the Fitbit and Google simulator as a process, for `scripts/dev.sh` and manual runs. Point
-//! ds-agent's Fitbit base URL, `GOOGLE_OAUTH_URL` and `GOOGLE_HEALTH_API_URL` at it and steer it with curl through
-//! `/__admin`.
+//! `provider-sim`: the Google and Fitbit simulator as a process, for `scripts/dev.sh` and manual runs. Point
+//! ds-agent's `GOOGLE_OAUTH_URL`, `GOOGLE_HEALTH_API_URL` and Fitbit base URL at it and steer it with curl through
+//! `/__admin` (docs/simulator.md). Every setting can be given on the command line (`--help` lists them).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use provider_sim::{SimConfig, Simulator};
+use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: provider-sim [--addr HOST:PORT] [--legacy-gone] [--latency-ms N] [--rate-limit N]
-                    [--google-rate-limit N] [--google-default-user ID]
-  --addr HOST:PORT          listen address (default 127.0.0.1:5080)
-  --legacy-gone             answer 410 Gone on every legacy Fitbit route from the start (Google routes stay up)
-  --latency-ms N            add N ms to every non-admin request (default 0)
-  --rate-limit N            Fitbit data GETs + introspections per user per hour (default 150)
-  --google-rate-limit N     Google Health API requests per user per minute (default 300)
-  --google-default-user ID  user the consent page signs in without login_hint (default SIMUSR)
-env: FITBIT_CLIENT_ID, FITBIT_CLIENT_SECRET (default 1A2B3C / f1tb1ts3cr3t);
-     GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET (default sim-google-client.apps.googleusercontent.com / sim-google-secret);
-     RUST_LOG (default info)";
+/// The usage text: the flags of the binary, then one `--<setting>` per setting.
+fn usage() -> String {
+    let mut usage = String::from(
+        "usage: provider-sim [--addr HOST:PORT] [--legacy-gone] [--<setting> VALUE]...
+  --addr HOST:PORT   listen address (default 127.0.0.1:5080)
+  --legacy-gone      (no value) every legacy Fitbit route answers 410 Gone from the start
+  --rate-limit N     the same as --rate-limit-per-hour N
+  --google-rate-limit N  the same as --google-rate-limit-per-minute N
+settings (also GET and PUT /__admin/config; VALUE is JSON, or else a string; defaults in GET /__admin/config):
+",
+    );
+    for (name, what) in SimConfig::SETTINGS.iter().filter(|(name, _)| *name != "legacy_gone") {
+        usage.push_str(&format!("  --{:<40} {what}\n", name.replace('_', "-")));
+    }
+    usage.push_str(
+        "env: FITBIT_CLIENT_ID, FITBIT_CLIENT_SECRET, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET set those settings (flags
+     win); RUST_LOG (default info)",
+    );
+    usage
+}
 
 struct Args {
     addr: String,
@@ -27,38 +36,40 @@ struct Args {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args { addr: "127.0.0.1:5080".to_string(), config: SimConfig::default() };
-    if let Ok(id) = std::env::var("FITBIT_CLIENT_ID") {
-        parsed.config.fitbit_client_id = id;
-    }
-    if let Ok(secret) = std::env::var("FITBIT_CLIENT_SECRET") {
-        parsed.config.fitbit_client_secret = secret;
-    }
-    if let Ok(id) = std::env::var("GOOGLE_CLIENT_ID") {
-        parsed.config.google_client_id = id;
-    }
-    if let Ok(secret) = std::env::var("GOOGLE_CLIENT_SECRET") {
-        parsed.config.google_client_secret = secret;
+    for (variable, setting) in [
+        ("FITBIT_CLIENT_ID", "fitbit_client_id"),
+        ("FITBIT_CLIENT_SECRET", "fitbit_client_secret"),
+        ("GOOGLE_CLIENT_ID", "google_client_id"),
+        ("GOOGLE_CLIENT_SECRET", "google_client_secret"),
+    ] {
+        if let Ok(value) = std::env::var(variable) {
+            parsed.config.set(setting, &Value::String(value))?;
+        }
     }
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--addr" => parsed.addr = value()?,
-            "--legacy-gone" => parsed.config.legacy_gone = true,
-            "--latency-ms" => {
-                let ms = value()?.parse().map_err(|_| "--latency-ms takes a whole number".to_string())?;
-                parsed.config.latency = Duration::from_millis(ms);
+        let setting = match flag.as_str() {
+            "--addr" => {
+                parsed.addr = value()?;
+                continue;
             }
-            "--rate-limit" => {
-                parsed.config.rate_limit_per_hour =
-                    value()?.parse().map_err(|_| "--rate-limit takes a whole number".to_string())?;
+            "--legacy-gone" => {
+                parsed.config.legacy_gone = true;
+                continue;
             }
-            "--google-rate-limit" => {
-                parsed.config.google_rate_limit_per_minute =
-                    value()?.parse().map_err(|_| "--google-rate-limit takes a whole number".to_string())?;
-            }
-            "--google-default-user" => parsed.config.google_default_user = value()?,
-            other => return Err(format!("unknown argument {other}")),
+            "--rate-limit" => "rate_limit_per_hour".to_string(),
+            "--google-rate-limit" => "google_rate_limit_per_minute".to_string(),
+            other => match other.strip_prefix("--") {
+                Some(name) => name.replace('-', "_"),
+                None => return Err(format!("unknown argument {other}")),
+            },
+        };
+        if !SimConfig::SETTINGS.iter().any(|(name, _)| *name == setting) {
+            return Err(format!("unknown argument {flag}"));
         }
+        let raw = value()?;
+        let value = serde_json::from_str(&raw).unwrap_or(Value::String(raw));
+        parsed.config.set(&setting, &value)?;
     }
     Ok(parsed)
 }
@@ -66,13 +77,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     if std::env::args().any(|arg| arg == "--help" || arg == "-h") {
-        println!("{USAGE}");
+        println!("{}", usage());
         return ExitCode::SUCCESS;
     }
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(error) => {
-            eprintln!("provider-sim: {error}\n{USAGE}");
+            eprintln!("provider-sim: {error}\n{}", usage());
             return ExitCode::from(2);
         }
     };

@@ -5,42 +5,19 @@
 //!
 //! So the shared state keeps, for the most recently used users ([`SimConfig::memo_users`]) of the current day, the user's
 //! [`History`] and its Google points ([`GoogleDays`]), both filled lazily, one day and one kind of item at a time
-//! ([`Column`]), outside the state mutex. All of it is dropped when the day changes. Nights, the bulk, are kept as
+//! ([`crate::column::Column`]), outside the state mutex. All of it is dropped when the day changes. Nights, the bulk, are kept as
 //! JSON text: a user whose whole two years were read takes about 12 MB, a 12-month first sync about half. Only what
 //! generation gives is kept: the run-time switches (encoding, phone source, a night still processing, defects,
 //! unstable names), the added exercises, faults, rate limits and latency apply on top, per request, exactly as
 //! without the memo.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
 use crate::dataset::History;
 use crate::google::GoogleDays;
-
-/// How many users' data the memo keeps by default (a few hundred MB at most); the least recently used one goes first.
-pub const DEFAULT_MEMO_USERS: usize = 32;
-
-/// One value per day of a history, each generated on first use. Concurrent first uses of a day wait for one
-/// generation; other days are not held up.
-pub(crate) struct Column<T>(Box<[OnceLock<T>]>);
-
-impl<T> Column<T> {
-    pub(crate) fn new(days: usize) -> Column<T> {
-        Column((0..days).map(|_| OnceLock::new()).collect())
-    }
-
-    /// How many days it has room for.
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The value of the day at `index`, made by `make` if it is the first use. `None` past the last day.
-    pub(crate) fn get(&self, index: usize, make: impl FnOnce() -> T) -> Option<&T> {
-        self.0.get(index).map(|cell| cell.get_or_init(make))
-    }
-}
 
 /// What the memo keeps of one user.
 pub(crate) struct UserData {
@@ -74,6 +51,17 @@ pub(crate) struct Memo {
 impl Memo {
     pub(crate) fn new(capacity: usize) -> Memo {
         Memo { today: None, users: HashMap::new(), clock: 0, capacity: capacity.max(1) }
+    }
+
+    /// Keeps at most `capacity` users from now on (at least one); the least recently used go first.
+    pub(crate) fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
+        while self.users.len() > self.capacity {
+            let oldest = self.users.iter().min_by_key(|(_, entry)| entry.used).map(|(user, _)| user.clone());
+            if let Some(oldest) = oldest {
+                self.users.remove(&oldest);
+            }
+        }
     }
 
     /// The data of `user` as of `today`, if kept; a new day drops everything kept.
@@ -113,6 +101,7 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_MEMO_USERS;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderName;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -14,14 +13,16 @@ use tokio::task::JoinHandle;
 
 use crate::config::SimConfig;
 use crate::faults::Fault;
-use crate::google::delivery::Delivery;
+use crate::fitbit::tokens::AccessState;
 use crate::google::mapping::health_user_id;
 use crate::google::notifications::Change;
 use crate::google::subscribers::Subscriber;
 use crate::google::tokens::GoogleAccess;
+use crate::google::webhooks::Delivery;
 use crate::http;
+use crate::notifier;
 use crate::state::{now, Shared};
-use crate::tokens::{AccessState, TokenPair};
+use crate::tokens::TokenPair;
 use crate::usage::{GoogleCounts, RequestCounts};
 
 pub struct Simulator {
@@ -81,7 +82,7 @@ impl Simulator {
             "sleep" => "sleep",
             other => panic!("no Fitbit list {other}"),
         };
-        self.shared.lock().fitbit_added.entry(fitbit_user_id.to_string()).or_default().push((list, log));
+        self.shared.lock().fitbit.added.entry(fitbit_user_id.to_string()).or_default().push((list, log));
     }
 
     pub fn counts(&self, fitbit_user_id: &str) -> RequestCounts {
@@ -118,45 +119,45 @@ impl Simulator {
     }
 
     pub fn set_legacy_gone(&self, gone: bool) {
-        self.shared.lock().settings.legacy_gone = gone;
+        self.shared.lock().config.legacy_gone = gone;
     }
 
     pub fn set_rate_limit(&self, per_hour: u32) {
-        self.shared.lock().settings.rate_limit_per_hour = per_hour;
+        self.shared.lock().config.rate_limit_per_hour = per_hour;
     }
 
     /// Health API requests allowed per user per clock minute (Google's 300).
     pub fn set_google_rate_limit(&self, per_minute: u32) {
-        self.shared.lock().settings.google_rate_limit_per_minute = per_minute;
+        self.shared.lock().config.google_rate_limit_per_minute = per_minute;
     }
 
     /// Make every first page of a Health API `list` empty but with a `nextPageToken`, as Google sometimes answers.
     pub fn set_google_empty_first_page(&self, empty: bool) {
-        self.shared.lock().settings.google_empty_first_page = empty;
+        self.shared.lock().config.google_empty_first_page = empty;
     }
 
     /// `true`: Health API points and rollups print every field, zeros and `false` included, and the phone source is
     /// off (the simulator's old output). `false`, the default: proto3 JSON as Google sends it, defaults left out.
     pub fn set_google_verbose(&self, verbose: bool) {
-        self.shared.lock().settings.google_verbose = verbose;
+        self.shared.lock().config.google_verbose = verbose;
     }
 
     /// Whether `list` of `exercise` also returns the phone's walks ([`crate::phone_exercise_days`]); on by default,
     /// always off when verbose.
     pub fn set_google_phone_source(&self, phone: bool) {
-        self.shared.lock().settings.google_phone_source = phone;
+        self.shared.lock().config.google_phone_source = phone;
     }
 
     /// `true`: every `reconcile` answer gives each point a `dataPointName` whose id changes from call to call.
     pub fn set_google_unstable_reconcile_names(&self, unstable: bool) {
-        self.shared.lock().settings.google_unstable_reconcile_names = unstable;
+        self.shared.lock().config.google_unstable_reconcile_names = unstable;
     }
 
     /// `Some(epoch secs)`: until then each user's newest night (the one that ended today) is served still processing
     /// (no `processed` and no `stagesStatus`; `"processed": false` when verbose). `None`, the default: every night is
     /// processed.
     pub fn set_google_sleep_processing_until(&self, until: Option<i64>) {
-        self.shared.lock().settings.google_sleep_processing_until = until;
+        self.shared.lock().config.google_sleep_processing_until = until;
     }
 
     /// `Some(r)`: pace each user's Health API requests with a token bucket of capacity `2r` (at least one token)
@@ -165,8 +166,8 @@ impl Simulator {
     /// again. `None`, the default: only the per-minute quota applies.
     pub fn set_google_requests_per_second(&self, per_second: Option<f64>) {
         let mut state = self.shared.lock();
-        state.settings.google_requests_per_second = per_second;
-        state.google_pacing.clear();
+        state.config.google_requests_per_second = per_second;
+        state.google.quota.pacing.clear();
     }
 
     /// `Some(r)`: pace the whole project's Health API requests with one token bucket (capacity `2r`, refilled at `r`
@@ -174,13 +175,13 @@ impl Simulator {
     /// [`Simulator::google_project_limited`]). `None`, the default: no project quota.
     pub fn set_google_project_requests_per_second(&self, per_second: Option<f64>) {
         let mut state = self.shared.lock();
-        state.settings.google_project_requests_per_second = per_second;
-        state.google_pacing.clear();
+        state.config.google_project_requests_per_second = per_second;
+        state.google.quota.pacing.clear();
     }
 
     /// Health API requests refused so far for the project's quota.
     pub fn google_project_limited(&self) -> u64 {
-        self.shared.lock().google_project_limited
+        self.shared.lock().google.quota.project_limited
     }
 
     /// The user took back the permission for `data_types` (kebab-case: `sleep`, `steps`…) after consenting: every
@@ -190,13 +191,13 @@ impl Simulator {
     /// grants them all again, as reconnecting the app does; so does an empty list. How many consents it touched.
     pub fn set_google_permission_denied(&self, fitbit_user_id: &str, data_types: &[&str]) -> usize {
         let data_types: Vec<String> = data_types.iter().map(|t| t.to_string()).collect();
-        self.shared.lock().google_tokens.deny(fitbit_user_id, &data_types)
+        self.shared.lock().google.tokens.deny(fitbit_user_id, &data_types)
     }
 
     /// An unlinked user's Google account has no Google Health profile: every Health API request of theirs answers
     /// 400 `FAILED_PRECONDITION` / `ACCOUNT_NOT_LINKED`. Users are linked by default.
     pub fn set_google_account_linked(&self, fitbit_user_id: &str, linked: bool) {
-        let unlinked = &mut self.shared.lock().google_unlinked;
+        let unlinked = &mut self.shared.lock().google.unlinked;
         if linked {
             unlinked.remove(fitbit_user_id);
         } else {
@@ -217,7 +218,7 @@ impl Simulator {
     ///
     /// Everything else is served unchanged. Off by default.
     pub fn set_google_defects(&self, fitbit_user_id: &str, on: bool) {
-        let defective = &mut self.shared.lock().google_defects;
+        let defective = &mut self.shared.lock().google.defects;
         if on {
             defective.insert(fitbit_user_id.to_string());
         } else {
@@ -265,7 +266,7 @@ impl Simulator {
     /// ago to today). The new point's `name`, `users/{healthUserId}/dataTypes/exercise/dataPoints/
     /// {id}`.
     pub fn add_google_exercise(&self, fitbit_user_id: &str, start: DateTime<Utc>, minutes: u32, steps: u64) -> String {
-        self.shared.add_google_exercise(fitbit_user_id, start, minutes, steps, "WALKING")
+        notifier::add_google_exercise(&self.shared, fitbit_user_id, start, minutes, steps, "WALKING")
     }
 
     /// Adds a point of `data_type` (kebab-case: `exercise`, `sleep`…) of `fitbit_user_id` from the tracker, its
@@ -277,7 +278,7 @@ impl Simulator {
     pub fn add_google_point(&self, fitbit_user_id: &str, data_type: &str, payload: Value) -> String {
         let health_user = health_user_id(fitbit_user_id);
         let mut state = self.shared.lock();
-        state.google_added.add_point(fitbit_user_id, &health_user, data_type, payload).expect("a payload with times")
+        state.google.added.add_point(fitbit_user_id, &health_user, data_type, payload).expect("a payload with times")
     }
 
     /// Notifies a change of `data_type` (kebab-case) between `start` and `end` for `fitbit_user_id` without making
@@ -298,7 +299,7 @@ impl Simulator {
             end,
             operation: operation.to_string(),
         };
-        self.shared.notify_google(&change)
+        notifier::raise(&self.shared, &change)
     }
 
     /// Every notification delivery attempt so far, in the order they finished.
@@ -309,81 +310,53 @@ impl Simulator {
     /// `true`: subscriber create and patch answer the Subscriber itself, delete `{}`. `false`, the default: a done
     /// `Operation` whose `response` they are.
     pub fn set_google_subscriber_direct_answer(&self, direct: bool) {
-        self.shared.lock().webhook_settings.subscriber_direct_answer = direct;
+        self.shared.lock().config.google_subscriber_direct_answer = direct;
     }
 
     /// `true`: subscriber create, patch and delete answer an `Operation` that is not done and carry out the change a
     /// second later in the background ([`SimConfig::google_operations_pending`]). `false`, the default: at once.
     pub fn set_google_operations_pending(&self, pending: bool) {
-        self.shared.lock().webhook_settings.operations_pending = pending;
+        self.shared.lock().config.google_operations_pending = pending;
     }
 
     /// `"<METHOD> <path and query>"` of every request to the project routes (the subscribers), in arrival order; an
     /// `access_token` in the query is shortened.
     pub fn google_project_requests(&self) -> Vec<String> {
-        self.shared.lock().google_project_requests.clone()
-    }
-
-    /// `true`: notifications go out without the `Authorization` secret (verification keeps it).
-    pub fn set_google_notification_omit_authorization(&self, omit: bool) {
-        self.shared.lock().webhook_settings.omit_authorization = omit;
-    }
-
-    /// The signature header's name, `GOOGLE-HEALTH-API-SIGNATURE` by default (`X-HEALTHAPI-SIGNATURE` is the older one). Panics unless `name` is a valid header name.
-    pub fn set_google_signature_header(&self, name: &str) {
-        assert!(HeaderName::from_bytes(name.as_bytes()).is_ok(), "{name:?} is no header name");
-        self.shared.lock().webhook_settings.signature_header = name.to_string();
-    }
-
-    /// `true`: each notification goes out alone as a JSON object, at once. `false`, the default: JSON arrays, one per
-    /// subscriber and batch window.
-    pub fn set_google_notifications_single(&self, single: bool) {
-        self.shared.lock().webhook_settings.single = single;
+        self.shared.lock().webhooks.requests.clone()
     }
 
     /// The batch window, 50 ms by default.
     pub fn set_google_notification_batch_ms(&self, ms: u64) {
-        self.shared.lock().webhook_settings.batch = Duration::from_millis(ms);
+        self.shared.lock().config.google_notification_batch_ms = ms;
     }
 
     /// The wait before a delivery's first retry (1000 ms by default); it doubles with each retry.
     pub fn set_google_notification_retry_base_ms(&self, ms: u64) {
-        self.shared.lock().webhook_settings.retry_base = Duration::from_millis(ms);
-    }
-
-    /// Attempts per delivery, the first included (6 by default); there is always a first.
-    pub fn set_google_notification_max_attempts(&self, attempts: u32) {
-        self.shared.lock().webhook_settings.max_attempts = attempts;
+        self.shared.lock().config.google_notification_retry_base_ms = ms;
     }
 
     pub fn set_latency(&self, latency: Duration) {
-        self.shared.lock().settings.latency = latency;
+        self.shared.lock().config.latency = latency;
     }
 
     /// Known, not yet used and not revoked.
     pub fn is_refresh_token_valid(&self, refresh_token: &str) -> bool {
-        self.shared.lock().tokens.is_refresh_valid(refresh_token)
+        self.shared.lock().fitbit.tokens.is_refresh_valid(refresh_token)
     }
 
     /// Known, not expired and not revoked.
     pub fn is_access_token_active(&self, access_token: &str) -> bool {
-        matches!(self.shared.lock().tokens.access_state(access_token, now()), AccessState::Active { .. })
+        matches!(self.shared.lock().fitbit.tokens.access_state(access_token, now()), AccessState::Active { .. })
     }
 
     /// A Google refresh token that is known, not revoked and not expired.
     pub fn is_google_refresh_token_valid(&self, refresh_token: &str) -> bool {
-        self.shared.lock().google_tokens.is_refresh_valid(refresh_token, now())
+        self.shared.lock().google.tokens.is_refresh_valid(refresh_token, now())
     }
 
     /// A Google access token that is known, not expired and not revoked.
     pub fn is_google_access_token_active(&self, access_token: &str) -> bool {
-        matches!(self.shared.lock().google_tokens.access_state(access_token, now()), GoogleAccess::Active { .. })
-    }
-
-    /// Stops accepting connections; requests in flight finish in the background, pending notification deliveries and
-    /// retries are dropped.
-    pub fn shutdown(self) {
-        drop(self);
+        matches!(self.shared.lock().google.tokens.access_state(access_token, now()), GoogleAccess::Active { .. })
     }
 
     /// Stops accepting connections and waits for requests in flight to finish (not for pending notification

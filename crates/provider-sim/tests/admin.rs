@@ -146,10 +146,18 @@ async fn legacy_and_config_switches_take_effect() {
     assert_eq!(
         body,
         json!({
+            "fitbit_client_id": "1A2B3C",
+            "fitbit_client_secret": "f1tb1ts3cr3t",
             "rate_limit_per_hour": 1,
             "latency_ms": 5,
             "legacy_gone": false,
+            "access_token_ttl_secs": 28800,
+            "google_client_id": "sim-google-client.apps.googleusercontent.com",
+            "google_client_secret": "sim-google-secret",
             "google_rate_limit_per_minute": 300,
+            "google_access_token_ttl_secs": 3599,
+            "google_refresh_token_ttl_secs": null,
+            "google_default_user": "SIMUSR",
             "google_empty_first_page": false,
             "google_verbose": false,
             "google_phone_source": true,
@@ -158,6 +166,7 @@ async fn legacy_and_config_switches_take_effect() {
             "google_requests_per_second": null,
             "google_project_requests_per_second": null,
             "google_project_limited": 0,
+            "memo_users": 32,
             "google_subscriber_direct_answer": false,
             "google_operations_pending": false,
             "google_notification_omit_authorization": false,
@@ -168,16 +177,23 @@ async fn legacy_and_config_switches_take_effect() {
             "google_notification_max_attempts": 6,
         })
     );
+    assert_eq!(json(admin(&sim, reqwest::Method::GET, "/config", None).await).await, body, "GET shows the same");
     assert_eq!(get_data(&sim, &token, &path).await.status(), 429, "the earlier GET used the hour's only request");
+    let body = json(admin(&sim, reqwest::Method::PUT, "/config", Some(json!({"memo_users": 2}))).await).await;
+    assert_eq!(body["memo_users"], 2);
     for invalid in [
         json!({"google_verbose": "yes"}),
         json!({"google_sleep_processing_until": "soon"}),
         json!({"google_requests_per_second": 0}),
         json!({"google_signature_header": "no spaces in header names"}),
+        json!({"no_such_setting": 1}),
+        json!({"memo_users": 3, "google_verbose": "yes"}),
     ] {
         let response = admin(&sim, reqwest::Method::PUT, "/config", Some(invalid.clone())).await;
         assert_eq!(response.status(), 400, "{invalid}");
     }
+    let body = json(admin(&sim, reqwest::Method::GET, "/config", None).await).await;
+    assert_eq!(body["memo_users"], 2, "a refused update changes nothing");
 
     assert_eq!(admin(&sim, reqwest::Method::GET, "/nothing", None).await.status(), 404);
 }

@@ -1,7 +1,7 @@
 //! Synthetic Fitbit data. Every user has a made-up but plausible child's history (weights, nights, activities and
 //! daily totals) from two years ago to today (UTC). Each day's items come from a hash of the user and the date alone,
 //! so the same user and day give the same items whenever and however often they are asked for (which is why a
-//! [`History`] may generate them once and keep them, [`crate::memo`]). Some days the tracker was not worn
+//! [`History`] may generate them once and keep them for the memo, `src/memo.rs`). Some days the tracker was not worn
 //! ([`unworn_days`]), a few it was worn but the child did not move ([`still_days`]): no activity then.
 
 mod activity;
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate, Utc};
 use serde_json::{json, Value};
 
-use crate::memo::Column;
+use crate::column::Column;
 use profile::Profile;
 
 pub(crate) use series::worn;
@@ -72,7 +72,7 @@ pub(crate) fn today() -> NaiveDate {
 }
 
 /// One user's history as of a given today. Each day's items are generated on first use and kept (see
-/// [`crate::memo`]): nights, the bulk of a history, as their JSON text, which holds only strings and integers and so
+/// `src/memo.rs`): nights, the bulk of a history, as their JSON text, which holds only strings and integers and so
 /// parses back to the same JSON.
 pub(crate) struct History {
     user: String,

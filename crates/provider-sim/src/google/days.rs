@@ -1,5 +1,5 @@
 //! A user's Google points of the `list` types, made from the Fitbit items of a [`History`] the first time they are
-//! asked for and kept, day by day and per [`Encoding`] ([`crate::memo`]): the Fitbit devices' points, the phone's walk
+//! asked for and kept, day by day and per [`Encoding`] (for the memo, `src/memo.rs`): the Fitbit devices' points, the phone's walk
 //! apart, and the newest night also as still processing. Which of them an answer holds is up to its [`Serving`];
 //! what is kept is only ever what generation gives, never broken, renamed or added to.
 
@@ -15,8 +15,8 @@ use super::filter::Timed;
 use super::mapping::{self, Point};
 use super::time::LocalTime;
 use super::{health_user_id, phone, Serving};
+use crate::column::Column;
 use crate::dataset::History;
-use crate::memo::Column;
 
 /// A point as kept: its times and name (for filters, order and defects) beside its JSON. Nights, the bulk of a
 /// history, are kept as compact JSON text, parsed again for the answers that hold them: they have only strings,

@@ -1,8 +1,15 @@
-//! The `filter` of `list` and `reconcile`: the AIP-160 subset Google documents. Comparisons `field >= "literal"` and
-//! `field < "literal"` joined with `AND`, and with `OR` on sleep (OR binds tighter, as in AIP-160; parentheses group).
-//! Fields are `{snake_type}.{time field}` and depend on the type's record kind; literals are RFC 3339 for physical
-//! times and `YYYY-MM-DD[THH:mm[:ss]]` for civil ones. Tolerated: any spacing, lower-case `and`/`or`, unquoted
-//! literals, fractional seconds.
+//! The `filter` of `list` and `reconcile`, in the AIP-160 subset Google documents (docs/google-health.md):
+//!
+//! ```text
+//! filter     = clause { " AND " clause }
+//! clause     = comparison { " OR " comparison }       (OR on sleep only)
+//! comparison = field ( ">=" | "<" ) "\"" literal "\""
+//! ```
+//!
+//! Fields are `{snake_type}.{time field}`, by the type's record kind; literals are RFC 3339 for physical times,
+//! `YYYY-MM-DD` or `YYYY-MM-DDTHH:mm:ss` for civil ones and `YYYY-MM-DD` for dates. Anything else (other operators,
+//! unquoted literals, parentheses, lower-case `and`) is refused with 400 `INVALID_ARGUMENT` and a reason, as is an
+//! empty closed-open window.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 
@@ -65,70 +72,59 @@ struct Comparison {
     value: NaiveDateTime,
 }
 
-#[derive(Clone, Debug)]
-enum Expr {
-    Compare(Comparison),
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-}
-
-impl Expr {
+impl Comparison {
     fn matches(&self, point: &impl Timed) -> bool {
-        match self {
-            Expr::Compare(c) => {
-                let value = c.field.of(point);
-                if c.at_least {
-                    value >= c.value
-                } else {
-                    value < c.value
-                }
-            }
-            Expr::And(all) => all.iter().all(|e| e.matches(point)),
-            Expr::Or(any) => any.iter().any(|e| e.matches(point)),
-        }
-    }
-
-    /// The comparisons every match must satisfy (those joined by the top-level `AND`s).
-    fn required(&self) -> Vec<&Comparison> {
-        match self {
-            Expr::Compare(c) => vec![c],
-            Expr::And(all) => all.iter().flat_map(Expr::required).collect(),
-            Expr::Or(_) => Vec::new(),
+        let value = self.field.of(point);
+        if self.at_least {
+            value >= self.value
+        } else {
+            value < self.value
         }
     }
 }
 
-/// A parsed filter; no filter matches every point.
+/// A parsed filter: every clause must match, a clause when any of its comparisons does. No clause matches every
+/// point.
 #[derive(Debug, Default)]
-pub(crate) struct Filter(Option<Expr>);
+pub(crate) struct Filter(Vec<Vec<Comparison>>);
 
 impl Filter {
     pub(crate) fn parse(text: Option<&str>, data_type: &DataType) -> Result<Filter, GoogleError> {
-        let Some(text) = text.filter(|t| !t.trim().is_empty()) else { return Ok(Filter(None)) };
-        let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens, at: 0, data_type, prefix: data_type.filter_prefix() };
-        let expr = parser.expr()?;
-        if parser.at < parser.tokens.len() {
-            return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(&parser.tokens[parser.at].text())));
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else { return Ok(Filter::default()) };
+        let mut tokens = tokenize(text)?.into_iter();
+        let prefix = data_type.filter_prefix();
+        let mut clauses = vec![Vec::new()];
+        loop {
+            let comparison = comparison(&mut tokens, data_type, &prefix)?;
+            clauses.last_mut().expect("a clause").push(comparison);
+            match tokens.next() {
+                None => break,
+                Some(Token::Word(word)) if word == "AND" => clauses.push(Vec::new()),
+                Some(Token::Word(word)) if word == "OR" && data_type.kind == Kind::Sleep => {}
+                Some(Token::Word(word)) if word == "OR" => {
+                    return Err(error("INVALID_DATA_POINT_FILTER_EXPRESSION_STRUCTURE", Some("OR")))
+                }
+                Some(other) => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(other.text()))),
+            }
         }
-        let filter = Filter(Some(expr));
+        let filter = Filter(clauses);
         filter.check_range()?;
         Ok(filter)
     }
 
     pub(crate) fn matches(&self, point: &impl Timed) -> bool {
-        self.0.as_ref().is_none_or(|expr| expr.matches(point))
+        self.0.iter().all(|clause| clause.iter().any(|c| c.matches(point)))
     }
 
-    fn required(&self) -> Vec<&Comparison> {
-        self.0.as_ref().map(Expr::required).unwrap_or_default()
+    /// The comparisons every match must satisfy: the clauses of one comparison.
+    fn required(&self) -> impl Iterator<Item = &Comparison> {
+        self.0.iter().filter(|clause| clause.len() == 1).flatten()
     }
 
     /// An empty closed-open window on one field is refused, as live.
     fn check_range(&self) -> Result<(), GoogleError> {
-        let required = self.required();
-        for low in required.iter().filter(|c| c.at_least) {
-            if required.iter().any(|high| !high.at_least && high.field == low.field && high.value <= low.value) {
+        for low in self.required().filter(|c| c.at_least) {
+            if self.required().any(|high| !high.at_least && high.field == low.field && high.value <= low.value) {
                 return Err(status::invalid_argument(
                     "Invalid data point filter: INVALID_TIME_RANGE",
                     Some("INVALID_TIME_RANGE"),
@@ -153,25 +149,18 @@ impl Filter {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 enum Token {
+    /// A field name, an operator, `AND` or `OR`.
     Word(String),
+    /// What was between double quotes.
     Literal(String),
-    Op(String),
-    And,
-    Or,
-    Open,
-    Close,
 }
 
 impl Token {
-    fn text(&self) -> String {
+    fn text(&self) -> &str {
         match self {
-            Token::Word(w) | Token::Literal(w) | Token::Op(w) => w.clone(),
-            Token::And => "AND".into(),
-            Token::Or => "OR".into(),
-            Token::Open => "(".into(),
-            Token::Close => ")".into(),
+            Token::Word(text) | Token::Literal(text) => text,
         }
     }
 }
@@ -186,138 +175,71 @@ fn error(reason: &'static str, near: Option<&str>) -> GoogleError {
 
 fn tokenize(text: &str) -> Result<Vec<Token>, GoogleError> {
     let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        match c {
-            c if c.is_whitespace() => {
-                chars.next();
-            }
-            '(' | ')' => {
-                chars.next();
-                tokens.push(if c == '(' { Token::Open } else { Token::Close });
-            }
-            '"' => {
-                chars.next();
-                let mut literal = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some(c) => literal.push(c),
-                        None => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_END_OF_INPUT", None)),
-                    }
-                }
-                tokens.push(Token::Literal(literal));
-            }
-            '<' | '>' | '=' | '!' | ':' => {
-                let mut op = String::new();
-                while let Some(&c) = chars.peek().filter(|c| "<>=!:".contains(**c)) {
-                    op.push(c);
-                    chars.next();
-                }
-                tokens.push(Token::Op(op));
-            }
-            _ => {
-                let mut word = String::new();
-                while let Some(&c) = chars.peek().filter(|c| !c.is_whitespace() && !"()\"<>=!".contains(**c)) {
-                    word.push(c);
-                    chars.next();
-                }
-                tokens.push(match word.as_str() {
-                    "AND" | "and" => Token::And,
-                    "OR" | "or" => Token::Or,
-                    _ if word.starts_with(|c: char| c.is_ascii_alphabetic()) => Token::Word(word),
-                    _ => Token::Literal(word),
-                });
-            }
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end =
+                quoted.find('"').ok_or_else(|| error("INVALID_DATA_POINT_FILTER_UNEXPECTED_END_OF_INPUT", None))?;
+            tokens.push(Token::Literal(quoted[..end].to_string()));
+            rest = &quoted[end + 1..];
+        } else {
+            // An operator ends a name, as in `field>="…"`, which AIP-160 allows.
+            let operator = |c: char| "<>=!:".contains(c);
+            let end = match rest.starts_with(operator) {
+                true => rest.find(|c: char| !operator(c)),
+                false => rest.find(|c: char| c.is_whitespace() || c == '"' || operator(c)),
+            };
+            let end = end.unwrap_or(rest.len());
+            tokens.push(Token::Word(rest[..end].to_string()));
+            rest = &rest[end..];
         }
+        rest = rest.trim_start();
     }
     Ok(tokens)
 }
 
-struct Parser<'a> {
-    tokens: Vec<Token>,
-    at: usize,
-    data_type: &'a DataType,
-    prefix: String,
+/// `field op "literal"`.
+fn comparison(
+    tokens: &mut impl Iterator<Item = Token>,
+    data_type: &DataType,
+    prefix: &str,
+) -> Result<Comparison, GoogleError> {
+    let mut next = || tokens.next().ok_or_else(|| error("INVALID_DATA_POINT_FILTER_UNEXPECTED_END_OF_INPUT", None));
+    let field = match next()? {
+        Token::Word(name) => field(&name, data_type, prefix)?,
+        other => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(other.text()))),
+    };
+    let at_least = match next()? {
+        Token::Word(op) if op == ">=" => true,
+        Token::Word(op) if op == "<" => false,
+        Token::Word(op) if op.starts_with(['<', '>', '=', '!', ':']) => {
+            return Err(error("INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARABLE", Some(&op)))
+        }
+        other => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(other.text()))),
+    };
+    let literal = match next()? {
+        Token::Literal(literal) => literal,
+        other => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(other.text()))),
+    };
+    let value = literal_value(field, &literal).ok_or_else(|| error("INVALID_FILTER_FORMAT", Some(&literal)))?;
+    Ok(Comparison { field, at_least, value })
 }
 
-impl Parser<'_> {
-    fn next(&mut self) -> Result<Token, GoogleError> {
-        let token = self.tokens.get(self.at).cloned();
-        self.at += 1;
-        token.ok_or_else(|| error("INVALID_DATA_POINT_FILTER_UNEXPECTED_END_OF_INPUT", None))
-    }
-
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
-    }
-
-    fn expr(&mut self) -> Result<Expr, GoogleError> {
-        let mut all = vec![self.term()?];
-        while self.peek() == Some(&Token::And) {
-            self.at += 1;
-            all.push(self.term()?);
-        }
-        Ok(if all.len() == 1 { all.remove(0) } else { Expr::And(all) })
-    }
-
-    fn term(&mut self) -> Result<Expr, GoogleError> {
-        let mut any = vec![self.factor()?];
-        while self.peek() == Some(&Token::Or) {
-            if self.data_type.kind != Kind::Sleep {
-                return Err(error("INVALID_DATA_POINT_FILTER_EXPRESSION_STRUCTURE", Some("OR")));
-            }
-            self.at += 1;
-            any.push(self.factor()?);
-        }
-        Ok(if any.len() == 1 { any.remove(0) } else { Expr::Or(any) })
-    }
-
-    fn factor(&mut self) -> Result<Expr, GoogleError> {
-        match self.next()? {
-            Token::Open => {
-                let expr = self.expr()?;
-                match self.next()? {
-                    Token::Close => Ok(expr),
-                    other => Err(error("INVALID_DATA_POINT_FILTER_MISSING_TOKEN", Some(&other.text()))),
-                }
-            }
-            Token::Word(name) => {
-                let field = self.field(&name)?;
-                let at_least = match self.next()? {
-                    Token::Op(op) if op == ">=" => true,
-                    Token::Op(op) if op == "<" => false,
-                    Token::Op(op) => return Err(error("INVALID_DATA_POINT_FILTER_RESTRICTION_COMPARABLE", Some(&op))),
-                    other => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(&other.text()))),
-                };
-                let literal = match self.next()? {
-                    Token::Literal(literal) => literal,
-                    other => return Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(&other.text()))),
-                };
-                let value =
-                    literal_value(field, &literal).ok_or_else(|| error("INVALID_FILTER_FORMAT", Some(&literal)))?;
-                Ok(Expr::Compare(Comparison { field, at_least, value }))
-            }
-            other => Err(error("INVALID_DATA_POINT_FILTER_UNEXPECTED_TOKEN", Some(&other.text()))),
-        }
-    }
-
-    /// The field a name refers to, if it is one of this type's filterable times.
-    fn field(&self, name: &str) -> Result<Field, GoogleError> {
-        let restriction = || error("INVALID_DATA_POINT_FILTER_DATA_TYPE_RESTRICTION", Some(name));
-        let rest = name.strip_prefix(self.prefix.as_str()).and_then(|r| r.strip_prefix('.')).ok_or_else(restriction)?;
-        let field = match (self.data_type.kind, rest) {
-            (Kind::Session | Kind::Interval, "interval.civil_start_time") => Field::CivilStart,
-            (Kind::Session | Kind::Interval, "interval.start_time") => Field::Start,
-            (Kind::Sleep, "interval.civil_end_time") => Field::CivilEnd,
-            (Kind::Sleep, "interval.end_time") => Field::End,
-            (Kind::Sample, "sample_time.civil_time") => Field::CivilSample,
-            (Kind::Sample, "sample_time.physical_time") => Field::PhysicalSample,
-            (Kind::Daily, "date") => Field::Date,
-            _ => return Err(restriction()),
-        };
-        Ok(field)
-    }
+/// The field a name refers to, if it is one of this type's filterable times.
+fn field(name: &str, data_type: &DataType, prefix: &str) -> Result<Field, GoogleError> {
+    let restriction = || error("INVALID_DATA_POINT_FILTER_DATA_TYPE_RESTRICTION", Some(name));
+    let rest = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')).ok_or_else(restriction)?;
+    let field = match (data_type.kind, rest) {
+        (Kind::Session | Kind::Interval, "interval.civil_start_time") => Field::CivilStart,
+        (Kind::Session | Kind::Interval, "interval.start_time") => Field::Start,
+        (Kind::Sleep, "interval.civil_end_time") => Field::CivilEnd,
+        (Kind::Sleep, "interval.end_time") => Field::End,
+        (Kind::Sample, "sample_time.civil_time") => Field::CivilSample,
+        (Kind::Sample, "sample_time.physical_time") => Field::PhysicalSample,
+        (Kind::Daily, "date") => Field::Date,
+        _ => return Err(restriction()),
+    };
+    Ok(field)
 }
 
 /// The literal as a wall clock: UTC for physical fields, civil for the others.
@@ -325,14 +247,15 @@ fn literal_value(field: Field, literal: &str) -> Option<NaiveDateTime> {
     if field.is_physical() {
         return DateTime::parse_from_rfc3339(literal).ok().map(|t| t.naive_utc());
     }
-    let midnight = NaiveDate::parse_from_str(literal, "%Y-%m-%d").ok().filter(|_| literal.len() == 10);
+    let midnight = NaiveDate::parse_from_str(literal, "%Y-%m-%d")
+        .ok()
+        .filter(|_| literal.len() == 10)
+        .map(|day| day.and_time(Default::default()));
     if field == Field::Date {
-        return midnight.map(|day| day.and_time(Default::default()));
+        return midnight;
     }
-    midnight
-        .map(|day| day.and_time(Default::default()))
-        .or_else(|| NaiveDateTime::parse_from_str(literal, "%Y-%m-%dT%H:%M:%S%.f").ok())
-        .or_else(|| NaiveDateTime::parse_from_str(literal, "%Y-%m-%dT%H:%M").ok())
+    let civil = || NaiveDateTime::parse_from_str(literal, "%Y-%m-%dT%H:%M:%S").ok().filter(|_| literal.len() == 19);
+    midnight.or_else(civil)
 }
 
 #[cfg(test)]
@@ -362,9 +285,9 @@ mod tests {
         assert!(civil.matches(&run));
         let physical = parse(r#"exercise.interval.start_time >= "2026-11-02T00:00:00Z""#, "exercise").unwrap();
         assert!(physical.matches(&run), "21:30 at -03:00 is 00:30Z the next day");
-        let tolerant =
-            parse(&format!("( {field}>=2026-11-02 and {field} < \"2026-11-03T00:00\" )"), "exercise").unwrap();
-        assert!(!tolerant.matches(&run));
+        let with_time = parse(&format!(r#"{field} >= "2026-11-01T21:30:00" AND {field} < "2026-11-03""#), "exercise");
+        assert!(with_time.unwrap().matches(&run));
+        assert!(parse(&format!(r#"{field}>="2026-11-01""#), "exercise").unwrap().matches(&run), "AIP-160 spacing");
         let days = civil.days(NaiveDate::MIN, NaiveDate::MAX);
         assert_eq!((days.0.to_string(), days.1.to_string()), ("2026-10-31".to_string(), "2026-11-03".to_string()));
     }
@@ -394,6 +317,12 @@ mod tests {
             r#"weight.sample_time.physical_time >= "2026-11-02""#,
             r#"weight.sample_time.civil_time >= "2026-11-02" AND"#,
             r#"weight.sample_time.civil_time >= "2026-11-02" AND weight.sample_time.civil_time < "2026-11-02""#,
+            // What an earlier, kinder parser let through: none of it is Google's grammar.
+            r#"weight.sample_time.civil_time >= 2026-11-02"#,
+            r#"( weight.sample_time.civil_time >= "2026-11-02" )"#,
+            r#"weight.sample_time.civil_time >= "2026-11-02" and weight.sample_time.civil_time < "2026-11-03""#,
+            r#"weight.sample_time.civil_time >= "2026-11-02T10:00""#,
+            r#"weight.sample_time.civil_time >= "2026-11-02T10:00:00.5""#,
         ] {
             assert!(parse(bad, "weight").is_err(), "{bad}");
         }

@@ -7,7 +7,6 @@ pub(crate) mod added;
 pub(crate) mod data_types;
 pub(crate) mod days;
 pub(crate) mod defects;
-pub(crate) mod delivery;
 pub(crate) mod encoding;
 pub(crate) mod filter;
 pub(crate) mod mapping;
@@ -35,9 +34,9 @@ use crate::dataset::{today, History};
 use encoding::Encoding;
 
 pub(crate) use days::GoogleDays;
-pub use delivery::Delivery;
 pub use mapping::health_user_id;
 pub use scopes::GOOGLE_HEALTH_SCOPES;
+pub use webhooks::Delivery;
 
 /// The types the simulator has data for: `list` types, then `dailyRollUp` types.
 const LIST_TYPES: [&str; 4] = ["exercise", "sleep", "weight", "body-fat"];

@@ -1,20 +1,14 @@
-//! What the webhooks side keeps while the simulator runs (the signing keys, the subscribers, the notifications
-//! waiting for their batch to close, every delivery attempt) and the two ways a notification is raised: data added
-//! for a user, or a bare announcement for tests of other types and of floods.
+//! What the webhooks side keeps while the simulator runs: the signing keys, the subscribers, the notifications
+//! waiting for their batch to close, every delivery attempt and every request to the subscriber routes. Raising and
+//! delivering notifications is `crate::notifier`'s.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::added;
-use super::delivery::{self, Delivery};
-use super::mapping::health_user_id;
-use super::notifications::Change;
 use super::subscribers::Subscribers;
 use super::webhook_keys::WebhookKeys;
-use crate::state::Shared;
 
 pub(crate) struct Webhooks {
     pub keys: WebhookKeys,
@@ -23,6 +17,8 @@ pub(crate) struct Webhooks {
     pub batches: HashMap<String, Vec<Value>>,
     /// Every delivery attempt, in the order they finished.
     pub deliveries: Vec<Delivery>,
+    /// `"<METHOD> <path and query>"` of every request to the project routes (`/v4/projects/…`), in arrival order.
+    pub requests: Vec<String>,
 }
 
 impl Webhooks {
@@ -32,34 +28,22 @@ impl Webhooks {
             subscribers: Subscribers::default(),
             batches: HashMap::new(),
             deliveries: Vec::new(),
+            requests: Vec::new(),
         }
     }
 }
 
-impl Shared {
-    /// Adds an exercise of `user` and notifies its `UPSERT`; the new point's name.
-    pub(crate) fn add_google_exercise(
-        self: &Arc<Self>,
-        user: &str,
-        start: DateTime<Utc>,
-        minutes: u32,
-        steps: u64,
-        exercise_type: &str,
-    ) -> String {
-        let exercise = self.lock().google_added.add_exercise(user, start, minutes, steps, exercise_type);
-        let change = Change {
-            user: user.to_string(),
-            data_type: "exercise".to_string(),
-            start,
-            end: exercise.end(),
-            operation: "UPSERT".to_string(),
-        };
-        delivery::raise(self, &change);
-        added::name(&health_user_id(user), &exercise)
-    }
-
-    /// Announces a change without making it; how many subscribers it goes to.
-    pub(crate) fn notify_google(self: &Arc<Self>, change: &Change) -> usize {
-        delivery::raise(self, change)
-    }
+/// One attempt to deliver a notification body to a subscriber.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The subscriber's name, `projects/{number}/subscribers/{id}`.
+    pub subscriber: String,
+    /// 1 for the first attempt, 2 for the first retry…
+    pub attempt: u32,
+    /// The answer's status; `None` when the connection failed or timed out (5 s).
+    pub status: Option<u16>,
+    /// The exact body sent (and signed): a JSON array of notifications, or one object when they go out single.
+    pub body: String,
+    /// When the attempt was sent.
+    pub at: Instant,
 }

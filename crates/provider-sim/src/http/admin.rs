@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 
 use crate::faults::{Fault, FaultKind, Route};
 use crate::google::{health_user_id, GOOGLE_HEALTH_SCOPES};
@@ -32,7 +32,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/google/users/{user}/permission-denied", put(set_permission_denied))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/legacy", put(set_legacy))
-        .route("/config", put(set_config))
+        .route("/config", get(get_config).put(set_config))
         .merge(webhooks::router())
 }
 
@@ -61,7 +61,8 @@ async fn issue_tokens(State(shared): State<Arc<Shared>>, Path(user): Path<String
         Err(error) => return bad_request(error),
     };
     let scopes = request.scopes.unwrap_or_else(|| "rwei ract rsle".to_string());
-    let pair = shared.issue_tokens(&user, &scopes, request.expires_in.unwrap_or(shared.access_token_ttl_secs));
+    let expires_in = request.expires_in.unwrap_or_else(|| shared.lock().config.access_token_ttl_secs);
+    let pair = shared.issue_tokens(&user, &scopes, expires_in);
     Json(json!({
         "access_token": pair.access_token,
         "refresh_token": pair.refresh_token,
@@ -89,7 +90,7 @@ async fn issue_google_tokens(State(shared): State<Arc<Shared>>, Path(user): Path
         Err(error) => return bad_request(error),
     };
     let scopes = request.scopes.unwrap_or_else(|| GOOGLE_HEALTH_SCOPES.to_string());
-    let expires_in = request.expires_in.unwrap_or(shared.google.access_token_ttl_secs);
+    let expires_in = request.expires_in.unwrap_or_else(|| shared.lock().config.google_access_token_ttl_secs);
     let pair = shared.issue_google_tokens(&user, &scopes, expires_in);
     Json(json!({
         "access_token": pair.access_token,
@@ -131,9 +132,9 @@ async fn set_linked(State(shared): State<Arc<Shared>>, Path(user): Path<String>,
     };
     let mut state = shared.lock();
     if linked {
-        state.google_unlinked.remove(&user);
+        state.google.unlinked.remove(&user);
     } else {
-        state.google_unlinked.insert(user.clone());
+        state.google.unlinked.insert(user.clone());
     }
     Json(json!({"user_id": user, "linked": linked})).into_response()
 }
@@ -150,7 +151,7 @@ async fn set_permission_denied(State(shared): State<Arc<Shared>>, Path(user): Pa
         Ok(_) => return bad_request("expected {\"dataTypes\": [\"sleep\", …]}"),
         Err(error) => return bad_request(error),
     };
-    let consents = shared.lock().google_tokens.deny(&user, &data_types);
+    let consents = shared.lock().google.tokens.deny(&user, &data_types);
     Json(json!({"user_id": user, "dataTypes": data_types, "consents": consents})).into_response()
 }
 
@@ -168,9 +169,9 @@ async fn set_defects(State(shared): State<Arc<Shared>>, Path(user): Path<String>
     };
     let mut state = shared.lock();
     if defects {
-        state.google_defects.insert(user.clone());
+        state.google.defects.insert(user.clone());
     } else {
-        state.google_defects.remove(&user);
+        state.google.defects.remove(&user);
     }
     Json(json!({"user_id": user, "defects": defects})).into_response()
 }
@@ -251,145 +252,37 @@ async fn set_legacy(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         Ok(_) => return bad_request("expected {\"gone\": true|false}"),
         Err(error) => return bad_request(error),
     };
-    shared.lock().settings.legacy_gone = gone;
+    shared.lock().config.legacy_gone = gone;
     settings(&shared)
 }
 
-/// A key that may be a number or `null`: `None` when absent, `Some(None)` for `null`.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
+async fn get_config(State(shared): State<Arc<Shared>>) -> Response {
+    settings(&shared)
 }
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigRequest {
-    rate_limit_per_hour: Option<u32>,
-    latency_ms: Option<u64>,
-    google_rate_limit_per_minute: Option<u32>,
-    google_empty_first_page: Option<bool>,
-    google_verbose: Option<bool>,
-    google_phone_source: Option<bool>,
-    google_unstable_reconcile_names: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    google_sleep_processing_until: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    google_requests_per_second: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "nullable")]
-    google_project_requests_per_second: Option<Option<f64>>,
-    google_subscriber_direct_answer: Option<bool>,
-    google_operations_pending: Option<bool>,
-    google_notification_omit_authorization: Option<bool>,
-    google_signature_header: Option<String>,
-    google_notifications_single: Option<bool>,
-    google_notification_batch_ms: Option<u64>,
-    google_notification_retry_base_ms: Option<u64>,
-    google_notification_max_attempts: Option<u32>,
-}
-
+/// Changes the settings named in the body ([`crate::SimConfig::SETTINGS`]); all of them or, on a bad one, none.
 async fn set_config(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let request: ConfigRequest = match parse(&body) {
+    let request: Map<String, Value> = match parse(&body) {
         Ok(request) => request,
         Err(error) => return bad_request(error),
     };
-    if request.google_requests_per_second.flatten().is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
-        return bad_request("google_requests_per_second must be a positive number or null");
-    }
-    if request.google_project_requests_per_second.flatten().is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
-        return bad_request("google_project_requests_per_second must be a positive number or null");
-    }
-    if request.google_signature_header.as_deref().is_some_and(|name| HeaderName::from_bytes(name.as_bytes()).is_err()) {
-        return bad_request("google_signature_header must be a header name");
-    }
     {
         let mut state = shared.lock();
-        if let Some(limit) = request.rate_limit_per_hour {
-            state.settings.rate_limit_per_hour = limit;
+        let mut check = state.config.clone();
+        if let Some(error) = request.iter().find_map(|(name, value)| check.set(name, value).err()) {
+            return bad_request(error);
         }
-        if let Some(latency) = request.latency_ms {
-            state.settings.latency = Duration::from_millis(latency);
-        }
-        if let Some(limit) = request.google_rate_limit_per_minute {
-            state.settings.google_rate_limit_per_minute = limit;
-        }
-        if let Some(empty) = request.google_empty_first_page {
-            state.settings.google_empty_first_page = empty;
-        }
-        if let Some(verbose) = request.google_verbose {
-            state.settings.google_verbose = verbose;
-        }
-        if let Some(phone) = request.google_phone_source {
-            state.settings.google_phone_source = phone;
-        }
-        if let Some(unstable) = request.google_unstable_reconcile_names {
-            state.settings.google_unstable_reconcile_names = unstable;
-        }
-        if let Some(until) = request.google_sleep_processing_until {
-            state.settings.google_sleep_processing_until = until;
-        }
-        if let Some(rate) = request.google_requests_per_second {
-            state.settings.google_requests_per_second = rate;
-            state.google_pacing.clear();
-        }
-        if let Some(rate) = request.google_project_requests_per_second {
-            state.settings.google_project_requests_per_second = rate;
-            state.google_pacing.clear();
-        }
-        let webhooks = &mut state.webhook_settings;
-        if let Some(direct) = request.google_subscriber_direct_answer {
-            webhooks.subscriber_direct_answer = direct;
-        }
-        if let Some(pending) = request.google_operations_pending {
-            webhooks.operations_pending = pending;
-        }
-        if let Some(omit) = request.google_notification_omit_authorization {
-            webhooks.omit_authorization = omit;
-        }
-        if let Some(name) = request.google_signature_header {
-            webhooks.signature_header = name;
-        }
-        if let Some(single) = request.google_notifications_single {
-            webhooks.single = single;
-        }
-        if let Some(ms) = request.google_notification_batch_ms {
-            webhooks.batch = Duration::from_millis(ms);
-        }
-        if let Some(ms) = request.google_notification_retry_base_ms {
-            webhooks.retry_base = Duration::from_millis(ms);
-        }
-        if let Some(attempts) = request.google_notification_max_attempts {
-            webhooks.max_attempts = attempts;
+        for (name, value) in &request {
+            state.configure(name, value).expect("checked above");
         }
     }
     settings(&shared)
 }
 
-/// The run-time switches after a change, so the caller sees what is in effect.
+/// Every setting in force, and the requests refused so far for the project's quota.
 fn settings(shared: &Shared) -> Response {
-    let (settings, webhooks, project_limited) = {
-        let state = shared.lock();
-        (state.settings, state.webhook_settings.clone(), state.google_project_limited)
-    };
-    Json(json!({
-        "rate_limit_per_hour": settings.rate_limit_per_hour,
-        "latency_ms": settings.latency.as_millis() as u64,
-        "legacy_gone": settings.legacy_gone,
-        "google_rate_limit_per_minute": settings.google_rate_limit_per_minute,
-        "google_empty_first_page": settings.google_empty_first_page,
-        "google_verbose": settings.google_verbose,
-        "google_phone_source": settings.google_phone_source,
-        "google_unstable_reconcile_names": settings.google_unstable_reconcile_names,
-        "google_sleep_processing_until": settings.google_sleep_processing_until,
-        "google_requests_per_second": settings.google_requests_per_second,
-        "google_project_requests_per_second": settings.google_project_requests_per_second,
-        "google_project_limited": project_limited,
-        "google_subscriber_direct_answer": webhooks.subscriber_direct_answer,
-        "google_operations_pending": webhooks.operations_pending,
-        "google_notification_omit_authorization": webhooks.omit_authorization,
-        "google_signature_header": webhooks.signature_header,
-        "google_notifications_single": webhooks.single,
-        "google_notification_batch_ms": webhooks.batch.as_millis() as u64,
-        "google_notification_retry_base_ms": webhooks.retry_base.as_millis() as u64,
-        "google_notification_max_attempts": webhooks.max_attempts,
-    }))
-    .into_response()
+    let state = shared.lock();
+    let mut body = state.config.to_json();
+    body["google_project_limited"] = json!(state.google.quota.project_limited);
+    Json(body).into_response()
 }

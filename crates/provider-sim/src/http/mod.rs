@@ -2,13 +2,7 @@
 //! control routes for tests and developers, and one log line per request (credentials in it shortened).
 
 mod admin;
-mod bearer;
-mod data;
 mod google;
-mod oauth;
-mod paging;
-mod preflight;
-mod quota;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,7 +16,9 @@ use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::fitbit_error;
+use crate::fitbit::error as fitbit_error;
+use crate::fitbit::{data, oauth};
+use crate::preflight;
 use crate::redact::{redact_query, short};
 use crate::state::Shared;
 
@@ -57,9 +53,12 @@ async fn fallback(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     if uri.path() == "/__admin" || uri.path().starts_with("/__admin/") {
         return (StatusCode::NOT_FOUND, Json(json!({"error": "no such admin route"}))).into_response();
     }
-    let settings = shared.lock().settings;
-    tokio::time::sleep(settings.latency).await;
-    if settings.legacy_gone && is_legacy(uri.path()) {
+    let (latency, legacy_gone) = {
+        let state = shared.lock();
+        (state.config.latency, state.config.legacy_gone)
+    };
+    tokio::time::sleep(latency).await;
+    if legacy_gone && is_legacy(uri.path()) {
         return preflight::gone();
     }
     fitbit_error::not_found().into_response()

@@ -16,6 +16,7 @@ use super::{bad_request, parse};
 use crate::google::health_user_id;
 use crate::google::notifications::Change;
 use crate::google::subscribers::{Subscriber, WEBHOOK_DATA_TYPES};
+use crate::notifier;
 use crate::state::Shared;
 
 pub(super) fn router() -> Router<Arc<Shared>> {
@@ -112,7 +113,8 @@ async fn add_exercise(State(shared): State<Arc<Shared>>, Path(user): Path<String
     if exercise_type.is_empty() || !exercise_type.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
         return bad_request("exerciseType must be an enum value such as WALKING");
     }
-    let name = shared.add_google_exercise(&user, start, minutes, request.steps.unwrap_or(0), &exercise_type);
+    let name =
+        notifier::add_google_exercise(&shared, &user, start, minutes, request.steps.unwrap_or(0), &exercise_type);
     Json(json!({"name": name, "user_id": user, "health_user_id": health_user_id(&user)})).into_response()
 }
 
@@ -142,6 +144,6 @@ async fn notify(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         (Err(problem), _) | (_, Err(problem)) => return bad_request(problem),
     };
     let operation = request.operation.filter(|o| !o.is_empty()).unwrap_or_else(|| "UPSERT".to_string());
-    let notified = shared.notify_google(&Change { user, data_type, start, end, operation });
+    let notified = notifier::raise(&shared, &Change { user, data_type, start, end, operation });
     Json(json!({"notified": notified})).into_response()
 }

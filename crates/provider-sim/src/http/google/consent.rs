@@ -9,11 +9,11 @@ use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::super::oauth::parse_form;
-use super::super::preflight::preflight;
 use crate::faults::Route;
 use crate::google::scopes;
 use crate::google::tokens::{Code, GoogleTokenStore};
+use crate::oauth_form::parse_form;
+use crate::preflight::preflight;
 use crate::state::{now, Shared};
 
 fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
@@ -41,14 +41,16 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
     let query = parse_form(uri.query().unwrap_or_default().as_bytes());
     let get = |key: &str| query.get(key).map(String::as_str).filter(|value| !value.is_empty());
     // A hint like `ABC123@example.com` names the user `ABC123`.
-    let user = get("login_hint")
-        .map(|hint| hint.split('@').next().unwrap_or(hint).to_string())
-        .unwrap_or_else(|| shared.google.default_user.clone());
+    let (default_user, client_id) = {
+        let state = shared.lock();
+        (state.config.google_default_user.clone(), state.config.google_client_id.clone())
+    };
+    let user = get("login_hint").map(|hint| hint.split('@').next().unwrap_or(hint).to_string()).unwrap_or(default_user);
     if let Err(response) = preflight(&shared, Route::GoogleConsent, Some(&user), "").await {
         return response;
     }
 
-    if get("client_id") != Some(shared.google.client_id.as_str()) {
+    if get("client_id") != Some(client_id.as_str()) {
         return error_page(StatusCode::UNAUTHORIZED, "invalid_client", "The OAuth client was not found.");
     }
     let Some(redirect_uri) =
@@ -99,10 +101,10 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Re
         None => scope.split_whitespace().collect(),
     };
     let granted = granted.join(" ");
-    let code = shared.lock().google_tokens.add_code(Code {
+    let code = shared.lock().google.tokens.add_code(Code {
         user,
         scopes: granted.clone(),
-        client_id: shared.google.client_id.clone(),
+        client_id,
         redirect_uri: redirect_uri.to_string(),
         offline: get("access_type") == Some("offline"),
         challenge,

@@ -20,8 +20,6 @@ use axum::Json;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
-use super::super::oauth::parse_form;
-use super::super::preflight::preflight;
 use crate::dataset::History;
 use crate::faults::Route;
 use crate::google::data_types::{self, DataType};
@@ -34,6 +32,8 @@ use crate::google::status::{self, GoogleError};
 use crate::google::tokens::GoogleAccess;
 use crate::google::{defects, paging, scopes, Serving};
 use crate::memo::UserData;
+use crate::oauth_form::parse_form;
+use crate::preflight::preflight;
 use crate::redact::redact_query;
 use crate::state::{now, Shared};
 
@@ -63,7 +63,7 @@ fn authenticate(
         .or_else(|| query.get("access_token").cloned());
     let Some(token) = token else { return (None, Err(status::unauthenticated("CREDENTIALS_MISSING"))) };
     let state = shared.lock();
-    match state.google_tokens.access_state(&token, now()) {
+    match state.google.tokens.access_state(&token, now()) {
         GoogleAccess::Unknown => (None, Err(status::unauthenticated("ACCESS_TOKEN_INVALID"))),
         GoogleAccess::Revoked { user } => {
             (Some(user.to_string()), Err(status::unauthenticated("ACCESS_TOKEN_INVALID")))
@@ -104,29 +104,29 @@ pub(crate) async fn serve(
     };
     let (refusal, linked) = {
         let mut state = shared.lock();
-        let settings = state.settings;
+        let settings = state.config.clone();
         let limit = settings.google_rate_limit_per_minute;
-        let refusal = if state.google_rate.consume(&caller.user, limit, now()).exceeded {
+        let refusal = if state.google.quota.rate.consume(&caller.user, limit, now()).exceeded {
             Some(status::rate_limited(limit))
         } else {
             let paced = settings
                 .google_requests_per_second
-                .filter(|rate| !state.google_pacing.take(&caller.user, *rate, Instant::now()))
+                .filter(|rate| !state.google.quota.pacing.take(&caller.user, *rate, Instant::now()))
                 .map(status::paced);
             // The project's bucket, shared by every user (a key no user id can take).
             paced.or_else(|| {
                 let limited = settings
                     .google_project_requests_per_second
-                    .filter(|rate| !state.google_pacing.take(PROJECT_BUCKET, *rate, Instant::now()))
+                    .filter(|rate| !state.google.quota.pacing.take(PROJECT_BUCKET, *rate, Instant::now()))
                     .map(status::project_limited);
-                state.google_project_limited += u64::from(limited.is_some());
+                state.google.quota.project_limited += u64::from(limited.is_some());
                 limited
             })
         };
         if refusal.is_some() {
             state.usage.entry(caller.user.clone()).or_default().google.rate_limited += 1;
         }
-        (refusal, !state.google_unlinked.contains(&caller.user))
+        (refusal, !state.google.unlinked.contains(&caller.user))
     };
     if let Some(refusal) = refusal {
         return refusal.into_response();
@@ -188,10 +188,10 @@ fn route(
                 return Err(status::permission_denied("The caller does not have permission"));
             }
             let data = shared.user_data(&caller.user);
-            let defective = shared.lock().google_defects.contains(&caller.user);
+            let defective = shared.lock().google.defects.contains(&caller.user);
             match rpc {
                 "DailyRollUpDataPoints" => {
-                    let encoding = Encoding::of(shared.lock().settings.google_verbose);
+                    let encoding = Encoding::of(shared.lock().config.google_verbose);
                     daily_roll_up(&data.history, data_type, body, encoding, defective)
                 }
                 _ => list(shared, &data, &health_user, data_type, query, rpc == "ReconcileDataPoints", defective),
@@ -266,7 +266,7 @@ fn list(
         get("dataSourceFamily").unwrap_or_default(),
         if reconcile { "reconcile" } else { "list" },
     ]);
-    let settings = shared.lock().settings;
+    let settings = shared.lock().config.clone();
     let offset = match get("pageToken").filter(|token| !token.is_empty()) {
         Some(token) => paging::offset(token, print)?,
         None if settings.google_empty_first_page => {
@@ -283,14 +283,14 @@ fn list(
     // Reconciled names change with every answer when they are unstable.
     let call = (reconcile && settings.google_unstable_reconcile_names).then(|| {
         let mut state = shared.lock();
-        state.google_reconcile_calls += 1;
-        state.google_reconcile_calls
+        state.google.reconcile_calls += 1;
+        state.google.reconcile_calls
     });
 
     let history = &data.history;
     let (from, to) = filter.days(history.first(), history.last());
     let added =
-        shared.lock().google_added.points(history.user(), health_user, data_type.path, (from, to), serving.encoding);
+        shared.lock().google.added.points(history.user(), health_user, data_type.path, (from, to), serving.encoding);
     let added: Vec<Kept> = added.into_iter().map(Kept::value).collect();
     let mut matching: Vec<&Kept> = data
         .google

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::super::preflight::preflight;
 use crate::faults::Route;
+use crate::preflight::preflight;
 use crate::state::Shared;
 
 pub(crate) const PATH: &str = "/googlehealthapi/webhooks/webhooks_public_keyset.json";

@@ -12,18 +12,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map};
 
-use super::super::oauth::{client_authenticated, parse_form, Form};
-use super::super::preflight::preflight;
 use super::oauth_error;
 use crate::faults::{FaultKind, Route};
 use crate::google::mapping::google_account_id;
 use crate::google::service_accounts::{self, JWT_BEARER};
 use crate::google::tokens::{CodeProblem, GoogleAccess, Issued, Redemption};
+use crate::oauth_form::{client_authenticated, parse_form, Form};
+use crate::preflight::preflight;
 use crate::state::{now, Shared};
 
 /// The owner of a token or code, for counting and faults.
 fn owner(shared: &Shared, token: Option<&String>) -> Option<String> {
-    token.and_then(|token| shared.lock().google_tokens.user_of(token).map(str::to_string))
+    token.and_then(|token| shared.lock().google.tokens.user_of(token).map(str::to_string))
 }
 
 /// `POST /token`: `authorization_code` or `refresh_token`, or the JWT-bearer grant of a service account.
@@ -44,15 +44,15 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         // The assertion is the credential, signed with the service account's key: no client id or secret.
         return jwt_bearer(&shared, &form);
     }
-    let client = &shared.google;
-    if form.get("client_id").is_some_and(|id| *id != client.client_id) {
+    let (client_id, client_secret) = shared.google_client();
+    if form.get("client_id").is_some_and(|id| *id != client_id) {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "The OAuth client was not found.");
     }
-    if !client_authenticated((&client.client_id, &client.client_secret), &headers, &form) {
+    if !client_authenticated((&client_id, &client_secret), &headers, &form) {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized");
     }
     match grant_type {
-        "authorization_code" => exchange(&shared, &form),
+        "authorization_code" => exchange(&shared, &form, &client_id),
         "refresh_token" => refresh(&shared, &form),
         "" => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Missing required parameter: grant_type"),
         other => {
@@ -69,7 +69,7 @@ fn jwt_bearer(shared: &Shared, form: &Form) -> Response {
         Ok(account) => account,
         Err(description) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
     };
-    let access_token = shared.lock().google_service_tokens.issue(&account, now());
+    let access_token = shared.lock().google.service_tokens.issue(&account, now());
     Json(json!({"access_token": access_token, "expires_in": service_accounts::TTL_SECS, "token_type": "Bearer"}))
         .into_response()
 }
@@ -78,17 +78,20 @@ fn missing(parameter: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &format!("Missing required parameter: {parameter}"))
 }
 
-fn exchange(shared: &Shared, form: &Form) -> Response {
+fn exchange(shared: &Shared, form: &Form, client_id: &str) -> Response {
     let Some(code) = form.get("code") else { return missing("code") };
     let Some(redirect_uri) = form.get("redirect_uri") else { return missing("redirect_uri") };
     // The client id may come in the Basic header only; it was checked above.
-    let client_id = shared.google.client_id.as_str();
     let redemption =
         Redemption { code, client_id, redirect_uri, verifier: form.get("code_verifier").map(String::as_str) };
-    let (ttl, refresh_ttl) = (shared.google.access_token_ttl_secs, shared.google.refresh_token_ttl_secs);
-    let exchanged = shared.lock().google_tokens.exchange(&redemption, ttl, refresh_ttl, now());
+    let (exchanged, ttl) = {
+        let mut state = shared.lock();
+        let (ttl, refresh_ttl) =
+            (state.config.google_access_token_ttl_secs, state.config.google_refresh_token_ttl_secs);
+        (state.google.tokens.exchange(&redemption, ttl, refresh_ttl, now()), ttl)
+    };
     match exchanged {
-        Ok(issued) => token_response(shared, issued),
+        Ok(issued) => token_response(issued, ttl),
         Err(problem) => {
             let description = match problem {
                 CodeProblem::Unknown => "Malformed auth code.",
@@ -107,18 +110,21 @@ fn exchange(shared: &Shared, form: &Form) -> Response {
 
 fn refresh(shared: &Shared, form: &Form) -> Response {
     let Some(refresh_token) = form.get("refresh_token") else { return missing("refresh_token") };
-    let ttl = shared.google.access_token_ttl_secs;
-    let refreshed = shared.lock().google_tokens.refresh(refresh_token, ttl, now());
+    let (refreshed, ttl) = {
+        let mut state = shared.lock();
+        let ttl = state.config.google_access_token_ttl_secs;
+        (state.google.tokens.refresh(refresh_token, ttl, now()), ttl)
+    };
     match refreshed {
-        Some(issued) => token_response(shared, issued),
+        Some(issued) => token_response(issued, ttl),
         None => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Token has been expired or revoked."),
     }
 }
 
-fn token_response(shared: &Shared, issued: Issued) -> Response {
+fn token_response(issued: Issued, ttl: i64) -> Response {
     let mut body = Map::new();
     body.insert("access_token".into(), json!(issued.access_token));
-    body.insert("expires_in".into(), json!(shared.google.access_token_ttl_secs));
+    body.insert("expires_in".into(), json!(ttl));
     if let Some(refresh_token) = issued.refresh_token {
         body.insert("refresh_token".into(), json!(refresh_token));
     }
@@ -141,7 +147,7 @@ pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, uri: Uri, body: By
         return response;
     }
     let Some(token) = token else { return missing("token") };
-    if shared.lock().google_tokens.revoke(token, now()) {
+    if shared.lock().google.tokens.revoke(token, now()) {
         Json(json!({})).into_response()
     } else {
         oauth_error(StatusCode::BAD_REQUEST, "invalid_token", "Token expired or revoked")
@@ -165,10 +171,10 @@ pub(crate) async fn tokeninfo(State(shared): State<Arc<Shared>>, uri: Uri, body:
     let Some(token) = token else { return invalid() };
     let now = now();
     let state = shared.lock();
-    let GoogleAccess::Active { user, scopes, exp, offline, .. } = state.google_tokens.access_state(token, now) else {
+    let GoogleAccess::Active { user, scopes, exp, offline, .. } = state.google.tokens.access_state(token, now) else {
         return invalid();
     };
-    let client_id = audience.as_ref().unwrap_or(&shared.google.client_id);
+    let client_id = audience.as_ref().unwrap_or(&state.config.google_client_id);
     Json(json!({
         "azp": client_id,
         "aud": client_id,

@@ -21,13 +21,13 @@ use chrono::Utc;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
-use super::super::oauth::parse_form;
 use crate::google::operations::{self, EMPTY_TYPE, SUBSCRIBER_TYPE};
 use crate::google::service_accounts::ServiceAccess;
 use crate::google::status::{self, GoogleError};
 use crate::google::subscribers::{self, Subscriber, SubscriberBody};
 use crate::google::tokens::GoogleAccess;
 use crate::google::verification;
+use crate::oauth_form::parse_form;
 use crate::redact::redact_query;
 use crate::state::{now, Shared};
 
@@ -44,9 +44,9 @@ pub(crate) async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let latency = shared.lock().settings.latency;
+    let latency = shared.lock().config.latency;
     tokio::time::sleep(latency).await;
-    shared.lock().google_project_requests.push(format!("{method} {}", redact_query(&uri)));
+    shared.lock().webhooks.requests.push(format!("{method} {}", redact_query(&uri)));
     let query = parse_form(uri.query().unwrap_or_default().as_bytes());
     let path = percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
     route(&shared, &method, &path, &query, &headers, &body).await.unwrap_or_else(IntoResponse::into_response)
@@ -84,10 +84,10 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, query: &HashMap<String, St
     let Some(token) = token else { return Err(status::unauthenticated("CREDENTIALS_MISSING")) };
     let now = now();
     let state = shared.lock();
-    match state.google_service_tokens.access(&token, now) {
+    match state.google.service_tokens.access(&token, now) {
         ServiceAccess::Active { account } => Ok(account.to_string()),
         ServiceAccess::Expired => Err(status::unauthenticated("ACCESS_TOKEN_EXPIRED")),
-        ServiceAccess::Unknown => match state.google_tokens.access_state(&token, now) {
+        ServiceAccess::Unknown => match state.google.tokens.access_state(&token, now) {
             // A user's consent never carries the `cloud-platform` scope the subscriber methods need.
             GoogleAccess::Active { .. } => {
                 Err(status::permission_denied("Request had insufficient authentication scopes.")
@@ -107,7 +107,7 @@ fn missing(name: &str) -> GoogleError {
 
 /// Whether changes answer an `Operation` that is not done, and happen a moment later.
 fn pending(shared: &Shared) -> bool {
-    shared.lock().webhook_settings.operations_pending
+    shared.lock().config.google_operations_pending
 }
 
 /// Runs `change` in the background after [`PENDING_FOR`]; its failure changes nothing and is only logged.
@@ -125,7 +125,7 @@ where
 
 /// `resource` as the direct answer, or inside a done `Operation` typed `type_url`.
 fn answer(shared: &Shared, project: &str, type_url: &str, resource: Value) -> Response {
-    if shared.lock().webhook_settings.subscriber_direct_answer {
+    if shared.lock().config.google_subscriber_direct_answer {
         Json(resource).into_response()
     } else {
         Json(operations::done(project, type_url, resource)).into_response()

@@ -13,13 +13,13 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::bearer::{Bearer, Caller};
-use super::paging::{self, List};
-use super::preflight::preflight;
+use super::error::{self as fitbit_error, FitbitError};
+use super::paging::{self, parse_date, List};
 use super::quota::metered;
+use super::scopes;
 use crate::dataset::{History, SERIES_RESOURCES};
 use crate::faults::{FaultKind, Route};
-use crate::fitbit_error::{self, FitbitError};
-use crate::scopes;
+use crate::preflight::preflight;
 use crate::state::Shared;
 
 /// Fitbit's limits on date ranges, in days between the two dates.
@@ -29,7 +29,7 @@ const MAX_SERIES_RANGE_DAYS: i64 = 1095;
 /// An answer whose validation steps can use `?`.
 type Answer = Result<Response, FitbitError>;
 
-pub(super) async fn get(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn get(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     let path_and_query = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let bearer = Bearer::of(&shared, &headers);
     let next_link = match preflight(&shared, Route::Data, bearer.user(), path_and_query).await {
@@ -71,7 +71,8 @@ fn serve(shared: &Shared, caller: &Caller, uri: &Uri, origin: &str, next_link: O
                 form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
             let added: Vec<Value> = shared
                 .lock()
-                .fitbit_added
+                .fitbit
+                .added
                 .get(&caller.user)
                 .into_iter()
                 .flatten()
@@ -117,14 +118,6 @@ impl<'a> Endpoint<'a> {
             Endpoint::List(List::Activities) | Endpoint::Tracker { .. } => ("ract", "activity"),
         }
     }
-}
-
-/// `YYYY-MM-DD`, or Fitbit's 400 naming the field.
-pub(super) fn parse_date(value: &str, field: &'static str) -> Result<NaiveDate, FitbitError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10)
-        .ok_or_else(|| fitbit_error::validation(field, format!("Invalid date: {value}. Expected yyyy-MM-dd.")))
 }
 
 fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), FitbitError> {

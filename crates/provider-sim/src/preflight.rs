@@ -18,24 +18,23 @@ use crate::state::Shared;
 /// `Ok` when the request goes on to the provider's logic, with the fault that shapes its answer if one matched
 /// ([`FaultKind::NextLink`], [`FaultKind::Audience`]); otherwise the answer it gets instead. `detail` is what
 /// [`crate::usage::Usage::record`] keeps of it.
-pub(super) async fn preflight(
+pub(crate) async fn preflight(
     shared: &Shared,
     route: Route,
     user: Option<&str>,
     detail: &str,
 ) -> Result<Option<FaultKind>, Response> {
-    let (settings, fault, retired) = {
+    let (latency, fault, retired) = {
         let mut state = shared.lock();
         if let Some(user) = user {
             state.usage.entry(user.to_string()).or_default().record(route, detail);
         }
-        let settings = state.settings;
-        let retired = settings.legacy_gone && route.is_legacy();
+        let retired = state.config.legacy_gone && route.is_legacy();
         // While gone, no fault can show, so none is spent.
         let fault = if retired { None } else { state.faults.take(user, route) };
-        (settings, fault, retired)
+        (state.config.latency, fault, retired)
     };
-    tokio::time::sleep(settings.latency).await;
+    tokio::time::sleep(latency).await;
     if retired {
         return Err(gone());
     }
@@ -110,7 +109,7 @@ fn redirect(status: u16, url: &str) -> Response {
     }
 }
 
-pub(super) fn gone() -> Response {
+pub(crate) fn gone() -> Response {
     (StatusCode::GONE, "Gone").into_response()
 }
 
@@ -122,7 +121,7 @@ fn error_page(status: u16) -> Response {
 
 /// Marks a response whose connection will be dropped, so the request log does not show its nominal 200.
 #[derive(Clone, Copy)]
-pub(super) struct Dropped;
+pub(crate) struct Dropped;
 
 /// A body that fails at once makes hyper abort the connection before the response head is flushed, so the client
 /// gets no complete HTTP response at all.

@@ -1,4 +1,5 @@
-//! Notification delivery as Google does it (docs/notifications.md#what-google-sends): a POST to each ACTIVE subscriber
+//! Raising Google notifications (data added for a user, or a bare announcement for tests of other types and of
+//! floods) and delivering them as Google does it (docs/notifications.md#what-google-sends): a POST to each ACTIVE subscriber
 //! whose configs name the data type, with the secret as `Authorization` (unless switched off), a signature header and,
 //! by default, a JSON array of the notifications raised for that subscriber within the batch window. Anything but 204
 //! (200 included) or a transport error is retried with exponential backoff, up to the configured number of attempts;
@@ -9,27 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::notifications::{notification, Change};
+use crate::google::added;
+use crate::google::mapping::health_user_id;
+use crate::google::notifications::{notification, Change};
+use crate::google::webhooks::Delivery;
 use crate::state::Shared;
 
 const AGENT: &str = "Google-Health-API-Webhooks";
-
-/// One attempt to deliver a notification body to a subscriber.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    /// The subscriber's name, `projects/{number}/subscribers/{id}`.
-    pub subscriber: String,
-    /// 1 for the first attempt, 2 for the first retry…
-    pub attempt: u32,
-    /// The answer's status; `None` when the connection failed or timed out (5 s).
-    pub status: Option<u16>,
-    /// The exact body sent (and signed): a JSON array of notifications, or one object when they go out single.
-    pub body: String,
-    /// When the attempt was sent.
-    pub at: Instant,
-}
 
 /// Queues the notification of `change` for every subscriber that wants it; how many those are.
 pub(crate) fn raise(shared: &Arc<Shared>, change: &Change) -> usize {
@@ -37,7 +27,7 @@ pub(crate) fn raise(shared: &Arc<Shared>, change: &Change) -> usize {
     let mut tasks = Vec::new();
     let targets = {
         let mut state = shared.lock();
-        let single = state.webhook_settings.single;
+        let single = state.config.google_notifications_single;
         let webhooks = &mut state.webhooks;
         let targets: Vec<String> =
             webhooks.subscribers.all().filter(|s| s.wants(&change.data_type)).map(|s| s.name()).collect();
@@ -74,7 +64,7 @@ async fn deliver(shared: Arc<Shared>, subscriber: String, body: Option<String>) 
     let body = match body {
         Some(body) => body,
         None => {
-            let window = shared.lock().webhook_settings.batch;
+            let window = Duration::from_millis(shared.lock().config.google_notification_batch_ms);
             if !pause(&shared, window).await {
                 return;
             }
@@ -97,7 +87,8 @@ async fn deliver(shared: Arc<Shared>, subscriber: String, body: Option<String>) 
             let mut state = shared.lock();
             let delivery = Delivery { subscriber: subscriber.clone(), attempt, status, body: body.clone(), at };
             state.webhooks.deliveries.push(delivery);
-            (state.webhook_settings.max_attempts, state.webhook_settings.retry_base)
+            let config = &state.config;
+            (config.google_notification_max_attempts, Duration::from_millis(config.google_notification_retry_base_ms))
         };
         let outcome = status.map_or_else(|| "no answer".to_string(), |status| status.to_string());
         tracing::info!("notification to {subscriber}, attempt {attempt}: {outcome}");
@@ -120,17 +111,38 @@ async fn deliver(shared: Arc<Shared>, subscriber: String, body: Option<String>) 
 fn request(shared: &Shared, subscriber: &str, body: &str) -> Option<reqwest::RequestBuilder> {
     let state = shared.lock();
     let target = state.webhooks.subscribers.get(subscriber).filter(|s| s.state == "ACTIVE")?;
-    let settings = &state.webhook_settings;
+    let config = &state.config;
     let signature = state.webhooks.keys.sign(body.as_bytes());
     let mut request = shared
         .outbound
         .post(&target.endpoint_uri)
         .header(CONTENT_TYPE, "application/json")
         .header(USER_AGENT, AGENT)
-        .header(settings.signature_header.as_str(), signature)
+        .header(config.google_signature_header.as_str(), signature)
         .body(body.to_string());
-    if !settings.omit_authorization {
+    if !config.google_notification_omit_authorization {
         request = request.header(AUTHORIZATION, target.secret.as_str());
     }
     Some(request)
+}
+
+/// Adds an exercise of `user` and notifies its `UPSERT`; the new point's name.
+pub(crate) fn add_google_exercise(
+    shared: &Arc<Shared>,
+    user: &str,
+    start: DateTime<Utc>,
+    minutes: u32,
+    steps: u64,
+    exercise_type: &str,
+) -> String {
+    let exercise = shared.lock().google.added.add_exercise(user, start, minutes, steps, exercise_type);
+    let change = Change {
+        user: user.to_string(),
+        data_type: "exercise".to_string(),
+        start,
+        end: exercise.end(),
+        operation: "UPSERT".to_string(),
+    };
+    raise(shared, &change);
+    added::name(&health_user_id(user), &exercise)
 }

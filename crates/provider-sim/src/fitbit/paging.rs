@@ -12,9 +12,8 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
-use super::data::parse_date;
+use super::error::{self as fitbit_error, FitbitError};
 use crate::dataset::History;
-use crate::fitbit_error::{self, FitbitError};
 
 const MAX_LIMIT: usize = 100;
 
@@ -180,4 +179,12 @@ pub(super) fn list(
     body.insert(list.name().into(), Value::Array(items));
     body.insert("pagination".into(), Value::Object(pagination));
     Ok(Json(body).into_response())
+}
+
+/// `YYYY-MM-DD`, or Fitbit's 400 naming the field.
+pub(super) fn parse_date(value: &str, field: &'static str) -> Result<NaiveDate, FitbitError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| value.len() == 10)
+        .ok_or_else(|| fitbit_error::validation(field, format!("Invalid date: {value}. Expected yyyy-MM-dd.")))
 }

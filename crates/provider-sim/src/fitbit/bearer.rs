@@ -4,9 +4,9 @@
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 
-use crate::fitbit_error::{self, FitbitError};
+use super::error::{self as fitbit_error, FitbitError};
+use super::tokens::AccessState;
 use crate::state::{now, Shared};
-use crate::tokens::AccessState;
 
 /// The bearer token of a request, as the token store sees it now.
 pub(super) enum Bearer {
@@ -33,7 +33,7 @@ impl Bearer {
             .map(|(_, token)| token.trim().to_string());
         let Some(token) = token else { return Bearer::Missing };
         let state = shared.lock();
-        match state.tokens.access_state(&token, now()) {
+        match state.fitbit.tokens.access_state(&token, now()) {
             AccessState::Unknown => Bearer::Unknown(token),
             AccessState::Revoked { user } => Bearer::Revoked { user: user.to_string(), token },
             AccessState::Expired { user } => Bearer::Expired { user: user.to_string(), token },

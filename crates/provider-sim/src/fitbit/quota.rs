@@ -5,7 +5,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::fitbit_error;
+use super::error as fitbit_error;
 use crate::rate_limit::Quota;
 use crate::state::{now, Shared};
 
@@ -13,8 +13,8 @@ use crate::state::{now, Shared};
 pub(super) fn metered(shared: &Shared, user: &str, serve: impl FnOnce() -> Response) -> Response {
     let quota = {
         let mut state = shared.lock();
-        let limit = state.settings.rate_limit_per_hour;
-        state.rate.consume(user, limit, now())
+        let limit = state.config.rate_limit_per_hour;
+        state.fitbit.rate.consume(user, limit, now())
     };
     let mut response = if quota.exceeded {
         let mut response = fitbit_error::too_many_requests().into_response();

@@ -1,41 +1,31 @@
 //! Fitbit's OAuth endpoints as ds-agent (and the original) call them: refresh, revoke and introspection.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use super::bearer::Bearer;
-use super::preflight::preflight;
+use super::error::{self as fitbit_error, FitbitError};
 use super::quota::metered;
+use super::scopes;
+use super::tokens::AccessState;
 use crate::faults::Route;
-use crate::fitbit_error::{self, FitbitError};
-use crate::scopes;
+use crate::oauth_form::{client_authenticated, parse_form, Form};
+use crate::preflight::preflight;
 use crate::state::{now, Shared};
-use crate::tokens::AccessState;
-
-pub(super) type Form = HashMap<String, String>;
-
-pub(super) fn parse_form(body: &[u8]) -> Form {
-    form_urlencoded::parse(body).into_owned().collect()
-}
 
 /// The owner of a token given in the form, for counting and faults.
 fn owner(shared: &Shared, token: Option<&String>) -> Option<String> {
-    token.and_then(|token| shared.lock().tokens.user_of(token).map(str::to_string))
+    token.and_then(|token| shared.lock().fitbit.tokens.user_of(token).map(str::to_string))
 }
 
 /// `POST /oauth2/token`: only the refresh grant, which is all ds-agent uses.
-pub(super) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = parse_form(&body);
     let refresh_token = form.get("refresh_token");
     if let Err(response) =
@@ -47,7 +37,8 @@ pub(super) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
 }
 
 fn refresh_grant(shared: &Shared, headers: &HeaderMap, form: &Form) -> Result<Response, FitbitError> {
-    if !client_authenticated((&shared.client_id, &shared.client_secret), headers, form) {
+    let (client_id, client_secret) = shared.fitbit_client();
+    if !client_authenticated((&client_id, &client_secret), headers, form) {
         return Err(fitbit_error::invalid_client());
     }
     match form.get("grant_type").map(String::as_str) {
@@ -60,11 +51,15 @@ fn refresh_grant(shared: &Shared, headers: &HeaderMap, form: &Form) -> Result<Re
     }
     let refresh_token =
         form.get("refresh_token").ok_or_else(|| fitbit_error::invalid_request("Missing parameters: refresh_token"))?;
-    let refreshed = shared.lock().tokens.refresh(refresh_token, shared.access_token_ttl_secs, now());
-    let refreshed = refreshed.ok_or_else(|| fitbit_error::invalid_grant(refresh_token))?;
+    let refreshed = {
+        let mut state = shared.lock();
+        let ttl = state.config.access_token_ttl_secs;
+        state.fitbit.tokens.refresh(refresh_token, ttl, now()).map(|refreshed| (refreshed, ttl))
+    };
+    let (refreshed, ttl) = refreshed.ok_or_else(|| fitbit_error::invalid_grant(refresh_token))?;
     Ok(Json(json!({
         "access_token": refreshed.pair.access_token,
-        "expires_in": shared.access_token_ttl_secs,
+        "expires_in": ttl,
         "refresh_token": refreshed.pair.refresh_token,
         "scope": scopes::words(&refreshed.scopes),
         "token_type": "Bearer",
@@ -74,24 +69,25 @@ fn refresh_grant(shared: &Shared, headers: &HeaderMap, form: &Form) -> Result<Re
 }
 
 /// `POST /oauth2/revoke`: revokes the whole grant of the token, access or refresh. Unknown tokens succeed too.
-pub(super) async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = parse_form(&body);
     let token = form.get("token");
     if let Err(response) = preflight(&shared, Route::Revoke, owner(&shared, token).as_deref(), "/oauth2/revoke").await {
         return response;
     }
-    if !client_authenticated((&shared.client_id, &shared.client_secret), &headers, &form) {
+    let (client_id, client_secret) = shared.fitbit_client();
+    if !client_authenticated((&client_id, &client_secret), &headers, &form) {
         return fitbit_error::invalid_client().into_response();
     }
     let Some(token) = token else {
         return fitbit_error::invalid_request("Missing parameters: token").into_response();
     };
-    shared.lock().tokens.revoke(token);
+    shared.lock().fitbit.tokens.revoke(token);
     Json(json!({})).into_response()
 }
 
 /// `POST /1.1/oauth2/introspect`: the bearer authenticates, the form's `token` is the one described.
-pub(super) async fn introspect(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let bearer = Bearer::of(&shared, &headers);
     let path = "/1.1/oauth2/introspect";
     if let Err(response) = preflight(&shared, Route::Introspect, bearer.user(), path).await {
@@ -107,11 +103,11 @@ pub(super) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
             return fitbit_error::invalid_request("Missing parameters: token").into_response();
         };
         let state = shared.lock();
-        let description = match state.tokens.access_state(token, now()) {
+        let description = match state.fitbit.tokens.access_state(token, now()) {
             AccessState::Active { user, scopes, exp, iat } => json!({
                 "active": true,
                 "scope": scopes::introspection(scopes),
-                "client_id": shared.client_id,
+                "client_id": state.config.fitbit_client_id,
                 "user_id": user,
                 "token_type": "access_token",
                 "exp": exp * 1000,
@@ -121,27 +117,4 @@ pub(super) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
         };
         Json(description).into_response()
     })
-}
-
-/// Fitbit and Google take the app's credentials in a Basic header, in the form, or both (simple-oauth2, the original's
-/// OAuth library, sends both). Every credential sent must be right, and at least one complete pair must be sent.
-pub(super) fn client_authenticated(expected: (&str, &str), headers: &HeaderMap, form: &Form) -> bool {
-    let basic = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "))
-        .map(|encoded| decode_basic(encoded).is_some_and(|(id, secret)| (id.as_str(), secret.as_str()) == expected));
-    let form_id = form.get("client_id").map(|id| id == expected.0);
-    let form_secret = form.get("client_secret").map(|secret| secret == expected.1);
-    let anything_wrong = [basic, form_id, form_secret].contains(&Some(false));
-    let complete_pair = basic == Some(true) || (form_id == Some(true) && form_secret == Some(true));
-    complete_pair && !anything_wrong
-}
-
-/// `base64(id:secret)`, each part form-URL-encoded first, as simple-oauth2 sends it.
-fn decode_basic(encoded: &str) -> Option<(String, String)> {
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |part: &str| percent_decode_str(&part.replace('+', " ")).decode_utf8().ok().map(|s| s.into_owned());
-    Some((unescape(id)?, unescape(secret)?))
 }
