@@ -40,7 +40,7 @@ pub fn spawn_recovery(
     tokio::spawn(async move {
         let mut first_look = true;
         loop {
-            match jobs.coordination().check_epoch(&jobs.epoch_key()).await {
+            match jobs.check_epoch().await {
                 Ok(EpochCheck::Unchanged) => first_look = false,
                 Ok(EpochCheck::Replaced) => {
                     tracing::warn!("Redis lost its data; another instance has rebuilt the service's state");
@@ -86,6 +86,6 @@ pub async fn rebuild(
     if let Some(inbox) = inbox {
         rebuilt.notifications = inbox.replay().await?;
     }
-    jobs.coordination().begin_epoch(&jobs.epoch_key()).await?;
+    jobs.begin_epoch().await?;
     Ok(rebuilt)
 }

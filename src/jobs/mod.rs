@@ -3,12 +3,16 @@
 //! Stream consumer group, so each job runs once, survives restarts, and is reclaimed when its worker dies
 //! (docs/decisions.md#the-cron-syncs-every-child, docs/decisions.md#shared-jobs).
 
+mod keys;
+mod notified;
 mod queue;
 mod scheduler;
 mod tick;
 mod worker;
 
 pub use crate::metrics::JobOutcome;
+pub use keys::JobKeys;
+pub use notified::Enqueued;
 pub use queue::{ChildJobState, Job, JobPayload, JobQueue, JobSettings};
 pub use scheduler::spawn_scheduler;
 pub use worker::spawn_workers;

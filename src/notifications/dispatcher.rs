@@ -7,6 +7,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Inbox;
+use crate::jobs::Enqueued;
 use crate::metrics::{self, NotificationOutcome};
 use crate::store::UserAuths;
 
@@ -44,7 +45,7 @@ async fn dispatch_due(inbox: &Inbox, userauths: &UserAuths) -> Result<(), Box<dy
                 inbox.drop_waiting(&health_user).await?;
             }
             Some((child, true)) => {
-                if inbox.enqueue(child, &health_user, BUSY_RETRY).await? == Some(true) {
+                if inbox.enqueue(child, &health_user, BUSY_RETRY).await? == Enqueued::New {
                     tracing::debug!("Google notifications of child {child} make a sync job");
                     metrics::get().notification_jobs.inc();
                     inbox.mark_notified(child).await?;
