@@ -37,13 +37,16 @@
 //! * [`config`]: typed settings from the environment and `.env`; a bad value stops the process at startup.
 //! * [`telemetry`]: logging with the original's levels, texts and line formats.
 //! * [`metrics`]: process-wide counters for `GET /metrics`.
-//! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to.
+//! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to, and the pause of every background
+//!   loop ([`shutdown::Periodic`]).
+//! * [`backoff`]: the exponential backoff of every retry.
 //! * [`startup`]: builds the application from its settings and runs it until shutdown.
 //!
 //! A module uses its own layer or the ones below, never above, and no two modules use each other. How data flows
 //! through the layers is in docs/ARCHITECTURE.md; why it behaves as it does, in docs/decisions.md.
 
 pub mod accounts;
+pub mod backoff;
 pub mod bus;
 pub mod config;
 pub mod coordination;

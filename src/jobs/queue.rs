@@ -14,6 +14,7 @@ use redis::Value as RedisValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys::JobKeys;
+use crate::backoff::Backoff;
 use crate::coordination::{Coordination, CoordinationError, EpochCheck};
 use crate::domain::ChildId;
 use crate::store::{NotificationJournal, Store, Ticks};
@@ -97,6 +98,13 @@ pub struct JobSettings {
     pub max_attempts: u32,
     /// With Google notifications on: a Google child without one for this long is counted at each tick.
     pub stale_after: Option<Duration>,
+}
+
+impl JobSettings {
+    /// The delays between a failing job's attempts: doubling from `retry_base`.
+    pub fn retry_backoff(&self) -> Backoff {
+        Backoff::doubling(self.retry_base)
+    }
 }
 
 /// What a job says, as stored in Redis (a stream entry's field `job`, a member of the delayed set): the child to sync,

@@ -10,10 +10,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::JobQueue;
+use crate::backoff::Backoff;
 use crate::store::UserAuths;
 
-const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LONGEST_RETRY: Duration = Duration::from_secs(60);
+/// The pauses between the tries of a failing tick.
+const RETRIES: Backoff = Backoff::doubling(Duration::from_secs(1)).at_most(Duration::from_secs(60));
 
 pub fn spawn_scheduler(
     queue: JobQueue,
@@ -40,10 +41,12 @@ pub fn spawn_scheduler(
             // The scheduled time, not the clock, names the tick: instances fire a few milliseconds apart.
             let scheduled = next.with_timezone(&Utc);
             let following = next_after(&schedule, next);
-            let mut pause = FIRST_RETRY;
+            let mut failures = 0;
             loop {
                 let Err(e) = queue.tick(&userauths, scheduled).await else { break };
                 tracing::error!("An error occurred while trying to retrieve data for Fitbit sync. {e}");
+                failures += 1;
+                let pause = RETRIES.delay(failures);
                 if following.is_some_and(|following| Local::now() + pause >= following) {
                     break;
                 }
@@ -51,7 +54,6 @@ pub fn spawn_scheduler(
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(pause) => {}
                 }
-                pause = (pause * 2).min(LONGEST_RETRY);
             }
         }
     })

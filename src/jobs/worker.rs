@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{Job, JobQueue};
+use crate::backoff::Backoff;
 use crate::coordination::CoordinationError;
 use crate::metrics::{self, JobOutcome};
 use crate::provider::{ProviderErrorKind, RETRY_AFTER_CAP_SECS};
@@ -20,15 +21,15 @@ use crate::sync::{SyncError, SyncService};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const PROMOTE_EVERY: Duration = Duration::from_secs(1);
-/// The longest pause between two tries while Redis does not answer.
-const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
+/// The pauses between two tries while Redis does not answer: doubling from the idle poll, at most 10 s.
+const REDIS_BACKOFF: Backoff = Backoff::doubling(IDLE_POLL).at_most(Duration::from_secs(10));
 /// When the provider gives no reset time with its 429: Fitbit's window is an hour.
 const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 3600;
 
 pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let consumer = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        let mut backoff = Backoff::default();
+        let mut backoff = RedisFailures::default();
         while let Err(e) = queue.ensure_group().await {
             backoff.failed("Waiting for Redis to start the Fitbit data sync task", &e);
             tokio::select! {
@@ -111,11 +112,11 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
 /// Pauses that double while Redis fails, and a log line when it starts failing, every tenth failure, and when it
 /// answers again: an outage is reported, not repeated four times a second.
 #[derive(Default)]
-struct Backoff {
+struct RedisFailures {
     failures: u32,
 }
 
-impl Backoff {
+impl RedisFailures {
     fn failed(&mut self, what: &str, error: &CoordinationError) {
         self.failures += 1;
         if self.failures == 1 || self.failures.is_multiple_of(10) {
@@ -131,8 +132,7 @@ impl Backoff {
     }
 
     fn pause(&self) -> Duration {
-        let doublings = self.failures.saturating_sub(1).min(6);
-        (IDLE_POLL * 2u32.pow(doublings)).min(LONGEST_BACKOFF)
+        REDIS_BACKOFF.delay(self.failures)
     }
 }
 
@@ -187,7 +187,7 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             (Some((due_ms, job.attempt)), JobOutcome::Rescheduled)
         }
         Err(Some(e)) if e.is_transient() && job.attempt < queue.settings.max_attempts => {
-            let delay = queue.settings.retry_base * 2u32.pow(job.attempt - 1);
+            let delay = queue.settings.retry_backoff().delay(job.attempt);
             tracing::warn!(
                 "An error occurred while syncing Fitbit data from child {}. {e} (attempt {} of {}, next in {} s)",
                 job.child,
