@@ -201,6 +201,11 @@ impl JobQueue {
         self.coordination.begin_epoch(&self.keys.epoch()).await
     }
 
+    /// Completes when some task suspects Redis lost its data (the epoch check then looks at once).
+    pub async fn loss_suspected(&self) {
+        self.coordination.loss_suspected().await
+    }
+
     /// Creates the consumer group (and the stream) unless it exists.
     pub async fn ensure_group(&self) -> Result<(), CoordinationError> {
         let mut conn = self.coordination.connection().await?;

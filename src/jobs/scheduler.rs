@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::JobQueue;
 use crate::backoff::Backoff;
+use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
 /// The pauses between the tries of a failing tick.
@@ -24,6 +25,8 @@ pub fn spawn_scheduler(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let schedule = crate::config::parse_cron(&expression).expect("the expression was checked at startup");
+        // Every pause is given: the time to the next tick, or the retry backoff.
+        let periodic = Periodic::new(&shutdown, Duration::ZERO);
         let mut last: Option<DateTime<Local>> = None;
         loop {
             // Never the same tick twice, even if the wall clock steps back.
@@ -33,9 +36,8 @@ pub fn spawn_scheduler(
                 return;
             };
             let wait = (next - Local::now()).to_std().unwrap_or_default();
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
+            if !periodic.next_after(wait).await {
+                return;
             }
             last = Some(next);
             // The scheduled time, not the clock, names the tick: instances fire a few milliseconds apart.
@@ -50,9 +52,8 @@ pub fn spawn_scheduler(
                 if following.is_some_and(|following| Local::now() + pause >= following) {
                     break;
                 }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(pause) => {}
+                if !periodic.next_after(pause).await {
+                    return;
                 }
             }
         }

@@ -17,6 +17,7 @@ use crate::backoff::Backoff;
 use crate::coordination::CoordinationError;
 use crate::metrics::{self, JobOutcome};
 use crate::provider::{ProviderErrorKind, RETRY_AFTER_CAP_SECS};
+use crate::shutdown::Periodic;
 use crate::sync::{SyncError, SyncService};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -29,12 +30,12 @@ const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 3600;
 pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let consumer = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        let periodic = Periodic::new(&shutdown, IDLE_POLL);
         let mut backoff = RedisFailures::default();
         while let Err(e) = queue.ensure_group().await {
             backoff.failed("Waiting for Redis to start the Fitbit data sync task", &e);
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(backoff.pause()) => {}
+            if !periodic.next_after(backoff.pause()).await {
+                return;
             }
         }
         backoff.succeeded();
@@ -78,17 +79,17 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
                         }
                     }
                     backoff.failed("An error occurred processing queue for Fitbit sync", &e);
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(backoff.pause()) => continue,
+                    if periodic.next_after(backoff.pause()).await {
+                        continue;
                     }
+                    break;
                 }
             };
             if jobs.is_empty() {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(IDLE_POLL) => continue,
+                if periodic.next().await {
+                    continue;
                 }
+                break;
             }
             for (job, reclaimed) in jobs {
                 let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");

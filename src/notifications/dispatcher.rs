@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::Inbox;
 use crate::jobs::Enqueued;
 use crate::metrics::{self, NotificationOutcome};
+use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -19,11 +20,8 @@ const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 pub fn spawn_dispatcher(inbox: Inbox, userauths: UserAuths, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(POLL_EVERY) => {}
-            }
+        let periodic = Periodic::new(&shutdown, POLL_EVERY);
+        while periodic.next().await {
             if let Err(e) = dispatch_due(&inbox, &userauths).await {
                 tracing::warn!("Google notifications wait: {e}");
             }

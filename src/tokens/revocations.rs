@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::domain::{ChildId, ProviderAuth, ProviderKind};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
+use crate::shutdown::Periodic;
 use crate::store::{bson_time, Aad, Store, StoreError, TokenCipher, REVOCATIONS};
 
 const MAX_ATTEMPTS: i32 = 8;
@@ -163,11 +164,8 @@ impl Revocations {
 
 pub fn spawn_revocation_retries(revocations: Revocations, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(POLL_EVERY) => {}
-            }
+        let periodic = Periodic::new(&shutdown, POLL_EVERY);
+        while periodic.next().await {
             if let Err(e) = revocations.retry_due(Utc::now()).await {
                 tracing::warn!("Revoke retries paused: {e}");
             }
