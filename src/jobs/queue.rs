@@ -178,7 +178,7 @@ impl JobQueue {
         }
     }
 
-    pub fn coordination(&self) -> &Coordination {
+    pub(super) fn coordination(&self) -> &Coordination {
         &self.coordination
     }
 
