@@ -37,7 +37,9 @@
 //! * [`config`]: typed settings from the environment and `.env`; a bad value stops the process at startup.
 //! * [`telemetry`]: logging with the original's levels, texts and line formats.
 //! * [`metrics`]: process-wide counters for `GET /metrics`.
-//! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to.
+//! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to, and the pause of every background
+//!   loop ([`shutdown::Periodic`]).
+//! * [`backoff`]: the exponential backoff of every retry.
 //! * [`tls`]: the HTTPS certificate, read at startup and again when it is renewed (`SIGHUP`, or the files change).
 //! * [`startup`]: builds the application from its settings and runs it until shutdown.
 //!
@@ -45,6 +47,7 @@
 //! through the layers is in docs/ARCHITECTURE.md; why it behaves as it does, in docs/decisions.md.
 
 pub mod accounts;
+pub mod backoff;
 pub mod bus;
 pub mod config;
 pub mod coordination;

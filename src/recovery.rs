@@ -20,6 +20,7 @@ use crate::coordination::EpochCheck;
 use crate::jobs::JobQueue;
 use crate::metrics;
 use crate::notifications::Inbox;
+use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -38,9 +39,10 @@ pub fn spawn_recovery(
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let periodic = Periodic::new(&shutdown, CHECK_EVERY);
         let mut first_look = true;
         loop {
-            match jobs.coordination().check_epoch(&jobs.epoch_key()).await {
+            match jobs.check_epoch().await {
                 Ok(EpochCheck::Unchanged) => first_look = false,
                 Ok(EpochCheck::Replaced) => {
                     tracing::warn!("Redis lost its data; another instance has rebuilt the service's state");
@@ -65,10 +67,8 @@ pub fn spawn_recovery(
                 // Unreachable: `/health/ready` says so, and the next round tries again.
                 Err(_) => {}
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(CHECK_EVERY) => {}
-                _ = jobs.coordination().loss_suspected() => {}
+            if !periodic.next_or(jobs.loss_suspected()).await {
+                return;
             }
         }
     })
@@ -86,6 +86,6 @@ pub async fn rebuild(
     if let Some(inbox) = inbox {
         rebuilt.notifications = inbox.replay().await?;
     }
-    jobs.coordination().begin_epoch(&jobs.epoch_key()).await?;
+    jobs.begin_epoch().await?;
     Ok(rebuilt)
 }

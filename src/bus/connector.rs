@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Bus, BusInner, Link};
+use crate::shutdown::Periodic;
 
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// lapin keeps send and receive buffers of 32 frames each, for the life of the connection: with RabbitMQ's default
@@ -23,11 +24,9 @@ pub fn spawn_connector(bus: Bus, shutdown: CancellationToken) -> JoinHandle<()> 
     tokio::spawn(async move {
         let inner = bus.inner.clone();
         let mut was_connected = false;
+        let retry = Periodic::new(&shutdown, RETRY_EVERY);
         loop {
-            let connected = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                result = connect(&inner) => result,
-            };
+            let Some(connected) = retry.until_shutdown(connect(&inner)).await else { return };
             match connected {
                 Ok(link) => {
                     if was_connected {
@@ -37,9 +36,8 @@ pub fn spawn_connector(bus: Bus, shutdown: CancellationToken) -> JoinHandle<()> 
                     }
                     was_connected = true;
                     *inner.link.write().await = Some(Arc::new(link));
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = inner.lost.notified() => {}
+                    if retry.until_shutdown(inner.lost.notified()).await.is_none() {
+                        return;
                     }
                     inner.link.write().await.take();
                     tracing::warn!("Trying to reestablish Publish connection...");
@@ -48,9 +46,8 @@ pub fn spawn_connector(bus: Bus, shutdown: CancellationToken) -> JoinHandle<()> 
                     tracing::warn!("Trying to reestablish Publish connection... ({e})");
                 }
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(RETRY_EVERY) => {}
+            if !retry.next().await {
+                return;
             }
         }
     })

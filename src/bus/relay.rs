@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Bus;
 use crate::coordination::Coordination;
+use crate::shutdown::Periodic;
 use crate::store::Outbox;
 
 const EVERY: Duration = Duration::from_secs(2);
@@ -24,11 +25,8 @@ pub fn spawn_relay(
     // One outbox per database, so one lock per database too.
     let lock_key = format!("ds-agent:lock:outbox:{}", outbox.database_name());
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(EVERY) => {}
-            }
+        let periodic = Periodic::new(&shutdown, EVERY);
+        while periodic.next().await {
             if !bus.is_connected().await {
                 continue;
             }

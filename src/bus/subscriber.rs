@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Bus;
+use crate::shutdown::Periodic;
 
 pub const ACCOUNT_EXCHANGE: &str = "account";
 pub const USER_DELETE_KEY: &str = "users.delete";
@@ -60,20 +61,16 @@ pub fn spawn_user_delete_subscriber(
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let retry = Periodic::new(&shutdown, RETRY_EVERY);
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                result = consume(&bus, &queue, &deletion) => {
-                    if let Err(e) = result {
-                        if bus.is_connected().await {
-                            tracing::error!("Error trying to subscribe to UserDeleteEvent: {e}");
-                        }
-                    }
+            let Some(result) = retry.until_shutdown(consume(&bus, &queue, &deletion)).await else { return };
+            if let Err(e) = result {
+                if bus.is_connected().await {
+                    tracing::error!("Error trying to subscribe to UserDeleteEvent: {e}");
                 }
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(RETRY_EVERY) => {}
+            if !retry.next().await {
+                return;
             }
         }
     })

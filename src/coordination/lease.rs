@@ -2,7 +2,7 @@
 //! released when the lease ends, however it ends (returned, failed, panicked, cancelled). A crashed instance's
 //! leases expire within one TTL instead of holding a child for the length of the longest job.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -11,8 +11,11 @@ use tokio_util::sync::CancellationToken;
 use super::lock::LockGuard;
 use super::{Coordination, CoordinationError};
 
-const RENEW: &str =
-    r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end"#;
+static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end"#,
+    )
+});
 
 /// Proof of holding a renewed lock. Dropping it releases the lock (from a task of its own); [`Lease::release`] does
 /// it in place.
@@ -72,12 +75,7 @@ async fn renew(coordination: Arc<Coordination>, key: String, token: String, ttl:
         tokio::time::sleep(every).await;
         let renewed = async {
             let mut conn = coordination.connection().await?;
-            let kept: i64 = redis::Script::new(RENEW)
-                .key(&key)
-                .arg(&token)
-                .arg(ttl.as_millis() as u64)
-                .invoke_async(&mut conn)
-                .await?;
+            let kept: i64 = RENEW.key(&key).arg(&token).arg(ttl.as_millis() as u64).invoke_async(&mut conn).await?;
             Ok::<_, CoordinationError>(kept == 1)
         };
         match renewed.await {

@@ -1,6 +1,7 @@
 //! A lock shared by every instance: `SET key token NX PX ttl`, released only by the holder of `token` (a
 //! compare-and-delete script), and expiring by itself if the holder dies.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use rand::RngCore;
@@ -14,8 +15,11 @@ pub struct LockGuard {
     pub(super) token: String,
 }
 
-const UNLOCK: &str =
-    r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
+static UNLOCK: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#,
+    )
+});
 const POLL_EVERY: Duration = Duration::from_millis(50);
 
 impl Coordination {
@@ -57,7 +61,7 @@ impl Coordination {
     /// Releases the lock if it is still ours; false when it had expired and someone else holds it now.
     pub async fn unlock(&self, guard: LockGuard) -> Result<bool, CoordinationError> {
         let mut conn = self.connection().await?;
-        let deleted: i64 = redis::Script::new(UNLOCK).key(&guard.key).arg(&guard.token).invoke_async(&mut conn).await?;
+        let deleted: i64 = UNLOCK.key(&guard.key).arg(&guard.token).invoke_async(&mut conn).await?;
         Ok(deleted == 1)
     }
 }

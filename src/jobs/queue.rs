@@ -1,17 +1,11 @@
-//! The job queue's Redis layout. Every key carries a namespace (the MongoDB database name), so services that share a
-//! Redis but not a database never take each other's jobs.
-//!
-//! - `<ns>:jobs`: the stream of due jobs, read through the consumer group `workers`; each entry's field `job` holds
-//!   the [`JobPayload`] as JSON;
-//! - `<ns>:delayed`: a sorted set of job payloads waiting for a retry or a provider's rate-limit reset, by due time;
-//! - `<ns>:queued`: the children with a job queued, running or delayed, so a tick never enqueues one twice;
-//! - `<ns>:retry_at`: child → due time (epoch ms) of its delayed job, for the status route;
-//! - `<ns>:receipts:<child>`: ids of MongoDB records the child's current job settles when it ends (the notification
-//!   journal's entries, see `notifications`).
+//! The job queue: jobs in a Redis Stream read by one consumer group, delayed jobs in a sorted set, and which children
+//! are queued (the keys are in `keys`). A job's format is [`JobPayload`], serialised by serde only: the scripts here
+//! and in `notified` take payloads already serialised and never build or read one.
 //!
 //! Nothing here is the only copy of anything: MongoDB says which children a tick still owes and which notifications
 //! are still unsynced, so `recovery` can rebuild all of it after Redis loses its data.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use mongodb::bson::oid::ObjectId;
@@ -19,49 +13,60 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 use redis::Value as RedisValue;
 use serde::{Deserialize, Serialize};
 
-use crate::coordination::{Coordination, CoordinationError};
+use super::keys::JobKeys;
+use crate::backoff::Backoff;
+use crate::coordination::{Coordination, CoordinationError, EpochCheck};
 use crate::domain::ChildId;
 use crate::store::{NotificationJournal, Store, Ticks};
 use crate::sync::SyncTarget;
 
 pub const GROUP: &str = "workers";
 
-/// Moves due delayed jobs into the stream, atomically, so two instances never move one twice. A member written by
-/// ds-agent before payloads were JSON (`child|attempt|tick|…`) is read as a full sync of that child.
-const PROMOTE: &str = r#"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
-for _, member in ipairs(due) do
-  local job = member
-  if string.sub(member, 1, 1) ~= '{' then
-    local child, attempt, tick = string.match(member, '^([^|]*)|([^|]*)|([^|]*)')
-    job = cjson.encode({child = child, attempt = tonumber(attempt) or 1, tick = tonumber(tick) or 0})
+/// Moves the given due delayed jobs into the stream, each only if it is still delayed (so two instances never move
+/// one twice), and forgets their retry time. KEYS: delayed, jobs, retry_at; ARGV: pairs of payload and child.
+static PROMOTE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"
+local moved = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('XADD', KEYS[2], '*', 'job', ARGV[i])
+    redis.call('HDEL', KEYS[3], ARGV[i + 1])
+    moved = moved + 1
   end
-  redis.call('XADD', KEYS[2], '*', 'job', job)
-  redis.call('ZREM', KEYS[1], member)
-  redis.call('HDEL', KEYS[3], cjson.decode(job).child)
 end
-return #due
-"#;
+return moved
+"#,
+    )
+});
+
+/// Delayed jobs moved per round trip, at most.
+const PROMOTE_BATCH: isize = 100;
 
 /// Marks each child queued and adds its job in one step, so a child is never marked without a job (it would never
-/// be enqueued again) nor given two jobs. ARGV: the tick, then the children.
-const ENQUEUE: &str = r#"
+/// be enqueued again) nor given two jobs. KEYS: queued, jobs; ARGV: pairs of child and payload.
+static ENQUEUE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"
 local added = 0
-local tick = tonumber(ARGV[1])
-for i = 2, #ARGV do
+for i = 1, #ARGV, 2 do
   if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
-    redis.call('XADD', KEYS[2], '*', 'job', cjson.encode({child = ARGV[i], attempt = 1, tick = tick}))
+    redis.call('XADD', KEYS[2], '*', 'job', ARGV[i + 1])
     added = added + 1
   end
 end
 return added
-"#;
+"#,
+    )
+});
 
 /// Ends a job, only if it is still this consumer group's pending entry (it is not after Redis lost its data, nor
 /// once another worker took it over): acknowledged and removed, then either delayed (ARGV[4] is its due time) or
 /// unmarked, with the receipts it settles returned. A job that is no longer pending returns nil and changes nothing.
 /// KEYS: jobs, delayed, queued, receipts, retry_at; ARGV: group, stream id, child, due ms or '', delayed payload.
-const FINISH: &str = r#"
+static FINISH: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return false
 end
@@ -76,7 +81,9 @@ redis.call('HDEL', KEYS[5], ARGV[3])
 local receipts = redis.call('SMEMBERS', KEYS[4])
 redis.call('DEL', KEYS[4])
 return receipts
-"#;
+"#,
+    )
+});
 
 /// How jobs are retried and reclaimed.
 #[derive(Clone, Copy, Debug)]
@@ -93,8 +100,16 @@ pub struct JobSettings {
     pub stale_after: Option<Duration>,
 }
 
-/// What a job says, as stored in Redis: the child to sync, how often it was tried, the tick that enqueued it (0 for
-/// none), and for a job made of Google notifications, what they named.
+impl JobSettings {
+    /// The delays between a failing job's attempts: doubling from `retry_base`.
+    pub fn retry_backoff(&self) -> Backoff {
+        Backoff::doubling(self.retry_base)
+    }
+}
+
+/// What a job says, as stored in Redis (a stream entry's field `job`, a member of the delayed set): the child to sync,
+/// how often it was tried, the tick that enqueued it (0 for none), and for a job made of Google notifications, what
+/// they named. The only definition of a job's format: every job is written by [`JobPayload::to_json`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobPayload {
     pub child: String,
@@ -125,6 +140,17 @@ pub struct Job {
     pub target: Option<SyncTarget>,
 }
 
+impl JobPayload {
+    /// A first attempt.
+    pub fn new(child: ChildId, tick: i64, target: Option<SyncTarget>) -> Self {
+        JobPayload { child: child.to_string(), attempt: 1, tick, target }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a payload always serializes")
+    }
+}
+
 impl Job {
     fn payload(&self, attempt: u32) -> JobPayload {
         JobPayload { child: self.child.to_string(), attempt, tick: self.tick, target: self.target.clone() }
@@ -134,7 +160,7 @@ impl Job {
 #[derive(Clone)]
 pub struct JobQueue {
     coordination: std::sync::Arc<Coordination>,
-    namespace: String,
+    keys: JobKeys,
     ticks: Ticks,
     journal: NotificationJournal,
     pub settings: JobSettings,
@@ -145,14 +171,14 @@ impl JobQueue {
     pub fn new(coordination: std::sync::Arc<Coordination>, store: &Store, settings: JobSettings) -> Self {
         JobQueue {
             coordination,
-            namespace: format!("ds-agent:{}", store.database().name()),
+            keys: JobKeys::new(store.database().name()),
             ticks: Ticks::new(store.clone()),
             journal: NotificationJournal::new(store.clone()),
             settings,
         }
     }
 
-    pub fn coordination(&self) -> &Coordination {
+    pub(super) fn coordination(&self) -> &Coordination {
         &self.coordination
     }
 
@@ -160,18 +186,24 @@ impl JobQueue {
         &self.ticks
     }
 
-    pub fn key(&self, name: &str) -> String {
-        format!("{}:{name}", self.namespace)
+    /// The service's Redis keys.
+    pub fn keys(&self) -> &JobKeys {
+        &self.keys
     }
 
-    /// The set of record ids that `child`'s current job settles when it ends.
-    pub fn receipts_key(&self, child: &str) -> String {
-        self.key(&format!("receipts:{child}"))
+    /// Whether Redis still holds what this service put there (the epoch marker, see `coordination::epoch`).
+    pub async fn check_epoch(&self) -> Result<EpochCheck, CoordinationError> {
+        self.coordination.check_epoch(&self.keys.epoch()).await
     }
 
-    /// The key whose presence says that Redis still holds what this service put there (see `coordination::epoch`).
-    pub fn epoch_key(&self) -> String {
-        self.key("epoch")
+    /// Marks Redis as holding the service's state again, after a rebuild.
+    pub async fn begin_epoch(&self) -> Result<(), CoordinationError> {
+        self.coordination.begin_epoch(&self.keys.epoch()).await
+    }
+
+    /// Completes when some task suspects Redis lost its data (the epoch check then looks at once).
+    pub async fn loss_suspected(&self) {
+        self.coordination.loss_suspected().await
     }
 
     /// Creates the consumer group (and the stream) unless it exists.
@@ -179,7 +211,7 @@ impl JobQueue {
         let mut conn = self.coordination.connection().await?;
         let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
             .arg("CREATE")
-            .arg(self.key("jobs"))
+            .arg(self.keys.stream())
             .arg(GROUP)
             .arg("0")
             .arg("MKSTREAM")
@@ -197,11 +229,10 @@ impl JobQueue {
             return Ok(0);
         }
         let mut conn = self.coordination.connection().await?;
-        let script = redis::Script::new(ENQUEUE);
-        let mut invocation = script.key(self.key("queued"));
-        invocation.key(self.key("jobs")).arg(tick);
+        let mut invocation = ENQUEUE.key(self.keys.queued());
+        invocation.key(self.keys.stream());
         for child in children {
-            invocation.arg(child.to_string());
+            invocation.arg(child.to_string()).arg(JobPayload::new(*child, tick, None).to_json());
         }
         Ok(invocation.invoke_async(&mut conn).await?)
     }
@@ -216,7 +247,7 @@ impl JobQueue {
             .arg("COUNT")
             .arg(count)
             .arg("STREAMS")
-            .arg(self.key("jobs"))
+            .arg(self.keys.stream())
             .arg(">")
             .query_async(&mut conn)
             .await?;
@@ -228,7 +259,7 @@ impl JobQueue {
     pub async fn reclaim(&self, consumer: &str, count: usize) -> Result<Vec<Job>, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
         let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-            .arg(self.key("jobs"))
+            .arg(self.keys.stream())
             .arg(GROUP)
             .arg(consumer)
             .arg(self.settings.reclaim_after.as_millis() as u64)
@@ -251,12 +282,12 @@ impl JobQueue {
                     let mut conn = self.coordination.connection().await?;
                     redis::pipe()
                         .cmd("XACK")
-                        .arg(self.key("jobs"))
+                        .arg(self.keys.stream())
                         .arg(GROUP)
                         .arg(&entry.id)
                         .ignore()
                         .cmd("XDEL")
-                        .arg(self.key("jobs"))
+                        .arg(self.keys.stream())
                         .arg(&entry.id)
                         .ignore()
                         .query_async::<()>(&mut conn)
@@ -271,7 +302,7 @@ impl JobQueue {
     pub async fn touch(&self, consumer: &str, job: &Job) -> Result<(), CoordinationError> {
         let mut conn = self.coordination.connection().await?;
         redis::cmd("XCLAIM")
-            .arg(self.key("jobs"))
+            .arg(self.keys.stream())
             .arg(GROUP)
             .arg(consumer)
             .arg(0)
@@ -288,19 +319,16 @@ impl JobQueue {
     pub async fn finish(&self, job: &Job, again_at_ms: Option<(i64, u32)>) -> Result<bool, CoordinationError> {
         let child = job.child.to_string();
         let (due, delayed) = match again_at_ms {
-            Some((due_ms, attempt)) => {
-                let payload = serde_json::to_string(&job.payload(attempt)).expect("a payload always serializes");
-                (due_ms.to_string(), payload)
-            }
+            Some((due_ms, attempt)) => (due_ms.to_string(), job.payload(attempt).to_json()),
             None => (String::new(), String::new()),
         };
         let mut conn = self.coordination.connection().await?;
-        let receipts: Option<Vec<String>> = redis::Script::new(FINISH)
-            .key(self.key("jobs"))
-            .key(self.key("delayed"))
-            .key(self.key("queued"))
-            .key(self.receipts_key(&child))
-            .key(self.key("retry_at"))
+        let receipts: Option<Vec<String>> = FINISH
+            .key(self.keys.stream())
+            .key(self.keys.delayed())
+            .key(self.keys.queued())
+            .key(self.keys.receipts(&child))
+            .key(self.keys.retry_at())
             .arg(GROUP)
             .arg(&job.stream_id)
             .arg(&child)
@@ -317,24 +345,36 @@ impl JobQueue {
         Ok(true)
     }
 
-    /// Moves due delayed jobs into the stream.
+    /// Moves due delayed jobs into the stream (at most a hundred per call).
     pub async fn promote_due(&self, now_ms: i64) -> Result<usize, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
-        let moved: usize = redis::Script::new(PROMOTE)
-            .key(self.key("delayed"))
-            .key(self.key("jobs"))
-            .key(self.key("retry_at"))
+        let due: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.keys.delayed())
+            .arg("-inf")
             .arg(now_ms)
-            .invoke_async(&mut conn)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(PROMOTE_BATCH)
+            .query_async(&mut conn)
             .await?;
-        Ok(moved)
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut invocation = PROMOTE.key(self.keys.delayed());
+        invocation.key(self.keys.stream()).key(self.keys.retry_at());
+        for payload in &due {
+            // One that does not read goes into the stream all the same, where it is logged and removed.
+            let child = serde_json::from_str::<JobPayload>(payload).map(|job| job.child).unwrap_or_default();
+            invocation.arg(payload).arg(child);
+        }
+        Ok(invocation.invoke_async(&mut conn).await?)
     }
 
     /// How long the oldest job in the stream has waited, from its id (the time it was added); zero when none waits.
     pub async fn oldest_age(&self) -> Result<Duration, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
         let oldest: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.key("jobs"))
+            .arg(self.keys.stream())
             .arg("-")
             .arg("+")
             .arg("COUNT")
@@ -352,13 +392,13 @@ impl JobQueue {
         let child = child.to_string();
         let (queued, retry_at_ms, notified_at_ms) = redis::pipe()
             .cmd("SISMEMBER")
-            .arg(self.key("queued"))
+            .arg(self.keys.queued())
             .arg(&child)
             .cmd("HGET")
-            .arg(self.key("retry_at"))
+            .arg(self.keys.retry_at())
             .arg(&child)
             .cmd("HGET")
-            .arg(self.key("notify:last"))
+            .arg(self.keys.notify_last())
             .arg(&child)
             .query_async(&mut conn)
             .await?;
@@ -368,28 +408,18 @@ impl JobQueue {
     /// Jobs waiting, running or delayed.
     pub async fn depth(&self) -> Result<u64, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
-        let (queued,): (u64,) = redis::pipe().cmd("SCARD").arg(self.key("queued")).query_async(&mut conn).await?;
+        let (queued,): (u64,) = redis::pipe().cmd("SCARD").arg(self.keys.queued()).query_async(&mut conn).await?;
         Ok(queued)
     }
 }
 
 fn parse_job(entry: &StreamId) -> Option<Job> {
-    let text = |field: &str| match entry.map.get(field)? {
-        RedisValue::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
-        RedisValue::SimpleString(s) => Some(s.clone()),
-        _ => None,
+    let json = match entry.map.get("job")? {
+        RedisValue::BulkString(bytes) => std::str::from_utf8(bytes).ok()?,
+        RedisValue::SimpleString(s) => s.as_str(),
+        _ => return None,
     };
-    let payload: JobPayload = match text("job") {
-        Some(json) => serde_json::from_str(&json).ok()?,
-        // Written by ds-agent before payloads were JSON: a full sync of the child (a notified target is dropped, the
-        // full sync covers it).
-        None => JobPayload {
-            child: text("child")?,
-            attempt: text("attempt").and_then(|a| a.parse().ok()).unwrap_or(1),
-            tick: text("tick").and_then(|t| t.parse().ok()).unwrap_or(0),
-            target: None,
-        },
-    };
+    let payload: JobPayload = serde_json::from_str(json).ok()?;
     Some(Job {
         child: ChildId::parse(&payload.child).ok()?,
         attempt: payload.attempt.max(1),
@@ -403,29 +433,33 @@ fn parse_job(entry: &StreamId) -> Option<Job> {
 mod tests {
     use super::*;
 
+    fn entry(fields: &[(&str, &str)]) -> StreamId {
+        let map = fields.iter().map(|(k, v)| (k.to_string(), RedisValue::BulkString(v.as_bytes().to_vec()))).collect();
+        StreamId { id: "1-0".into(), map }
+    }
+
     #[test]
-    fn a_payload_reads_as_the_queue_scripts_write_it() {
-        // cjson writes keys in any order and integers without a fraction.
-        let written = r#"{"tick":1764760000,"attempt":1,"child":"5a62be07de34500146d9c544"}"#;
-        let payload: JobPayload = serde_json::from_str(written).unwrap();
-        assert_eq!(payload.child, "5a62be07de34500146d9c544");
-        assert_eq!((payload.attempt, payload.tick, payload.target), (1, 1_764_760_000, None));
-        let mut map = std::collections::HashMap::new();
-        map.insert("job".to_string(), RedisValue::BulkString(written.as_bytes().to_vec()));
-        let job = parse_job(&StreamId { id: "1-0".into(), map }).unwrap();
-        assert_eq!(job.child.to_string(), "5a62be07de34500146d9c544");
+    fn a_payload_reads_as_it_is_written() {
+        let child = ChildId::parse("5a62be07de34500146d9c544").unwrap();
+        let written = JobPayload::new(child, 1_764_760_000, None).to_json();
+        assert_eq!(written, r#"{"child":"5a62be07de34500146d9c544","attempt":1,"tick":1764760000}"#);
+        let job = parse_job(&entry(&[("job", &written)])).unwrap();
+        assert_eq!((job.child, job.attempt, job.tick, job.target.clone()), (child, 1, 1_764_760_000, None));
         assert_eq!(job.payload(2).attempt, 2);
 
-        // An entry of the previous format still reads, as a full sync.
-        let field = |value: &str| RedisValue::BulkString(value.as_bytes().to_vec());
-        let legacy: std::collections::HashMap<String, RedisValue> = [
-            ("child".to_string(), field("5a62be07de34500146d9c544")),
-            ("attempt".to_string(), field("2")),
-            ("tick".to_string(), field("1764760000")),
-            ("target".to_string(), field("exercise;;;1764000000000")),
-        ]
-        .into();
-        let job = parse_job(&StreamId { id: "2-0".into(), map: legacy }).unwrap();
-        assert_eq!((job.attempt, job.tick, job.target), (2, 1_764_760_000, None));
+        // Jobs written by the scripts of earlier releases (cjson: keys in any order, integers without a fraction).
+        let earlier = r#"{"tick":1764760000,"attempt":1,"child":"5a62be07de34500146d9c544"}"#;
+        assert_eq!(parse_job(&entry(&[("job", earlier)])).unwrap().tick, 1_764_760_000);
+        let notified = r#"{"child":"5a62be07de34500146d9c544","attempt":1,"tick":0,"target":{"data_types":["exercise"],"notified_at_ms":1764760000000,"days":["2026-12-01","2026-12-03"]}}"#;
+        let target = parse_job(&entry(&[("job", notified)])).unwrap().target.unwrap();
+        assert_eq!(target.data_types, ["exercise"]);
+        assert_eq!(target.days.map(|(from, to)| (from.to_string(), to.to_string())).unwrap().1, "2026-12-03");
+    }
+
+    #[test]
+    fn an_entry_without_a_json_job_is_unreadable() {
+        let fields = [("child", "5a62be07de34500146d9c544"), ("attempt", "2"), ("tick", "1764760000")];
+        assert_eq!(parse_job(&entry(&fields)), None);
+        assert_eq!(parse_job(&entry(&[("job", "5a62be07de34500146d9c544|1|0")])), None);
     }
 }

@@ -10,10 +10,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::JobQueue;
+use crate::backoff::Backoff;
+use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
-const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LONGEST_RETRY: Duration = Duration::from_secs(60);
+/// The pauses between the tries of a failing tick.
+const RETRIES: Backoff = Backoff::doubling(Duration::from_secs(1)).at_most(Duration::from_secs(60));
 
 pub fn spawn_scheduler(
     queue: JobQueue,
@@ -23,6 +25,8 @@ pub fn spawn_scheduler(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let schedule = crate::config::parse_cron(&expression).expect("the expression was checked at startup");
+        // Every pause is given: the time to the next tick, or the retry backoff.
+        let periodic = Periodic::new(&shutdown, Duration::ZERO);
         let mut last: Option<DateTime<Local>> = None;
         loop {
             // Never the same tick twice, even if the wall clock steps back.
@@ -32,26 +36,25 @@ pub fn spawn_scheduler(
                 return;
             };
             let wait = (next - Local::now()).to_std().unwrap_or_default();
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
+            if !periodic.next_after(wait).await {
+                return;
             }
             last = Some(next);
             // The scheduled time, not the clock, names the tick: instances fire a few milliseconds apart.
             let scheduled = next.with_timezone(&Utc);
             let following = next_after(&schedule, next);
-            let mut pause = FIRST_RETRY;
+            let mut failures = 0;
             loop {
                 let Err(e) = queue.tick(&userauths, scheduled).await else { break };
                 tracing::error!("An error occurred while trying to retrieve data for Fitbit sync. {e}");
+                failures += 1;
+                let pause = RETRIES.delay(failures);
                 if following.is_some_and(|following| Local::now() + pause >= following) {
                     break;
                 }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(pause) => {}
+                if !periodic.next_after(pause).await {
+                    return;
                 }
-                pause = (pause * 2).min(LONGEST_RETRY);
             }
         }
     })

@@ -31,7 +31,7 @@ impl JobQueue {
     pub async fn tick(&self, userauths: &UserAuths, scheduled: DateTime<Utc>) -> Result<Option<usize>, TickError> {
         self.ticks().record(scheduled).await?;
         let tick = scheduled.timestamp();
-        let claim = self.key(&format!("tick:{tick}:claim"));
+        let claim = self.keys().tick_claim(tick);
         let mut conn = self.coordination().connection().await?;
         let claimed: Option<String> = redis::cmd("SET")
             .arg(&claim)
@@ -86,7 +86,7 @@ impl JobQueue {
         let tick = scheduled.timestamp();
         let mut conn = self.coordination().connection().await?;
         let started = Instant::now();
-        let progress = self.key(&format!("tick:{tick}"));
+        let progress = self.keys().tick(tick);
         redis::pipe()
             .cmd("HSET")
             .arg(&progress)
@@ -185,7 +185,7 @@ impl JobQueue {
         }
         let mut conn = self.coordination().connection().await?;
         let mut command = redis::cmd("HMGET");
-        command.arg(self.key("notify:last"));
+        command.arg(self.keys().notify_last());
         for child in children {
             command.arg(child.to_string());
         }
@@ -201,7 +201,7 @@ impl JobQueue {
             return Ok(());
         }
         let mut conn = self.coordination().connection().await?;
-        let progress = self.key(&format!("tick:{tick}"));
+        let progress = self.keys().tick(tick);
         // The expiry again: after a loss of Redis's state this may be the hash's first field.
         redis::pipe()
             .cmd("HINCRBY")
@@ -219,7 +219,7 @@ impl JobQueue {
     }
 
     async fn report_if_finished(&self, tick: i64) -> Result<(), CoordinationError> {
-        let progress = self.key(&format!("tick:{tick}"));
+        let progress = self.keys().tick(tick);
         let mut conn = self.coordination().connection().await?;
         let fields: std::collections::HashMap<String, i64> =
             redis::cmd("HGETALL").arg(&progress).query_async(&mut conn).await?;

@@ -13,27 +13,29 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{Job, JobQueue};
+use crate::backoff::Backoff;
 use crate::coordination::CoordinationError;
 use crate::metrics::{self, JobOutcome};
 use crate::provider::{ProviderErrorKind, RETRY_AFTER_CAP_SECS};
+use crate::shutdown::Periodic;
 use crate::sync::{SyncError, SyncService};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const PROMOTE_EVERY: Duration = Duration::from_secs(1);
-/// The longest pause between two tries while Redis does not answer.
-const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
+/// The pauses between two tries while Redis does not answer: doubling from the idle poll, at most 10 s.
+const REDIS_BACKOFF: Backoff = Backoff::doubling(IDLE_POLL).at_most(Duration::from_secs(10));
 /// When the provider gives no reset time with its 429: Fitbit's window is an hour.
 const DEFAULT_RATE_LIMIT_WAIT_SECS: u64 = 3600;
 
 pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let consumer = format!("{}-{}", std::process::id(), rand::random::<u32>());
-        let mut backoff = Backoff::default();
+        let periodic = Periodic::new(&shutdown, IDLE_POLL);
+        let mut backoff = RedisFailures::default();
         while let Err(e) = queue.ensure_group().await {
             backoff.failed("Waiting for Redis to start the Fitbit data sync task", &e);
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(backoff.pause()) => {}
+            if !periodic.next_after(backoff.pause()).await {
+                return;
             }
         }
         backoff.succeeded();
@@ -77,17 +79,17 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
                         }
                     }
                     backoff.failed("An error occurred processing queue for Fitbit sync", &e);
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(backoff.pause()) => continue,
+                    if periodic.next_after(backoff.pause()).await {
+                        continue;
                     }
+                    break;
                 }
             };
             if jobs.is_empty() {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(IDLE_POLL) => continue,
+                if periodic.next().await {
+                    continue;
                 }
+                break;
             }
             for (job, reclaimed) in jobs {
                 let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
@@ -111,11 +113,11 @@ pub fn spawn_workers(queue: JobQueue, sync: SyncService, shutdown: CancellationT
 /// Pauses that double while Redis fails, and a log line when it starts failing, every tenth failure, and when it
 /// answers again: an outage is reported, not repeated four times a second.
 #[derive(Default)]
-struct Backoff {
+struct RedisFailures {
     failures: u32,
 }
 
-impl Backoff {
+impl RedisFailures {
     fn failed(&mut self, what: &str, error: &CoordinationError) {
         self.failures += 1;
         if self.failures == 1 || self.failures.is_multiple_of(10) {
@@ -131,8 +133,7 @@ impl Backoff {
     }
 
     fn pause(&self) -> Duration {
-        let doublings = self.failures.saturating_sub(1).min(6);
-        (IDLE_POLL * 2u32.pow(doublings)).min(LONGEST_BACKOFF)
+        REDIS_BACKOFF.delay(self.failures)
     }
 }
 
@@ -187,7 +188,7 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             (Some((due_ms, job.attempt)), JobOutcome::Rescheduled)
         }
         Err(Some(e)) if e.is_transient() && job.attempt < queue.settings.max_attempts => {
-            let delay = queue.settings.retry_base * 2u32.pow(job.attempt - 1);
+            let delay = queue.settings.retry_backoff().delay(job.attempt);
             tracing::warn!(
                 "An error occurred while syncing Fitbit data from child {}. {e} (attempt {} of {}, next in {} s)",
                 job.child,

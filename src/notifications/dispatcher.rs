@@ -7,7 +7,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Inbox;
+use crate::jobs::Enqueued;
 use crate::metrics::{self, NotificationOutcome};
+use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -18,11 +20,8 @@ const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 pub fn spawn_dispatcher(inbox: Inbox, userauths: UserAuths, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(POLL_EVERY) => {}
-            }
+        let periodic = Periodic::new(&shutdown, POLL_EVERY);
+        while periodic.next().await {
             if let Err(e) = dispatch_due(&inbox, &userauths).await {
                 tracing::warn!("Google notifications wait: {e}");
             }
@@ -44,7 +43,7 @@ async fn dispatch_due(inbox: &Inbox, userauths: &UserAuths) -> Result<(), Box<dy
                 inbox.drop_waiting(&health_user).await?;
             }
             Some((child, true)) => {
-                if inbox.enqueue(child, &health_user, BUSY_RETRY).await? == Some(true) {
+                if inbox.enqueue(child, &health_user, BUSY_RETRY).await? == Enqueued::New {
                     tracing::debug!("Google notifications of child {child} make a sync job");
                     metrics::get().notification_jobs.inc();
                     inbox.mark_notified(child).await?;

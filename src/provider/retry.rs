@@ -1,20 +1,23 @@
-//! Bounded retries with exponential backoff, for transient provider failures only
-//! (docs/decisions.md#provider-errors-timeouts-and-retries).
+//! Bounded retries with exponential backoff ([`Backoff`]), for transient provider failures only: the per-request
+//! layer of the retries (docs/decisions.md#provider-errors-timeouts-and-retries, docs/decisions.md#how-retries-stack).
 
 use std::future::Future;
 use std::time::Duration;
 
 use super::ProviderError;
+use crate::backoff::Backoff;
 
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
+    /// Attempts of a call, the first included.
     pub attempts: u32,
-    pub first_delay: Duration,
+    /// The pause after each failed attempt.
+    pub backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 3, first_delay: Duration::from_millis(200) }
+        RetryPolicy { attempts: 3, backoff: Backoff::doubling(Duration::from_millis(200)) }
     }
 }
 
@@ -28,29 +31,27 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    with_backoff(policy, call, |error, delay| retryable(error).then_some(delay)).await
+    with_backoff(policy, call, |error, attempt| retryable(error).then(|| policy.backoff.delay(attempt))).await
 }
 
-/// As [`with_retry`], but `wait` decides how long to wait before the next attempt, given the error and the policy's
-/// doubling delay; `None` gives up at once.
+/// As [`with_retry`], but `wait` decides how long to wait before the next attempt, given the error and the number of
+/// the attempt that failed (1 for the first); `None` gives up at once.
 pub async fn with_backoff<T, F, Fut>(
     policy: RetryPolicy,
     mut call: F,
-    wait: impl Fn(&ProviderError, Duration) -> Option<Duration>,
+    wait: impl Fn(&ProviderError, u32) -> Option<Duration>,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let mut delay = policy.first_delay;
     let mut attempt = 1;
     loop {
         match call().await {
             Err(e) if attempt < policy.attempts => {
-                let Some(pause) = wait(&e, delay) else { return Err(e) };
+                let Some(pause) = wait(&e, attempt) else { return Err(e) };
                 tracing::debug!("Provider call failed (attempt {attempt}), retrying in {pause:?}: {e}");
                 tokio::time::sleep(pause).await;
-                delay *= 2;
                 attempt += 1;
             }
             result => return result,
@@ -65,7 +66,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn policy() -> RetryPolicy {
-        RetryPolicy { attempts: 3, first_delay: Duration::from_millis(1) }
+        RetryPolicy { attempts: 3, backoff: Backoff::doubling(Duration::from_millis(1)) }
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Store;
+use crate::shutdown::Periodic;
 
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 const WATCH_EVERY: Duration = Duration::from_secs(5);
@@ -17,18 +18,15 @@ const WATCH_EVERY: Duration = Duration::from_secs(5);
 pub fn spawn_connector(store: Store, shutdown: CancellationToken, connected: bool) -> JoinHandle<()> {
     let mut connected = connected;
     tokio::spawn(async move {
+        let retry = Periodic::new(&shutdown, RETRY_EVERY);
         while !connected {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(RETRY_EVERY) => {}
+            if !retry.next().await {
+                return;
             }
             connected = connect_once(&store).await;
         }
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(WATCH_EVERY) => {}
-            }
+        let watch = Periodic::new(&shutdown, WATCH_EVERY);
+        while watch.next().await {
             let reachable = store.ping().await.is_ok();
             match (reachable, connected) {
                 (false, true) => tracing::warn!("Connection to MongoDb was lost..."),

@@ -24,6 +24,7 @@ use super::counts::{LogCounts, SyncCounts};
 use super::part::{outcome, PartReport};
 use super::source::Source;
 use super::{SyncError, SyncTarget};
+use crate::backoff::Backoff;
 use crate::bus::{Event, Publisher};
 use crate::config::DEFAULT_SYNC_PAGES_IN_FLIGHT;
 use crate::coordination::{Coordination, CoordinationError};
@@ -41,7 +42,7 @@ const SYNC_LEASE_TTL: Duration = Duration::from_secs(60);
 const LEASE_RELEASE_WITHIN: Duration = Duration::from_secs(2);
 /// Attempts to record confirmed items, waiting 0.5 s, then 1 s, between them.
 const RECORD_ATTEMPTS: u32 = 3;
-const RECORD_FIRST_DELAY: Duration = Duration::from_millis(500);
+const RECORD_BACKOFF: Backoff = Backoff::doubling(Duration::from_millis(500));
 
 /// The lease that makes one child's syncs exclusive across instances.
 fn lease_key(child: ChildId) -> String {
@@ -504,7 +505,6 @@ impl SyncService {
             .map(|((resource, key), id)| (NewRecord { resource, natural_key: key.as_deref() }, id))
             .collect();
         let kind = items.kind.record_type();
-        let mut delay = RECORD_FIRST_DELAY;
         let mut attempt = 1;
         loop {
             let records: Vec<NewRecord> = pending.iter().map(|(record, _)| *record).collect();
@@ -512,8 +512,7 @@ impl SyncService {
                 Ok(()) => return Ok(()),
                 Err(e) if attempt < RECORD_ATTEMPTS => {
                     tracing::warn!("Error at save {kind} logs of child {child} (attempt {attempt}), retrying: {e}");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
+                    tokio::time::sleep(RECORD_BACKOFF.delay(attempt)).await;
                     attempt += 1;
                     // A write that timed out may have landed all the same: only what is missing is written again.
                     let ids: Vec<Bson> = pending.iter().map(|(_, id)| (*id).clone()).collect();

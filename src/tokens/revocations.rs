@@ -12,13 +12,17 @@ use mongodb::options::ReturnDocument;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::domain::{ChildId, ProviderAuth, ProviderKind};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
+use crate::shutdown::Periodic;
 use crate::store::{bson_time, Aad, Store, StoreError, TokenCipher, REVOCATIONS};
 
 const MAX_ATTEMPTS: i32 = 8;
-const FIRST_DELAY: chrono::Duration = chrono::Duration::minutes(1);
-const MAX_DELAY: chrono::Duration = chrono::Duration::hours(6);
+/// The delay after the first failed revoke, doubled after each further one, at most 6 h.
+const RETRIES: Backoff = Backoff::doubling(Duration::from_secs(60)).at_most(Duration::from_secs(6 * 3600));
+const FIRST_DELAY: chrono::Duration = chrono::Duration::seconds(RETRIES.first.as_secs() as i64);
+const MAX_DELAY: chrono::Duration = chrono::Duration::seconds(RETRIES.max.as_secs() as i64);
 /// A claimed entry is invisible to other instances this long, then claimable again if its worker died.
 const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 const POLL_EVERY: Duration = Duration::from_secs(30);
@@ -104,7 +108,9 @@ impl Revocations {
             };
             match result {
                 Err(e) if attempts < MAX_ATTEMPTS => {
-                    let delay = (FIRST_DELAY * 2i32.pow(attempts as u32)).min(MAX_DELAY);
+                    // `attempts` revokes have failed before this one: 1 min × 2^attempts, at most 6 h.
+                    let delay = RETRIES.delay(attempts.max(0) as u32 + 1);
+                    let delay = chrono::Duration::from_std(delay).unwrap_or(MAX_DELAY);
                     tracing::warn!("Revoke retry {attempts} failed, next in {} min: {e}", delay.num_minutes());
                     let update = doc! {"$set": {
                         "attempts": attempts + 1,
@@ -158,11 +164,8 @@ impl Revocations {
 
 pub fn spawn_revocation_retries(revocations: Revocations, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(POLL_EVERY) => {}
-            }
+        let periodic = Periodic::new(&shutdown, POLL_EVERY);
+        while periodic.next().await {
             if let Err(e) = revocations.retry_due(Utc::now()).await {
                 tracing::warn!("Revoke retries paused: {e}");
             }

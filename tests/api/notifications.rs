@@ -60,7 +60,8 @@ pub(crate) async fn post_signed(app: &TestApp, body: &Value) -> reqwest::Respons
 pub(crate) async fn nothing_enqueued(app: &TestApp) -> bool {
     let mut redis =
         redis::Client::open("redis://127.0.0.1:6379").unwrap().get_multiplexed_async_connection().await.unwrap();
-    let waiting: u64 = redis::cmd("ZCARD").arg(app.state.jobs.key("notify:due")).query_async(&mut redis).await.unwrap();
+    let waiting: u64 =
+        redis::cmd("ZCARD").arg(app.state.jobs.keys().notify_due()).query_async(&mut redis).await.unwrap();
     waiting == 0 && app.state.jobs.depth().await.unwrap() == 0
 }
 
@@ -292,12 +293,12 @@ async fn a_notification_job_whose_worker_died_is_reclaimed_and_still_reads_only_
     };
     let mut redis =
         redis::Client::open("redis://127.0.0.1:6379").unwrap().get_multiplexed_async_connection().await.unwrap();
-    let jobs = app.state.jobs.key("jobs");
+    let jobs = app.state.jobs.keys().stream();
     // In one transaction, so that no live worker reads the job first.
     let _: () = redis::pipe()
         .atomic()
         .cmd("SADD")
-        .arg(app.state.jobs.key("queued"))
+        .arg(app.state.jobs.keys().queued())
         .arg(child.to_string())
         .ignore()
         .cmd("XADD")

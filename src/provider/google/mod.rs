@@ -30,6 +30,7 @@ use serde_json::Value;
 use super::retry::{with_backoff, with_retry, RetryPolicy};
 use super::transport::{http_client, send_raw, PAGE_CAP, RETRY_AFTER_CAP_SECS, TOKEN_CAP};
 use super::{ProviderError, ProviderErrorKind};
+use crate::backoff::Backoff;
 use crate::config::ClientCredentials;
 use crate::domain::ProviderKind;
 use crate::provider::page::PageSlot;
@@ -41,6 +42,9 @@ use project_budget::PROJECT_PAUSE;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// The first pause after a 429 without `Retry-After` (Google documents none): doubled on the next one.
 const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
+/// The pauses before retrying a 429 that names no `Retry-After`: doubling from [`RATE_LIMIT_PAUSE`], with jitter so
+/// that the parts of a sync do not come back together.
+const RATE_LIMIT_BACKOFF: Backoff = Backoff::doubling(RATE_LIMIT_PAUSE).with_jitter(Duration::from_millis(250));
 
 /// A sync's read: whose pace it waits for (the child's key in the [`Pacer`]), and the part's [`PageSlot`] it fills once
 /// its turn has come, just before the request goes out.
@@ -270,7 +274,7 @@ impl GoogleClient {
                 }
                 answer
             },
-            health_backoff,
+            |error, attempt| health_backoff(error, attempt, &self.retry),
         )
         .await
         .map_err(|e| e.with_tokens(Some(access_token), None))
@@ -315,16 +319,12 @@ impl GoogleClient {
 
 /// The pause before retrying a Health API call, or `None` to fail now. A 429 is waited out when it names a short
 /// `Retry-After`, or after a short growing pause when it names none (docs/google-health.md#pacing); a longer
-/// `Retry-After` fails the read with 1429, whose job is rescheduled after it.
-fn health_backoff(error: &ProviderError, delay: Duration) -> Option<Duration> {
+/// `Retry-After` fails the read with 1429, whose job is rescheduled after it. `attempt` is the attempt that failed (1
+/// for the first); other transient failures wait as `policy` says.
+fn health_backoff(error: &ProviderError, attempt: u32, policy: &RetryPolicy) -> Option<Duration> {
     match error.kind {
-        ProviderErrorKind::Unavailable => Some(delay),
-        ProviderErrorKind::RateLimited { retry_after_secs: None } => {
-            // `delay` doubles from the policy's first delay: the pause doubles from RATE_LIMIT_PAUSE, with jitter so
-            // that the parts of a sync do not come back together.
-            let factor = delay.as_secs_f64() / RetryPolicy::default().first_delay.as_secs_f64();
-            Some(RATE_LIMIT_PAUSE.mul_f64(factor) + Duration::from_millis(rand::random::<u64>() % 250))
-        }
+        ProviderErrorKind::Unavailable => Some(policy.backoff.delay(attempt)),
+        ProviderErrorKind::RateLimited { retry_after_secs: None } => Some(RATE_LIMIT_BACKOFF.delay(attempt)),
         ProviderErrorKind::RateLimited { retry_after_secs: Some(secs) } => {
             Some(Duration::from_secs(secs)).filter(|pause| *pause <= MAX_RETRY_AFTER)
         }
@@ -338,17 +338,20 @@ mod tests {
 
     #[test]
     fn a_429_is_waited_out_only_when_it_is_worth_it() {
-        let first = RetryPolicy::default().first_delay;
+        let policy = RetryPolicy::default();
+        let backoff = |error: &ProviderError, attempt| health_backoff(error, attempt, &policy);
         let limited = |retry_after_secs| ProviderError::new(ProviderErrorKind::RateLimited { retry_after_secs }, "x");
-        let pause = health_backoff(&limited(None), first).unwrap();
+        let pause = backoff(&limited(None), 1).unwrap();
         assert!(pause >= RATE_LIMIT_PAUSE && pause < RATE_LIMIT_PAUSE + Duration::from_millis(250), "{pause:?}");
-        let second = health_backoff(&limited(None), first * 2).unwrap();
-        assert!(second >= RATE_LIMIT_PAUSE * 2, "{second:?}");
-        assert_eq!(health_backoff(&limited(Some(3)), first), Some(Duration::from_secs(3)));
-        assert_eq!(health_backoff(&limited(Some(3600)), first), None);
-        assert_eq!(health_backoff(&ProviderError::new(ProviderErrorKind::Unavailable, "x"), first), Some(first));
-        assert_eq!(health_backoff(&ProviderError::new(ProviderErrorKind::InvalidToken, "x"), first), None);
-        assert_eq!(health_backoff(&limited(Some(u64::MAX)), first), None, "no overflow on an absurd Retry-After");
+        let second = backoff(&limited(None), 2).unwrap();
+        assert!(second >= RATE_LIMIT_PAUSE * 2 && second < RATE_LIMIT_PAUSE * 2 + Duration::from_millis(250));
+        assert_eq!(backoff(&limited(Some(3)), 1), Some(Duration::from_secs(3)));
+        assert_eq!(backoff(&limited(Some(3600)), 1), None);
+        let unavailable = ProviderError::new(ProviderErrorKind::Unavailable, "x");
+        assert_eq!(backoff(&unavailable, 1), Some(Duration::from_millis(200)));
+        assert_eq!(backoff(&unavailable, 2), Some(Duration::from_millis(400)));
+        assert_eq!(backoff(&ProviderError::new(ProviderErrorKind::InvalidToken, "x"), 1), None);
+        assert_eq!(backoff(&limited(Some(u64::MAX)), 1), None, "no overflow on an absurd Retry-After");
     }
 
     #[test]

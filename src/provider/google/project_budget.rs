@@ -6,7 +6,7 @@
 //! alone: still paced, never unbounded, and not slowed either: while Redis is away one call a second tries it, and the
 //! others do not wait for that try.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -16,7 +16,9 @@ use crate::metrics::{self, QuotaLabels, QuotaScope};
 
 /// Takes one request from the budget: 0 when it may go now, else the milliseconds to wait (a pause, or the time the
 /// next request is due). KEYS: theoretical arrival time, pause; ARGV: interval ms, tolerance ms.
-const TAKE: &str = r#"
+static TAKE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"
 local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then return paused end
 local clock = redis.call('TIME')
@@ -29,7 +31,9 @@ if tat - tolerance > now then return math.ceil(tat - tolerance - now) end
 local next_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil(next_tat - now + tolerance) + 1000)
 return 0
-"#;
+"#,
+    )
+});
 
 /// How long every child waits after a 429 that names the project, when Google gives no `Retry-After`.
 pub const PROJECT_PAUSE: Duration = Duration::from_secs(2);
@@ -110,7 +114,7 @@ impl ProjectBudget {
 
     async fn try_take(&self) -> Result<u64, CoordinationError> {
         let mut conn = self.coordination.connection().await?;
-        let wait: i64 = redis::Script::new(TAKE)
+        let wait: i64 = TAKE
             .key(&self.tat_key)
             .key(&self.pause_key)
             .arg(self.interval_ms)
