@@ -29,7 +29,7 @@ macro_rules! label_values {
         }
 
         impl EncodeLabelValue for $name {
-            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+            fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
                 encoder.write_str(self.as_str())
             }
         }
@@ -78,7 +78,7 @@ label_values!(
 pub const ERROR_EVENT_CODES: [u16; 7] = [1011, 1012, 1021, 1401, 1410, 1429, 1500];
 
 impl EncodeLabelValue for ProviderKind {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
         encoder.write_str(self.as_str())
     }
 }

@@ -144,7 +144,7 @@ impl JobQueue {
         Ok(due)
     }
 
-    /// Makes the waiting notifications of `health_user_id` one job for `child` (see [`ENQUEUE_NOTIFIED`]). What waits
+    /// Makes the waiting notifications of `health_user_id` one job for `child` (see `ENQUEUE_NOTIFIED`). What waits
     /// is read first and made a [`JobPayload`] here; the script writes it only if nothing was added meanwhile.
     pub async fn enqueue_notified(
         &self,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{bson_time, Store, StoreError, RESOURCES};
 use crate::domain::ChildId;
 
-/// The field of a record holding its natural key (see [`Resources::recorded_keys`]).
+/// The field of a record holding its natural key (see [`Resources::recorded`]).
 pub const NATURAL_KEY: &str = "natural_key";
 
 /// One confirmed item to record: the raw provider item, and its natural key if de-duplication uses one.

@@ -497,7 +497,7 @@ impl SyncService {
     /// `last_sync`): the items go out again with the next sync (at least once; the consumers de-duplicate), and are
     /// counted meanwhile.
     async fn record(&self, child: ChildId, provider: &str, items: &NewItems) -> Result<(), SyncError> {
-        let mut pending: Vec<(NewRecord, &Bson)> = items
+        let mut pending: Vec<(NewRecord<'_>, &Bson)> = items
             .raw
             .iter()
             .zip(&items.natural_keys)
@@ -507,7 +507,7 @@ impl SyncService {
         let kind = items.kind.record_type();
         let mut attempt = 1;
         loop {
-            let records: Vec<NewRecord> = pending.iter().map(|(record, _)| *record).collect();
+            let records: Vec<NewRecord<'_>> = pending.iter().map(|(record, _)| *record).collect();
             match self.resources.record(child, kind, provider, &records).await {
                 Ok(()) => return Ok(()),
                 Err(e) if attempt < RECORD_ATTEMPTS => {

@@ -1,7 +1,7 @@
 //! The Google Health API client (docs/google-health.md): Google OAuth (refresh, code exchange, revoke, tokeninfo)
 //! against `GOOGLE_OAUTH_URL`, and the Health API v4 reads against `GOOGLE_HEALTH_API_URL`. Every call has a timeout;
 //! transient failures are retried a bounded number of times. A sync's reads share one request budget per child
-//! ([`pacer`]), every Health API call of every instance takes from the project's budget ([`project_budget`]), and a
+//! (`pacer`), every Health API call of every instance takes from the project's budget ([`ProjectBudget`]), and a
 //! 429 is waited out briefly before it fails the read: the child waits after a 429 of the user's quota, every child
 //! after one of the project's.
 
@@ -46,7 +46,7 @@ const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 /// that the parts of a sync do not come back together.
 const RATE_LIMIT_BACKOFF: Backoff = Backoff::doubling(RATE_LIMIT_PAUSE).with_jitter(Duration::from_millis(250));
 
-/// A sync's read: whose pace it waits for (the child's key in the [`Pacer`]), and the part's [`PageSlot`] it fills once
+/// A sync's read: whose pace it waits for (the child's key in the pacer), and the part's [`PageSlot`] it fills once
 /// its turn has come, just before the request goes out.
 #[derive(Clone, Copy)]
 pub struct PacedRead<'a> {

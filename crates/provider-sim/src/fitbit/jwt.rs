@@ -33,7 +33,7 @@ impl Signer {
         Signer { key }
     }
 
-    pub(crate) fn sign(&self, claims: &Claims) -> String {
+    pub(crate) fn sign(&self, claims: &Claims<'_>) -> String {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
         let signing_input = format!("{header}.{payload}");

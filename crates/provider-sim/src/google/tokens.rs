@@ -140,7 +140,7 @@ impl GoogleTokenStore {
     /// exchange fails on a mismatch, as a replayed code must never work.
     pub(crate) fn exchange(
         &mut self,
-        redemption: &Redemption,
+        redemption: &Redemption<'_>,
         ttl: i64,
         refresh_ttl: Option<i64>,
         now: i64,

@@ -4,7 +4,7 @@
 //! (docs/google-health.md#proto3-json, docs/google-health.md#times): UTC timestamps with a UTC offset per timestamp,
 //! metric base units, int64 values as JSON strings, durations as `"900s"` strings, enums in UPPER_SNAKE. This module
 //! turns those points into OCARIoT objects with exactly the keys, key order, units and number formatting of
-//! [`crate::provider::fitbit::transform::activity`], [`crate::provider::fitbit::transform::sleep`], [`crate::provider::fitbit::transform::weight`] and [`crate::provider::fitbit::transform::daily_log`]
+//! [`crate::provider::fitbit::transform::activity`], [`crate::provider::fitbit::transform::sleep()`], [`crate::provider::fitbit::transform::weight()`] and [`crate::provider::fitbit::transform::daily_log`]
 //! (docs/decisions.md#published-payloads), so that consumers cannot tell which provider a child uses. Where Google has
 //! no equivalent of a Fitbit field, the key is left out rather than filled with made-up values. As with Fitbit, one
 //! malformed point is a [`MalformedItem`] naming the field, and the caller skips just that point.
@@ -34,7 +34,7 @@
 //! | — | `levels` | **left out**: Google has no minutes per activity level (sedentary/lightly/fairly/very) per exercise |
 //! | — | `heart_rate` | **left out**: Google's per-exercise zones (`heartRateZoneDurations` light/moderate/vigorous/peak, AZM fat-burn/cardio/peak) have no official mapping to Fitbit's Out of Range/Fat Burn/Cardio/Peak and carry no min/max (docs/google-health.md#gaps); an `average` alone would not be a valid `heart_rate` |
 //! | `activeDuration`, `exerciseEvents`, `splits`, `averageHeartRateBeatsPerMinute`, `activeZoneMinutes`, pace, speed, elevation… | — | dropped, as Fitbit's `activeDuration`, `pace`, `speed`… were |
-//! | **`sleep` point** | **Sleep** ([`crate::provider::fitbit::transform::sleep`]) | |
+//! | **`sleep` point** | **Sleep** ([`crate::provider::fitbit::transform::sleep()`]) | |
 //! | `interval` | `start_time`, `end_time`, `duration` | as for exercise |
 //! | — | `child_id` | |
 //! | `stages[]` | `pattern.data_set[]` | `{start_time: local start, name, duration: endTime − startTime in ms}`; `AWAKE`/`LIGHT`/`DEEP`/`REM`/`ASLEEP`/`RESTLESS` → `awake`/`light`/`deep`/`rem`/`asleep`/`restless`; any other stage type is malformed |
@@ -42,7 +42,7 @@
 //! | `type` | `type` | `STAGES` → `stages`, `CLASSIC` → `classic`; when absent (it is optional), the stages tell: LIGHT/DEEP/REM → `stages`, ASLEEP/RESTLESS → `classic`; anything else is malformed |
 //! | `metadata.processed` not `true`, or a pending `stagesStatus` | — | the night is still being processed: not published nor recorded while it ended less than [`SLEEP_PROCESSING_GRACE`] ago ([`sleep_unfinished`]); a later sync publishes it once final |
 //! | `shortAwakenings`, `outOfBedSegments`, `summary.minutes*`, `metadata` | — | dropped, as Fitbit's `shortData`, `efficiency`, `minutesAsleep`… were |
-//! | **`weight` point (+ `body-fat` point)** | **Weight** ([`crate::provider::fitbit::transform::weight`]) | |
+//! | **`weight` point (+ `body-fat` point)** | **Weight** ([`crate::provider::fitbit::transform::weight()`]) | |
 //! | — | `type` | `"weight"` |
 //! | `sampleTime.physicalTime` + `utcOffset` (else `civilTime`) | `timestamp` | local time, literal `Z` |
 //! | `weightGrams` ÷ 1000 | `value` | kg |
