@@ -107,7 +107,7 @@ impl Application {
         if mongodb_ready {
             check_token_keys(&store, &cipher).await?;
         }
-        let coordination = Coordination::new(settings.redis_uri.expose(), settings.mongodb_timeout)
+        let coordination = Coordination::new(settings.redis_uri.expose(), settings.redis_timeout)
             .map_err(|e| StartupError::RedisUri(settings.redis_uri.scrub(&e.to_string())))?;
         let ca_pem = if settings.rabbitmq_uri.expose().starts_with("amqps") {
             Some(read_file("RABBITMQ_CA_PATH", &settings.rabbitmq_ca_path).await?)
@@ -268,7 +268,7 @@ impl Application {
             jobs::spawn_scheduler(
                 state.jobs.clone(),
                 state.userauths.clone(),
-                state.settings.expression_auto_sync.clone(),
+                state.settings.auto_sync.clone(),
                 shutdown.clone(),
             ),
             bus::spawn_user_delete_subscriber(

@@ -5,11 +5,14 @@ mod environment;
 mod notifications;
 mod rabbitmq;
 mod token_keys;
+mod vars;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use vars::Vars;
 
 pub use environment::Environment;
 pub use notifications::{NotificationSettings, SubscriberSettings, DEFAULT_KEYSET_URL};
@@ -62,7 +65,8 @@ pub struct Settings {
     pub token_encryption_key: Option<TokenKey>,
     /// Keys that sealed tokens before the current one (`TOKEN_ENCRYPTION_KEYS_PREVIOUS`): they only open.
     pub token_encryption_keys_previous: Vec<TokenKey>,
-    pub expression_auto_sync: String,
+    /// When the cron fires (`EXPRESSION_AUTO_SYNC`), parsed once.
+    pub auto_sync: AutoSync,
     /// Syncs in flight per instance (`SYNC_CONCURRENCY`): most of them wait for their child's pace, holding no page.
     pub sync_concurrency: usize,
     /// Pages every sync of the instance holds together, from the request to the record (`SYNC_PAGES_IN_FLIGHT`):
@@ -83,6 +87,8 @@ pub struct Settings {
     pub user_delete_queue: String,
     pub log_dir: PathBuf,
     pub mongodb_timeout: Duration,
+    /// Of every Redis call and connection attempt (`REDIS_TIMEOUT_MS`).
+    pub redis_timeout: Duration,
     pub provider_timeout: Duration,
 }
 
@@ -118,6 +124,13 @@ impl std::fmt::Debug for ServiceUri {
     }
 }
 
+/// The cron's schedule: the expression as configured (for log lines) and as parsed.
+#[derive(Clone, Debug)]
+pub struct AutoSync {
+    pub expression: String,
+    pub schedule: croner::Cron,
+}
+
 /// OAuth client credentials of one provider. Either part may be missing; `GET /v1/fitbit` answers 404 then. The
 /// secret is a [`SecretString`]: it never reaches a log line, even through `{:?}`.
 #[derive(Clone, Debug, Default)]
@@ -151,19 +164,19 @@ pub const APP_NAME: &str = "data.sync.agent.app";
 pub const DEFAULT_EXPRESSION_AUTO_SYNC: &str = "0 0 * * 0";
 /// Half of the usual 1,024 descriptors a process gets, leaving the rest to MongoDB, Redis, RabbitMQ and the
 /// provider connections.
-const DEFAULT_HTTP_MAX_CONNECTIONS: &str = "512";
+const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 512;
 /// Below the 2.5 requests per second per user that Google allows an app it has not verified
 /// (docs/google-health.md#pacing).
-const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: &str = "2";
+const DEFAULT_GOOGLE_REQUESTS_PER_SECOND: f64 = 2.0;
 /// Syncs in flight per instance: enough that paced syncs fill every child's budget, since a sync waiting for its
 /// turn holds a few kilobytes and no page (docs/performance.md#what-bounds-throughput).
-const DEFAULT_SYNC_CONCURRENCY: &str = "256";
+const DEFAULT_SYNC_CONCURRENCY: usize = 256;
 /// Pages held at once by every sync of an instance: what bounds their memory, about 1.7 MiB a page at the most (a page
 /// of 25 nights with their stages), so that 200 first syncs at once stay within 100 MiB
 /// (docs/performance.md#what-bounds-throughput).
 pub const DEFAULT_SYNC_PAGES_IN_FLIGHT: usize = 16;
 /// 90 % of Google's 120,000 a minute per project.
-const DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE: &str = "108000";
+const DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE: u32 = 108_000;
 
 impl Settings {
     /// Reads the process environment. Call `dotenvy::dotenv()` first so that `.env` fills the gaps.
@@ -174,13 +187,11 @@ impl Settings {
     /// Reads settings through `lookup`, which returns the raw value of a variable. An empty value counts as unset,
     /// as `process.env.X || default` did in the original.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_string());
-
-        let environment = Environment::parse(get("NODE_ENV").as_deref());
+        let vars = Vars::new(&lookup);
+        let environment = Environment::parse(vars.get("NODE_ENV").as_deref());
         let mongodb_uri = match environment {
-            Environment::Test => or("MONGODB_URI_TEST", "mongodb://127.0.0.1:27017/ocariot-ds-agent-test"),
-            _ => or("MONGODB_URI", "mongodb://127.0.0.1:27017/ocariot-ds-agent"),
+            Environment::Test => vars.text("MONGODB_URI_TEST", "mongodb://127.0.0.1:27017/ocariot-ds-agent-test"),
+            _ => vars.text("MONGODB_URI", "mongodb://127.0.0.1:27017/ocariot-ds-agent"),
         };
         if !(mongodb_uri.starts_with("mongodb://") || mongodb_uri.starts_with("mongodb+srv://")) {
             let name = if environment == Environment::Test { "MONGODB_URI_TEST" } else { "MONGODB_URI" };
@@ -188,69 +199,61 @@ impl Settings {
             return Err(ConfigError::invalid(name, &shown, "expected a mongodb:// or mongodb+srv:// URI"));
         }
 
-        let redis_uri = or("REDIS_URI", "redis://127.0.0.1:6379");
+        let redis_uri = vars.text("REDIS_URI", "redis://127.0.0.1:6379");
         redis::Client::open(redis_uri.as_str()).map_err(|e| {
             ConfigError::invalid("REDIS_URI", &mask_password(&redis_uri), scrub_password(&redis_uri, &e.to_string()))
         })?;
 
-        let raw_rabbitmq = or("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672");
+        let raw_rabbitmq = vars.text("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672");
         let rabbitmq_uri = rabbitmq_uri_with_vhost(&raw_rabbitmq)
             .map_err(|reason| ConfigError::invalid("RABBITMQ_URI", &mask_password(&raw_rabbitmq), reason))?;
 
-        let expression_auto_sync = or("EXPRESSION_AUTO_SYNC", DEFAULT_EXPRESSION_AUTO_SYNC);
-        parse_cron(&expression_auto_sync)
-            .map_err(|reason| ConfigError::invalid("EXPRESSION_AUTO_SYNC", &expression_auto_sync, reason))?;
+        let expression = vars.text("EXPRESSION_AUTO_SYNC", DEFAULT_EXPRESSION_AUTO_SYNC);
+        let schedule = parse_cron(&expression)
+            .map_err(|reason| ConfigError::invalid("EXPRESSION_AUTO_SYNC", &expression, reason))?;
 
         let (token_encryption_key, token_encryption_keys_previous) =
-            token_keys::read(get(token_keys::CURRENT).as_deref(), get(token_keys::PREVIOUS).as_deref())?;
+            token_keys::read(vars.get(token_keys::CURRENT).as_deref(), vars.get(token_keys::PREVIOUS).as_deref())?;
+        let base_url = |name: &'static str, default: &str| parse_base_url(name, &vars.text(name, default));
 
         Ok(Settings {
             environment,
-            port_http: parse_port("PORT_HTTP", &or("PORT_HTTP", "5000"))?,
-            port_https: parse_port("PORT_HTTPS", &or("PORT_HTTPS", "5001"))?,
-            ssl_key_path: or("SSL_KEY_PATH", ".certs/server.key").into(),
-            ssl_cert_path: or("SSL_CERT_PATH", ".certs/server.crt").into(),
-            ssl_reload_interval: match or("SSL_RELOAD_INTERVAL_SECS", "60").parse::<u64>() {
-                Ok(0) => None,
-                Ok(secs) => Some(Duration::from_secs(secs)),
-                Err(_) => {
-                    let value = or("SSL_RELOAD_INTERVAL_SECS", "");
-                    return Err(ConfigError::invalid(
-                        "SSL_RELOAD_INTERVAL_SECS",
-                        &value,
-                        "expected a whole number of seconds (0: reload on SIGHUP only)",
-                    ));
-                }
-            },
+            port_http: vars.port("PORT_HTTP", 5000)?,
+            port_https: vars.port("PORT_HTTPS", 5001)?,
+            ssl_key_path: vars.path("SSL_KEY_PATH", ".certs/server.key"),
+            ssl_cert_path: vars.path("SSL_CERT_PATH", ".certs/server.crt"),
+            ssl_reload_interval: vars.parsed(
+                "SSL_RELOAD_INTERVAL_SECS",
+                Some(Duration::from_secs(60)),
+                "expected a whole number of seconds (0: reload on SIGHUP only)",
+                |v| v.parse::<u64>().ok().map(|secs| (secs > 0).then(|| Duration::from_secs(secs))),
+            )?,
             mongodb_uri: ServiceUri(mongodb_uri),
             redis_uri: ServiceUri(redis_uri),
             rabbitmq_uri: ServiceUri(rabbitmq_uri),
-            https_public_host: get("HTTPS_PUBLIC_HOST")
+            https_public_host: vars
+                .get("HTTPS_PUBLIC_HOST")
                 .map(|host| parse_host("HTTPS_PUBLIC_HOST", &host))
                 .transpose()?,
-            rabbitmq_ca_path: or("RABBITMQ_CA_PATH", ".certs/rabbitmqca.crt").into(),
+            rabbitmq_ca_path: vars.path("RABBITMQ_CA_PATH", ".certs/rabbitmqca.crt"),
             fitbit: ClientCredentials {
-                client_id: get("FITBIT_CLIENT_ID"),
-                client_secret: get("FITBIT_CLIENT_SECRET").map(SecretString::from),
+                client_id: vars.get("FITBIT_CLIENT_ID"),
+                client_secret: vars.get("FITBIT_CLIENT_SECRET").map(SecretString::from),
             },
-            fitbit_api_url: parse_base_url("FITBIT_API_URL", &or("FITBIT_API_URL", "https://api.fitbit.com"))?,
+            fitbit_api_url: base_url("FITBIT_API_URL", "https://api.fitbit.com")?,
             google: ClientCredentials {
-                client_id: get("GOOGLE_CLIENT_ID"),
-                client_secret: get("GOOGLE_CLIENT_SECRET").map(SecretString::from),
+                client_id: vars.get("GOOGLE_CLIENT_ID"),
+                client_secret: vars.get("GOOGLE_CLIENT_SECRET").map(SecretString::from),
             },
-            google_health_api_url: parse_base_url(
-                "GOOGLE_HEALTH_API_URL",
-                &or("GOOGLE_HEALTH_API_URL", "https://health.googleapis.com"),
-            )?,
-            google_oauth_url: parse_base_url(
-                "GOOGLE_OAUTH_URL",
-                &or("GOOGLE_OAUTH_URL", "https://oauth2.googleapis.com"),
-            )?,
-            google_callback_url: get("GOOGLE_CALLBACK_URL")
+            google_health_api_url: base_url("GOOGLE_HEALTH_API_URL", "https://health.googleapis.com")?,
+            google_oauth_url: base_url("GOOGLE_OAUTH_URL", "https://oauth2.googleapis.com")?,
+            google_callback_url: vars
+                .get("GOOGLE_CALLBACK_URL")
                 .map(|url| parse_web_url("GOOGLE_CALLBACK_URL", &url, environment))
                 .transpose()?
                 .map(String::from),
-            google_redirect_uris: get("GOOGLE_REDIRECT_URIS")
+            google_redirect_uris: vars
+                .get("GOOGLE_REDIRECT_URIS")
                 .map(|list| {
                     list.split(',')
                         .map(str::trim)
@@ -260,7 +263,8 @@ impl Settings {
                 })
                 .transpose()?
                 .unwrap_or_default(),
-            google_connect_state_key: get("GOOGLE_CONNECT_STATE_KEY")
+            google_connect_state_key: vars
+                .get("GOOGLE_CONNECT_STATE_KEY")
                 .map(|key| match key.len() >= 32 {
                     true => Ok(SecretString::from(key)),
                     false => Err(ConfigError::invalid(
@@ -270,76 +274,29 @@ impl Settings {
                     )),
                 })
                 .transpose()?,
-            google_requests_per_second: parse_rate(
-                "GOOGLE_REQUESTS_PER_SECOND",
-                &or("GOOGLE_REQUESTS_PER_SECOND", DEFAULT_GOOGLE_REQUESTS_PER_SECOND),
-            )?,
-            google_project_requests_per_minute: parse_positive(
+            google_requests_per_second: vars.rate("GOOGLE_REQUESTS_PER_SECOND", DEFAULT_GOOGLE_REQUESTS_PER_SECOND)?,
+            google_project_requests_per_minute: vars.parsed(
                 "GOOGLE_PROJECT_REQUESTS_PER_MINUTE",
-                &or("GOOGLE_PROJECT_REQUESTS_PER_MINUTE", DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE),
-            )?
-            .try_into()
-            .map_err(|_| {
-                ConfigError::invalid(
-                    "GOOGLE_PROJECT_REQUESTS_PER_MINUTE",
-                    &or("GOOGLE_PROJECT_REQUESTS_PER_MINUTE", ""),
-                    "expected at most 4294967295",
-                )
-            })?,
-            notifications: NotificationSettings::read(&get)?,
+                DEFAULT_GOOGLE_PROJECT_REQUESTS_PER_MINUTE,
+                "expected a whole number from 1 to 4294967295",
+                |v| v.parse().ok().filter(|n| *n > 0),
+            )?,
+            notifications: NotificationSettings::read(&vars)?,
             token_encryption_key,
             token_encryption_keys_previous,
-            expression_auto_sync,
-            sync_concurrency: parse_positive("SYNC_CONCURRENCY", &or("SYNC_CONCURRENCY", DEFAULT_SYNC_CONCURRENCY))?,
-            sync_pages_in_flight: parse_positive(
-                "SYNC_PAGES_IN_FLIGHT",
-                &or("SYNC_PAGES_IN_FLIGHT", &DEFAULT_SYNC_PAGES_IN_FLIGHT.to_string()),
-            )?,
-            sync_reclaim_after: Duration::from_secs(parse_positive(
-                "SYNC_RECLAIM_AFTER_SECS",
-                &or("SYNC_RECLAIM_AFTER_SECS", "600"),
-            )? as u64),
-            sync_retry_base: Duration::from_secs(parse_positive(
-                "SYNC_RETRY_BASE_SECS",
-                &or("SYNC_RETRY_BASE_SECS", "60"),
-            )? as u64),
-            sync_route_wait: Duration::from_secs(parse_positive(
-                "SYNC_ROUTE_WAIT_SECS",
-                &or("SYNC_ROUTE_WAIT_SECS", "8"),
-            )? as u64),
-            http_max_connections: parse_positive(
-                "HTTP_MAX_CONNECTIONS",
-                &or("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS),
-            )?,
+            auto_sync: AutoSync { expression, schedule },
+            sync_concurrency: vars.count("SYNC_CONCURRENCY", DEFAULT_SYNC_CONCURRENCY)?,
+            sync_pages_in_flight: vars.count("SYNC_PAGES_IN_FLIGHT", DEFAULT_SYNC_PAGES_IN_FLIGHT)?,
+            sync_reclaim_after: vars.secs("SYNC_RECLAIM_AFTER_SECS", 600)?,
+            sync_retry_base: vars.secs("SYNC_RETRY_BASE_SECS", 60)?,
+            sync_route_wait: vars.secs("SYNC_ROUTE_WAIT_SECS", 8)?,
+            http_max_connections: vars.count("HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS)?,
             user_delete_queue: APP_NAME.to_string(),
-            log_dir: or("LOG_DIR", "logs").into(),
-            mongodb_timeout: Duration::from_millis(parse_positive(
-                "MONGODB_TIMEOUT_MS",
-                &or("MONGODB_TIMEOUT_MS", "5000"),
-            )? as u64),
-            provider_timeout: Duration::from_millis(parse_positive(
-                "PROVIDER_TIMEOUT_MS",
-                &or("PROVIDER_TIMEOUT_MS", "10000"),
-            )? as u64),
+            log_dir: vars.path("LOG_DIR", "logs"),
+            mongodb_timeout: vars.millis("MONGODB_TIMEOUT_MS", 5000)?,
+            redis_timeout: vars.millis("REDIS_TIMEOUT_MS", 5000)?,
+            provider_timeout: vars.millis("PROVIDER_TIMEOUT_MS", 10000)?,
         })
-    }
-}
-
-fn parse_port(name: &'static str, value: &str) -> Result<u16, ConfigError> {
-    value.parse::<u16>().map_err(|_| ConfigError::invalid(name, value, "expected a port number from 0 to 65535"))
-}
-
-fn parse_positive(name: &'static str, value: &str) -> Result<usize, ConfigError> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ConfigError::invalid(name, value, "expected a whole number greater than 0")),
-    }
-}
-
-fn parse_rate(name: &'static str, value: &str) -> Result<f64, ConfigError> {
-    match value.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(ConfigError::invalid(name, value, "expected a number greater than 0 (requests per second)")),
     }
 }
 
@@ -468,7 +425,7 @@ mod tests {
         assert_eq!(s.rabbitmq_uri.expose(), "amqp://guest:guest@127.0.0.1:5672/ocariot");
         assert_eq!(s.rabbitmq_ca_path, PathBuf::from(".certs/rabbitmqca.crt"));
         assert_eq!(s.ssl_key_path, PathBuf::from(".certs/server.key"));
-        assert_eq!(s.expression_auto_sync, "0 0 * * 0");
+        assert_eq!(s.auto_sync.expression, "0 0 * * 0");
         assert_eq!(s.fitbit_api_url, "https://api.fitbit.com");
         assert_eq!(s.google_health_api_url, "https://health.googleapis.com");
         assert_eq!(s.google_oauth_url, "https://oauth2.googleapis.com");

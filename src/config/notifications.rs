@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{parse_base_url, parse_positive, ConfigError};
+use super::vars::Vars;
+use super::{parse_base_url, ConfigError};
 
 /// Google's published Tink keyset of the webhook signing keys (docs/notifications.md#what-google-sends).
 pub const DEFAULT_KEYSET_URL: &str = "https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json";
@@ -51,20 +52,21 @@ impl NotificationSettings {
         self.secret.is_some()
     }
 
-    /// Reads the settings through `get`, which returns a variable's value (empty counts as unset).
-    pub(super) fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_string());
-        let secret = get("GOOGLE_NOTIFICATION_SECRET");
+    /// Reads the settings from `vars`.
+    pub(super) fn read(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let secret = vars.get("GOOGLE_NOTIFICATION_SECRET");
         if let Some(secret) = &secret {
             check_secret("GOOGLE_NOTIFICATION_SECRET", secret)?;
         }
-        let previous_secret = get("GOOGLE_NOTIFICATION_SECRET_PREVIOUS");
+        let previous_secret = vars.get("GOOGLE_NOTIFICATION_SECRET_PREVIOUS");
         if let Some(previous) = &previous_secret {
             check_secret("GOOGLE_NOTIFICATION_SECRET_PREVIOUS", previous)?;
         }
-        let endpoint_url =
-            get("GOOGLE_NOTIFICATION_URL").map(|url| parse_base_url("GOOGLE_NOTIFICATION_URL", &url)).transpose()?;
-        let project_number = get("GOOGLE_PROJECT_NUMBER");
+        let endpoint_url = vars
+            .get("GOOGLE_NOTIFICATION_URL")
+            .map(|url| parse_base_url("GOOGLE_NOTIFICATION_URL", &url))
+            .transpose()?;
+        let project_number = vars.get("GOOGLE_PROJECT_NUMBER");
         if let Some(number) = &project_number {
             if !number.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(ConfigError::invalid(
@@ -74,7 +76,7 @@ impl NotificationSettings {
                 ));
             }
         }
-        let subscriber_id = or("GOOGLE_SUBSCRIBER_ID", "ds-agent");
+        let subscriber_id = vars.text("GOOGLE_SUBSCRIBER_ID", "ds-agent");
         let valid_id = subscriber_id.len() >= 4
             && subscriber_id.len() <= 36
             && subscriber_id.starts_with(|c: char| c.is_ascii_lowercase())
@@ -92,24 +94,12 @@ impl NotificationSettings {
             previous_secret: previous_secret.map(SecretString::from),
             keyset_url: parse_base_url(
                 "GOOGLE_NOTIFICATION_KEYSET_URL",
-                &or("GOOGLE_NOTIFICATION_KEYSET_URL", DEFAULT_KEYSET_URL),
+                &vars.text("GOOGLE_NOTIFICATION_KEYSET_URL", DEFAULT_KEYSET_URL),
             )?,
-            verify_signature: parse_bool(
-                "GOOGLE_NOTIFICATION_VERIFY_SIGNATURE",
-                &or("GOOGLE_NOTIFICATION_VERIFY_SIGNATURE", "true"),
-            )?,
-            require_authorization: parse_bool(
-                "GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION",
-                &or("GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION", "true"),
-            )?,
-            coalesce: Duration::from_secs(parse_positive(
-                "GOOGLE_NOTIFICATION_COALESCE_SECS",
-                &or("GOOGLE_NOTIFICATION_COALESCE_SECS", "30"),
-            )? as u64),
-            stale_after: Duration::from_secs(
-                parse_positive("GOOGLE_NOTIFICATION_STALE_HOURS", &or("GOOGLE_NOTIFICATION_STALE_HOURS", "48"))? as u64
-                    * 3600,
-            ),
+            verify_signature: vars.flag("GOOGLE_NOTIFICATION_VERIFY_SIGNATURE", true)?,
+            require_authorization: vars.flag("GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION", true)?,
+            coalesce: vars.secs("GOOGLE_NOTIFICATION_COALESCE_SECS", 30)?,
+            stale_after: Duration::from_secs(vars.count("GOOGLE_NOTIFICATION_STALE_HOURS", 48)? as u64 * 3600),
             subscriber: SubscriberSettings { project_number, subscriber_id, endpoint_url },
         })
     }
@@ -127,13 +117,5 @@ fn check_secret(name: &'static str, secret: &str) -> Result<(), ConfigError> {
             "<hidden>",
             "expected the whole Authorization value, a scheme and at least 16 characters (e.g. `Bearer <random>`)",
         )),
-    }
-}
-
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ConfigError::invalid(name, value, "expected true or false")),
     }
 }

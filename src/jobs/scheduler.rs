@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::JobQueue;
 use crate::backoff::Backoff;
+use crate::config::AutoSync;
 use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
@@ -20,11 +21,11 @@ const RETRIES: Backoff = Backoff::doubling(Duration::from_secs(1)).at_most(Durat
 pub fn spawn_scheduler(
     queue: JobQueue,
     userauths: UserAuths,
-    expression: String,
+    auto_sync: AutoSync,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let schedule = crate::config::parse_cron(&expression).expect("the expression was checked at startup");
+        let AutoSync { expression, schedule } = auto_sync;
         // Every pause is given: the time to the next tick, or the retry backoff.
         let periodic = Periodic::new(&shutdown, Duration::ZERO);
         let mut last: Option<DateTime<Local>> = None;
