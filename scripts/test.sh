@@ -35,7 +35,7 @@ docker-compose -f docker-compose.yml config -q && echo "  docker-compose.yml is 
 # The image operators run, built as it is (scripts/image.sh) and then tested by tests/api/image.rs. SKIP_IMAGE=1
 # leaves it out, for a quick local run; CI never sets it.
 if [ -z "${SKIP_IMAGE:-}" ]; then
-  step "the Docker image: scripts/image.sh (podman; about 10 minutes the first time, 1 to 2 once cached)"
+  step "the Docker image: scripts/image.sh (podman; about 10 minutes the first time, 6 when only the sources changed)"
   scripts/image.sh ds-agent:test
   export DS_AGENT_IMAGE=ds-agent:test
 fi

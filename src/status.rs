@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::coordination::CoordinationError;
 use crate::domain::{ChildId, ProviderKind, TokenStatus};
 use crate::jobs::JobQueue;
-use crate::store::{RecordedOutcome, StoreError, SyncOutcomes, UserAuths};
+use crate::store::{RecordedOutcome, StoreError, SyncOutcomes, SyncResult, UserAuths};
 use crate::sync::SyncService;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub struct ChildStatus {
 #[derive(Debug, Serialize)]
 pub struct LastOutcome {
     /// `success`, `accepted` (the route answered 202; the sync went on), `failed` or `interrupted`.
-    pub result: String,
+    pub result: SyncResult,
     /// The internal code of a provider failure.
     pub code: Option<u16>,
     pub message: Option<String>,

@@ -66,6 +66,11 @@ impl Event {
         }
     }
 
+    /// One event carrying daily log entries of one or more log types (docs/decisions.md#events-on-the-bus).
+    pub fn logs<T: Serialize>(entries: &[T]) -> Self {
+        Event::items("LogSyncEvent", "logs.sync", "log", entries)
+    }
+
     /// The message body, stamped with the time of publishing.
     pub fn body(&self) -> Vec<u8> {
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -12,6 +12,7 @@ use chrono::{NaiveDate, Utc};
 use super::{JobPayload, JobQueue};
 use crate::coordination::CoordinationError;
 use crate::domain::ChildId;
+use crate::provider::google::GoogleDataType;
 use crate::store::JournalEntry;
 use crate::sync::SyncTarget;
 
@@ -90,8 +91,11 @@ impl Waiting {
     /// The narrowed sync the notifications ask for: the types named, the days from the first to the last named (none
     /// when one named no day: the usual window), since the first came (or `now_ms`).
     fn target(&self, now_ms: i64) -> SyncTarget {
-        let mut data_types = self.data_types.clone();
-        data_types.sort();
+        // Only what the service noted: types it reads. A name it does not know (noted by a newer version) is left out.
+        let mut data_types: Vec<GoogleDataType> =
+            self.data_types.iter().filter_map(|name| GoogleDataType::parse(name)).collect();
+        data_types.sort_by_key(|data_type| data_type.name());
+        data_types.dedup();
         let whole = self.days.iter().any(|day| day == ALL_DAYS);
         let mut dated: Vec<NaiveDate> = self.days.iter().filter_map(|day| day.parse().ok()).collect();
         dated.sort();
@@ -252,7 +256,7 @@ mod tests {
     fn what_waits_becomes_one_narrowed_sync() {
         let target =
             waiting(&["sleep", "exercise"], &["2026-12-03", "2026-11-30", "2026-12-01"], Some("17")).target(99);
-        assert_eq!(target.data_types, ["exercise", "sleep"]);
+        assert_eq!(target.data_types, [GoogleDataType::Exercise, GoogleDataType::Sleep]);
         let day = |d: &str| d.parse::<NaiveDate>().unwrap();
         assert_eq!(target.days, Some((day("2026-11-30"), day("2026-12-03"))));
         assert_eq!(target.notified_at_ms, 17);

@@ -452,7 +452,7 @@ mod tests {
         assert_eq!(parse_job(&entry(&[("job", earlier)])).unwrap().tick, 1_764_760_000);
         let notified = r#"{"child":"5a62be07de34500146d9c544","attempt":1,"tick":0,"target":{"data_types":["exercise"],"notified_at_ms":1764760000000,"days":["2026-12-01","2026-12-03"]}}"#;
         let target = parse_job(&entry(&[("job", notified)])).unwrap().target.unwrap();
-        assert_eq!(target.data_types, ["exercise"]);
+        assert_eq!(target.data_types, [crate::provider::google::GoogleDataType::Exercise]);
         assert_eq!(target.days.map(|(from, to)| (from.to_string(), to.to_string())).unwrap().1, "2026-12-03");
     }
 

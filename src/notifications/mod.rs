@@ -19,7 +19,7 @@ use mongodb::bson::oid::ObjectId;
 
 use crate::config::NotificationSettings;
 use crate::metrics::{self, NotificationOutcome};
-use crate::provider::google::is_synced_type;
+use crate::provider::google::GoogleDataType;
 use crate::store::JournalEntry;
 pub use inbox::{Inbox, InboxError};
 pub use keyset::{SignatureError, SignatureVerifier};
@@ -164,8 +164,10 @@ impl Notifications {
             tracing::warn!("{unreadable} Google notifications without healthUserId or dataType left aside");
             metrics::get().notification(NotificationOutcome::Malformed, unreadable as u64);
         }
+        // From here on a notification names a data type the sync reads: typed, not a string.
         let mut wanted = Vec::with_capacity(notifications.len());
         for notification in notifications {
+            let data_type = GoogleDataType::parse(&notification.data_type);
             if notification.operation == Operation::Delete {
                 // OCARIoT has no event for deleted data.
                 tracing::info!(
@@ -174,19 +176,19 @@ impl Notifications {
                     notification.health_user_id
                 );
                 metrics::get().notification(NotificationOutcome::Deleted, 1);
-            } else if !is_synced_type(&notification.data_type) {
+            } else if let Some(data_type) = data_type {
+                wanted.push((notification, data_type));
+            } else {
                 tracing::debug!("Google notified {} data, which the sync does not read", notification.data_type);
                 metrics::get().notification(NotificationOutcome::IgnoredType, 1);
-            } else {
-                wanted.push(notification);
             }
         }
         let entries: Vec<JournalEntry> = wanted
             .into_iter()
-            .map(|n| JournalEntry {
+            .map(|(n, data_type)| JournalEntry {
                 id: ObjectId::new(),
                 health_user_id: n.health_user_id,
-                data_type: n.data_type,
+                data_type: data_type.name().to_string(),
                 days: n.days,
             })
             .collect();

@@ -99,8 +99,8 @@ impl<'a> Provider<'a> {
     }
 
     /// The part that reads a notified Google data type, if the sync reads it; Fitbit has no rollup log parts.
-    pub fn part_reading(self, data_type: &str) -> Option<Part> {
-        match (GoogleDataType::parse(data_type)?.part(), self) {
+    pub fn part_reading(self, data_type: GoogleDataType) -> Option<Part> {
+        match (data_type.part(), self) {
             (Part::Logs(_), Provider::Fitbit(_)) => None,
             (part, _) => Some(part),
         }

@@ -25,7 +25,7 @@ pub use connector::{connect_once, spawn_connector};
 pub use crypto::{Aad, DecryptError, TokenCipher};
 pub use journal::{JournalEntry, NotificationJournal, NOTIFICATIONS};
 pub use outbox::{Outbox, PendingMessage, OUTBOX};
-pub use outcomes::{RecordedOutcome, SyncOutcomes, SYNC_OUTCOMES};
+pub use outcomes::{RecordedOutcome, SyncOutcomes, SyncResult, SYNC_OUTCOMES};
 pub use resources::{id_key, NewRecord, Recorded, Resources, NATURAL_KEY};
 pub use sealing::{check_token_keys, reseal_tokens, KeyCheck, ResealReport};
 pub use ticks::{Ticks, TICKS};

@@ -10,12 +10,44 @@ use crate::domain::ChildId;
 
 pub const SYNC_OUTCOMES: &str = "syncoutcomes";
 
+/// How a sync ended; stored, and shown by the status route, as its lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncResult {
+    /// Published, confirmed and recorded: the route's 200.
+    Success,
+    /// A first sync the route answered 202 while it goes on.
+    Accepted,
+    Failed,
+    /// Stopped at a safe point by a shutdown or a lost lease; it goes on next time.
+    Interrupted,
+    /// A stored name this version does not know (written by a newer one).
+    Unknown,
+}
+
+impl SyncResult {
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncResult::Success => "success",
+            SyncResult::Accepted => "accepted",
+            SyncResult::Failed => "failed",
+            SyncResult::Interrupted => "interrupted",
+            SyncResult::Unknown => "unknown",
+        }
+    }
+
+    fn parse(name: &str) -> Self {
+        [SyncResult::Success, SyncResult::Accepted, SyncResult::Failed, SyncResult::Interrupted]
+            .into_iter()
+            .find(|result| result.name() == name)
+            .unwrap_or(SyncResult::Unknown)
+    }
+}
+
 /// How a sync ended, as the status route shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedOutcome {
-    /// `success` (the route's 200), `accepted` (a first sync the route answered 202 while it goes on), `failed` or
-    /// `interrupted` (stopped at a safe point by a shutdown or a lost lease; it goes on next time).
-    pub result: String,
+    pub result: SyncResult,
     /// The internal error code of a provider failure (1011, 1012, 1021, 1401, 1410, 1429, 1500).
     pub code: Option<u16>,
     /// Why it failed, in the words of the error (tokens are never in them).
@@ -41,7 +73,7 @@ impl SyncOutcomes {
     /// recorded its own end yet.
     pub async fn record(&self, child: ChildId, outcome: &RecordedOutcome) -> Result<(), StoreError> {
         let document = doc! {
-            "result": &outcome.result,
+            "result": outcome.result.name(),
             "code": outcome.code.map_or(Bson::Null, |code| Bson::Int32(code.into())),
             "message": outcome.message.as_deref().map_or(Bson::Null, Bson::from),
             "at": bson_time(outcome.at),
@@ -50,7 +82,7 @@ impl SyncOutcomes {
         };
         let collection = self.store.collection(SYNC_OUTCOMES);
         let mut filter = doc! {"_id": child.object_id()};
-        if outcome.result == "accepted" {
+        if outcome.result == SyncResult::Accepted {
             filter.insert("started_at", doc! {"$ne": bson_time(outcome.started_at)});
         }
         match self.store.timed(collection.replace_one(filter, document).upsert(true)).await {
@@ -67,7 +99,7 @@ impl SyncOutcomes {
         };
         let time = |key: &str| document.get_datetime(key).ok().map(|t| DateTime::<Utc>::from(t.to_system_time()));
         Ok(Some(RecordedOutcome {
-            result: document.get_str("result").unwrap_or_default().to_string(),
+            result: SyncResult::parse(document.get_str("result").unwrap_or_default()),
             code: document.get_i32("code").ok().and_then(|c| u16::try_from(c).ok()),
             message: document.get_str("message").ok().map(str::to_string),
             at: time("at").unwrap_or_default(),

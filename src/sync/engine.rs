@@ -33,7 +33,7 @@ use crate::domain::{ChildId, Part, ProviderAuth, ResourceKind, Skip, SyncWindow}
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::page::{skipped, PageBudget, Reading, SourceItem};
 use crate::provider::Providers;
-use crate::store::{id_key, NewRecord, RecordedOutcome, Resources, SyncOutcomes, UserAuths};
+use crate::store::{id_key, NewRecord, RecordedOutcome, Resources, SyncOutcomes, SyncResult, UserAuths};
 use crate::tokens::{FailureReporter, TokenService, UsableTokens};
 
 /// The sync lock's lifetime, renewed while the sync runs: a crashed instance frees its children within it.
@@ -143,7 +143,7 @@ impl SyncService {
     /// the sync records its own end.
     pub async fn record_accepted(&self, child: ChildId, started_at: DateTime<Utc>) {
         let accepted = RecordedOutcome {
-            result: "accepted".into(),
+            result: SyncResult::Accepted,
             code: None,
             message: None,
             at: Utc::now(),
@@ -245,13 +245,15 @@ impl SyncService {
             }
             Err(_) => metrics::get().sync(SyncOutcome::Failed),
         }
-        let (result_name, code, message, counts) = match &result {
-            Ok(counts) => ("success", None, None, mongodb::bson::to_document(counts).ok()),
-            Err(SyncError::Interrupted) => ("interrupted", None, Some(SyncError::Interrupted.to_string()), None),
-            Err(SyncError::Provider(e)) => ("failed", e.code(), Some(e.to_string()), None),
-            Err(e) => ("failed", None, Some(e.to_string()), None),
+        let (ended, code, message, counts) = match &result {
+            Ok(counts) => (SyncResult::Success, None, None, mongodb::bson::to_document(counts).ok()),
+            Err(SyncError::Interrupted) => {
+                (SyncResult::Interrupted, None, Some(SyncError::Interrupted.to_string()), None)
+            }
+            Err(SyncError::Provider(e)) => (SyncResult::Failed, e.code(), Some(e.to_string()), None),
+            Err(e) => (SyncResult::Failed, None, Some(e.to_string()), None),
         };
-        let outcome = RecordedOutcome { result: result_name.into(), code, message, at: Utc::now(), started_at, counts };
+        let outcome = RecordedOutcome { result: ended, code, message, at: Utc::now(), started_at, counts };
         self.record_outcome(child, &outcome).await;
         result
     }
@@ -418,7 +420,7 @@ impl SyncService {
             if self.stop.is_cancelled() {
                 return Err(SyncError::Interrupted);
             }
-            let event = Event::items("LogSyncEvent", "logs.sync", "log", &entries);
+            let event = Event::logs(&entries);
             self.publisher.publish_now(&event, source.child_id()).await?;
             let labels = metrics::KindLabels { kind: "logs" };
             metrics::get().items_published.get_or_create(&labels).inc_by(entries.len() as u64);

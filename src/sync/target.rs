@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::source::Source;
 use crate::domain::{Part, SyncWindow};
+use crate::provider::google::GoogleDataType;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncTarget {
-    /// Google data types, as notified (`exercise`, `sleep`, `steps`, …).
-    pub data_types: Vec<String>,
+    /// The notified Google data types the sync reads (`exercise`, `sleep`, `steps`, … in the job's JSON).
+    pub data_types: Vec<GoogleDataType>,
     /// The first and last notified civil day; `None`: the usual window since the last sync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<(NaiveDate, NaiveDate)>,
@@ -24,7 +25,7 @@ impl SyncTarget {
     pub fn parts(&self, source: &Source<'_>) -> Vec<Part> {
         let mut parts = Vec::new();
         for data_type in &self.data_types {
-            let part = source.provider.part_reading(data_type);
+            let part = source.provider.part_reading(*data_type);
             if let Some(part) = part.filter(|part| !parts.contains(part)) {
                 parts.push(part);
             }
@@ -53,7 +54,7 @@ mod tests {
     #[test]
     fn a_target_reads_as_the_queue_script_writes_it() {
         let target = SyncTarget {
-            data_types: vec!["exercise".into(), "steps".into()],
+            data_types: vec![GoogleDataType::Exercise, GoogleDataType::Steps],
             days: Some((day("2026-11-19"), day("2026-11-20"))),
             notified_at_ms: 1_764_000_000_000,
         };
@@ -69,7 +70,7 @@ mod tests {
     fn the_notified_days_within_the_year_are_read() {
         let incremental = SyncWindow::new(Some("2026-11-20T10:00:00Z"), day("2026-11-27"));
         let target = SyncTarget {
-            data_types: vec!["sleep".into()],
+            data_types: vec![GoogleDataType::Sleep],
             days: Some((day("2024-01-01"), day("2026-11-22"))),
             notified_at_ms: 0,
         };

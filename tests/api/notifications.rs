@@ -287,7 +287,7 @@ async fn a_notification_job_whose_worker_died_is_reclaimed_and_still_reads_only_
     // A worker of another instance took the notification job and died with it.
     let day = Utc::now().date_naive();
     let target = ds_agent::sync::SyncTarget {
-        data_types: vec!["exercise".into()],
+        data_types: vec![ds_agent::provider::google::GoogleDataType::Exercise],
         days: Some((day, day)),
         notified_at_ms: Utc::now().timestamp_millis(),
     };

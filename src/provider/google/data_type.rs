@@ -96,9 +96,19 @@ pub const SYNCED_TYPES: [&str; 8] = {
     names
 };
 
-/// Whether Google notifications of `data_type` lead to a sync.
-pub fn is_synced_type(data_type: &str) -> bool {
-    SYNCED_TYPES.contains(&data_type)
+/// On the wire (a job's JSON) a data type is its name.
+impl serde::Serialize for GoogleDataType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GoogleDataType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        GoogleDataType::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a data type the sync reads: {name}")))
+    }
 }
 
 #[cfg(test)]

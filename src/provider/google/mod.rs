@@ -14,7 +14,7 @@ mod pages;
 mod project_budget;
 pub mod transform;
 
-pub use data_type::{is_synced_type, GoogleDataType, SYNCED_TYPES};
+pub use data_type::{GoogleDataType, SYNCED_TYPES};
 pub use pages::scope;
 pub use project_budget::ProjectBudget;
 
