@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::domain::ProviderKind;
+use crate::domain::{ProviderKind, ResourceKind};
 
 /// A label enum: its values as they appear in the metrics.
 macro_rules! label_values {
@@ -109,10 +109,14 @@ pub struct PartLabels {
     pub part: &'static str,
 }
 
+/// An OCARIoT kind published: a resource kind's name, or [`LOGS_KIND`].
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
     pub kind: &'static str,
 }
+
+/// The kind label of published daily logs.
+pub const LOGS_KIND: &str = "logs";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SkipLabels {
@@ -446,7 +450,7 @@ impl Metrics {
         for code in ERROR_EVENT_CODES {
             let _ = metrics.error_events.get_or_create(&CodeLabels { code });
         }
-        for kind in ["activities", "sleep", "weights", "logs"] {
+        for kind in ResourceKind::ALL.map(ResourceKind::name).into_iter().chain([LOGS_KIND]) {
             let _ = metrics.items_published.get_or_create(&KindLabels { kind });
         }
         metrics

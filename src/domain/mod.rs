@@ -15,7 +15,7 @@ mod sync_window;
 pub use auth_data::{ProviderAuth, TokenStatus};
 pub use child_id::{ChildId, InvalidId};
 pub use mask::mask_token;
-pub use part::Part;
+pub use part::{Feed, LogPart, Part};
 pub use provider_kind::ProviderKind;
 pub use resource_kind::ResourceKind;
 pub use scope::{has_synced_scope, ScopeError, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};

@@ -12,8 +12,7 @@ use super::google::{GoogleClient, GoogleDataType};
 use super::onboarding::{OnboardingError, TokenFacts, Unreadable};
 use super::page::{LogPage, PageSlot, Reading, ResourcePage, TakeWhileOk};
 use super::{ProviderError, ProviderErrorKind};
-use crate::domain::ocariot::LogType;
-use crate::domain::{Part, ProviderAuth, ProviderKind, ResourceKind};
+use crate::domain::{Feed, LogPart, Part, ProviderAuth, ProviderKind, ResourceKind};
 
 #[derive(Clone)]
 pub struct Providers {
@@ -66,12 +65,17 @@ impl<'a> Provider<'a> {
         }
     }
 
-    /// The scope that allows reading a resource kind (`None`: the daily logs).
-    pub fn scope(self, kind: Option<ResourceKind>) -> &'static str {
+    /// What a sync of this provider reads: its parts and the scope of each.
+    pub fn feeds(self) -> &'static [Feed] {
         match self {
-            Provider::Fitbit(_) => fitbit::scope(kind),
-            Provider::Google(_) => super::google::scope(kind),
+            Provider::Fitbit(_) => fitbit::FEEDS,
+            Provider::Google(_) => super::google::FEEDS,
         }
+    }
+
+    /// The scope that allows reading `part` (`None`: a part this provider does not have).
+    pub fn scope(self, part: Part) -> Option<&'static str> {
+        self.feeds().iter().find(|feed| feed.part == part).map(|feed| feed.scope)
     }
 
     /// A resource kind's items over the window, page by page (or range by range for weights), so that a sync holds
@@ -90,25 +94,16 @@ impl<'a> Provider<'a> {
         pages.take_while_ok()
     }
 
-    /// The log types of each log part, in the order [`Provider::log_pages`] numbers the parts.
-    pub fn log_parts(self) -> Vec<&'static [LogType]> {
-        match self {
-            Provider::Fitbit(_) => fitbit::LOG_PARTS.to_vec(),
-            Provider::Google(_) => GoogleDataType::LOG_PARTS.iter().map(|data_type| data_type.log_types()).collect(),
-        }
-    }
-
-    /// The part that reads a notified Google data type, if the sync reads it; Fitbit has no rollup log parts.
+    /// The part that reads a notified Google data type, if this provider's sync has it (Fitbit's log parts are
+    /// other ones).
     pub fn part_reading(self, data_type: GoogleDataType) -> Option<Part> {
-        match (data_type.part(), self) {
-            (Part::Logs(_), Provider::Fitbit(_)) => None,
-            (part, _) => Some(part),
-        }
+        let part = data_type.part();
+        self.scope(part).map(|_| part)
     }
 
     /// Log part `part`'s entries over the window, chunk by chunk, in `slot` (as [`Provider::resource_pages`]). The
     /// stream ends at the first error.
-    pub fn log_pages(self, reading: &'a Reading<'a>, part: usize, slot: &'a PageSlot) -> BoxStream<'a, LogPage> {
+    pub fn log_pages(self, reading: &'a Reading<'a>, part: LogPart, slot: &'a PageSlot) -> BoxStream<'a, LogPage> {
         let pages = match self {
             Provider::Fitbit(client) => client.log_pages(reading, part),
             Provider::Google(client) => client.log_pages(reading, part, slot),

@@ -29,7 +29,7 @@ use crate::bus::{Event, Publisher};
 use crate::config::DEFAULT_SYNC_PAGES_IN_FLIGHT;
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::ocariot::Resource;
-use crate::domain::{ChildId, Part, ProviderAuth, ResourceKind, Skip, SyncWindow};
+use crate::domain::{ChildId, LogPart, Part, ProviderAuth, ResourceKind, Skip, SyncWindow};
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::page::{skipped, PageBudget, Reading, SourceItem};
 use crate::provider::Providers;
@@ -270,16 +270,16 @@ impl SyncService {
             let source = self.source(&auth, child, window);
             let (parts, kind) = match target {
                 Some(target) => (target.parts(&source), "notified"),
-                None if window.first_sync => (Part::all(&source), "first sync"),
-                None => (Part::all(&source), "incremental"),
+                None if window.first_sync => (source.parts(), "first sync"),
+                None => (source.parts(), "incremental"),
             };
             tracing::debug!("{} sync of child {child}: {kind} from {}", provider.label(), window.logs_from);
             // What the provider refused under these tokens is not asked for again until new tokens come.
             let (parts, refused): (Vec<Part>, Vec<Part>) = parts.into_iter().partition(|part| {
-                !part.names(&source).iter().any(|name| stored.permission_denied.iter().any(|denied| denied == name))
+                !part.names().iter().any(|name| stored.permission_denied.iter().any(|denied| denied == name))
             });
             if !refused.is_empty() {
-                let names: Vec<&str> = refused.iter().flat_map(|part| part.names(&source)).collect();
+                let names: Vec<&str> = refused.iter().flat_map(|part| part.names()).collect();
                 tracing::debug!(
                     "{} sync of child {child}: {} left out, refused earlier",
                     provider.label(),
@@ -342,10 +342,10 @@ impl SyncService {
     /// Runs the parts concurrently, each page by page to its end or its first failure.
     async fn run_parts(&self, source: &Source<'_>, scopes: &HashSet<&str>, parts: &[Part]) -> Vec<PartReport> {
         join_all(parts.iter().map(|part| async move {
-            let mut report = PartReport::new(*part, source);
+            let mut report = PartReport::new(*part);
             report.result = match *part {
                 Part::Resource(kind) => self.sync_resource(source, scopes, kind, &mut report.published).await,
-                Part::Logs(index) => self.sync_logs(source, scopes, index, &mut report.logs).await,
+                Part::Logs(log_part) => self.sync_logs(source, scopes, log_part, &mut report.logs).await,
             };
             report
         }))
@@ -362,7 +362,7 @@ impl SyncService {
         kind: ResourceKind,
         published: &mut usize,
     ) -> Result<(), SyncError> {
-        if !scopes.contains(source.scope(Some(kind))) {
+        if !source.scope(Part::Resource(kind)).is_some_and(|scope| scopes.contains(scope)) {
             return Ok(());
         }
         let slot = self.pages.slot();
@@ -394,10 +394,10 @@ impl SyncService {
         &self,
         source: &Source<'_>,
         scopes: &HashSet<&str>,
-        part: usize,
+        part: LogPart,
         fetched: &mut LogCounts,
     ) -> Result<(), SyncError> {
-        if !scopes.contains(source.scope(None)) {
+        if !source.scope(Part::Logs(part)).is_some_and(|scope| scopes.contains(scope)) {
             return Ok(());
         }
         let slot = self.pages.slot();
@@ -422,7 +422,7 @@ impl SyncService {
             }
             let event = Event::logs(&entries);
             self.publisher.publish_now(&event, source.child_id()).await?;
-            let labels = metrics::KindLabels { kind: "logs" };
+            let labels = metrics::KindLabels { kind: metrics::LOGS_KIND };
             metrics::get().items_published.get_or_create(&labels).inc_by(entries.len() as u64);
         }
         Ok(())

@@ -3,28 +3,11 @@
 //! unless every resource part or every log part failed, which fails the sync with the provider's error.
 
 use super::counts::{LogCounts, SyncCounts};
-use super::source::Source;
 use super::SyncError;
 use crate::domain::ocariot::LogType;
 use crate::domain::{ChildId, Part, ProviderKind, ResourceKind};
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::{Provider, ProviderError, ProviderErrorKind};
-
-impl Part {
-    pub fn all(source: &Source<'_>) -> Vec<Part> {
-        let resources = ResourceKind::ALL.into_iter().map(Part::Resource);
-        resources.chain((0..source.log_parts().len()).map(Part::Logs)).collect()
-    }
-
-    /// The OCARIoT kinds the part yields (`weights`, `sleep`, `activities`, or its log types: `steps`…), as logs,
-    /// metrics and the record of refused kinds name them.
-    pub fn names(self, source: &Source<'_>) -> Vec<&'static str> {
-        match self {
-            Part::Resource(kind) => vec![kind.name()],
-            Part::Logs(index) => source.log_parts()[index].iter().map(|t| t.name()).collect(),
-        }
-    }
-}
 
 /// What one part did: the items it published (resources), the entries it fetched (logs), and how it ended.
 pub struct PartReport {
@@ -37,12 +20,8 @@ pub struct PartReport {
 }
 
 impl PartReport {
-    pub fn new(part: Part, source: &Source<'_>) -> Self {
-        let log_types = match part {
-            Part::Resource(_) => &[][..],
-            Part::Logs(index) => source.log_parts()[index],
-        };
-        PartReport { part, log_types, published: 0, logs: LogCounts::default(), result: Ok(()) }
+    pub fn new(part: Part) -> Self {
+        PartReport { part, log_types: part.log_types(), published: 0, logs: LogCounts::default(), result: Ok(()) }
     }
 
     /// Whether a refresh may cure the part's failure, as the provider tells ([`Provider::refresh_may_cure`]).
@@ -57,10 +36,7 @@ impl PartReport {
 
     /// The OCARIoT kinds of the part (see [`Part::names`]).
     pub fn names(&self) -> Vec<&'static str> {
-        match self.part {
-            Part::Resource(kind) => vec![kind.name()],
-            Part::Logs(_) => self.log_types.iter().map(|t| t.name()).collect(),
-        }
+        self.part.names()
     }
 
     /// The part run again after a refresh: its items published before add up (the second run skips them), its log

@@ -4,8 +4,7 @@
 
 use futures::stream::BoxStream;
 
-use crate::domain::ocariot::LogType;
-use crate::domain::{ChildId, ProviderKind, ResourceKind};
+use crate::domain::{ChildId, LogPart, Part, ProviderKind, ResourceKind};
 use crate::provider::page::{LogPage, PageSlot, Reading, ResourcePage};
 use crate::provider::Provider;
 
@@ -28,9 +27,9 @@ impl Source<'_> {
         &self.reading.child_id
     }
 
-    /// The scope that allows reading a resource kind (`None`: the daily logs).
-    pub fn scope(&self, kind: Option<ResourceKind>) -> &'static str {
-        self.provider.scope(kind)
+    /// The scope that allows reading `part` (`None`: a part the provider does not have).
+    pub fn scope(&self, part: Part) -> Option<&'static str> {
+        self.provider.scope(part)
     }
 
     /// A resource kind's items over the window, page by page, each held in `slot`. The stream ends at the first error.
@@ -38,14 +37,14 @@ impl Source<'_> {
         self.provider.resource_pages(&self.reading, kind, slot)
     }
 
-    /// The log types of each log part, in the order [`Source::log_pages`] numbers the parts.
-    pub fn log_parts(&self) -> Vec<&'static [LogType]> {
-        self.provider.log_parts()
+    /// The parts of a full sync, as the provider's catalog lists them.
+    pub fn parts(&self) -> Vec<Part> {
+        self.provider.feeds().iter().map(|feed| feed.part).collect()
     }
 
     /// Log part `part`'s entries over the window, chunk by chunk, each held in `slot`. The stream ends at the first
     /// error.
-    pub fn log_pages<'s>(&'s self, part: usize, slot: &'s PageSlot) -> BoxStream<'s, LogPage> {
+    pub fn log_pages<'s>(&'s self, part: LogPart, slot: &'s PageSlot) -> BoxStream<'s, LogPage> {
         self.provider.log_pages(&self.reading, part, slot)
     }
 }

@@ -4,6 +4,7 @@ mod auth;
 mod binary;
 mod broker_outage;
 mod bus_probe;
+mod catalog;
 mod certificates;
 mod connections;
 mod deployment;

@@ -29,8 +29,8 @@ pub use config::SimConfig;
 pub use dataset::{dataset, still_days, unworn_days, Dataset, SERIES_RESOURCES};
 pub use faults::{Fault, FaultKind, Route};
 pub use google::{
-    google_dataset, google_dataset_verbose, health_user_id, phone_exercise_days, Delivery, GoogleDataset,
-    GOOGLE_HEALTH_SCOPES,
+    google_dataset, google_dataset_verbose, health_user_id, phone_exercise_days, served_data_types, Delivery,
+    GoogleDataset, GOOGLE_HEALTH_SCOPES,
 };
 pub use simulator::Simulator;
 pub use tokens::TokenPair;

@@ -12,7 +12,7 @@ mod pages;
 pub mod transform;
 
 pub use data::LogList;
-pub use pages::{scope, LOG_PARTS};
+pub use pages::FEEDS;
 
 use std::time::Duration;
 

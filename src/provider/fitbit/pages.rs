@@ -8,26 +8,21 @@ use serde_json::Value;
 use super::transform;
 use super::{FitbitClient, LogList};
 use crate::domain::ocariot::{LogType, Resource};
-use crate::domain::{ProviderKind, ResourceKind, Skip};
+use crate::domain::{Feed, LogPart, Part, ProviderKind, ResourceKind, Skip};
 use crate::provider::page::{skipped, LogEntries, LogPage, Reading, ResourcePage, SourceItem};
 
-/// The log parts of a Fitbit sync: one series each (active minutes merge two).
-pub const LOG_PARTS: &[&[LogType]] = &[
-    &[LogType::Steps],
-    &[LogType::Calories],
-    &[LogType::ActiveMinutes],
-    &[LogType::LightlyActiveMinutes],
-    &[LogType::SedentaryMinutes],
+/// What a Fitbit sync reads, and the scope of each: the resources, then one log part per daily series (active
+/// minutes merge two series into one part).
+pub const FEEDS: &[Feed] = &[
+    Feed { part: Part::Resource(ResourceKind::Weights), scope: "rwei" },
+    Feed { part: Part::Resource(ResourceKind::Sleep), scope: "rsle" },
+    Feed { part: Part::Resource(ResourceKind::Activities), scope: "ract" },
+    Feed { part: Part::Logs(LogPart(&[LogType::Steps])), scope: "ract" },
+    Feed { part: Part::Logs(LogPart(&[LogType::Calories])), scope: "ract" },
+    Feed { part: Part::Logs(LogPart(&[LogType::ActiveMinutes])), scope: "ract" },
+    Feed { part: Part::Logs(LogPart(&[LogType::LightlyActiveMinutes])), scope: "ract" },
+    Feed { part: Part::Logs(LogPart(&[LogType::SedentaryMinutes])), scope: "ract" },
 ];
-
-/// The scope that allows reading a resource kind (`None`: the daily logs).
-pub fn scope(kind: Option<ResourceKind>) -> &'static str {
-    match kind {
-        Some(ResourceKind::Weights) => "rwei",
-        Some(ResourceKind::Sleep) => "rsle",
-        _ => "ract",
-    }
-}
 
 impl FitbitClient {
     /// A resource kind's items over the window, page by page (or range by range for weights).
@@ -44,8 +39,8 @@ impl FitbitClient {
     }
 
     /// Log part `part`'s entries over the window: one request reads a series' whole window, so each is one page.
-    pub fn log_pages<'a>(&'a self, reading: &'a Reading<'a>, part: usize) -> BoxStream<'a, LogPage> {
-        let log_type = LOG_PARTS[part][0];
+    pub fn log_pages<'a>(&'a self, reading: &'a Reading<'a>, part: LogPart) -> BoxStream<'a, LogPage> {
+        let log_type = part.first();
         let (token, from, child) = (reading.token, reading.window.logs_from, reading.child_id.as_str());
         stream::once(async move {
             let (entries, malformed) = match log_type {

@@ -1,9 +1,9 @@
 //! The Google Health data types a sync reads, in one table: what each is called on the wire (and in notifications),
 //! which part of a sync reads it, and for the daily rollups, which log types it yields and the key of a bucket's
-//! value. Adding a data type, or dropping one, is a change here.
+//! value. Adding a data type starts here (docs/ARCHITECTURE.md#adding-a-data-type).
 
 use crate::domain::ocariot::LogType;
-use crate::domain::{Part, ResourceKind};
+use crate::domain::{LogPart, Part, ResourceKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GoogleDataType {
@@ -20,13 +20,10 @@ pub enum GoogleDataType {
 use GoogleDataType::*;
 
 impl GoogleDataType {
-    /// Every type a sync reads: those worth a notification.
-    pub const ALL: [GoogleDataType; 8] =
-        [Exercise, Sleep, Weight, BodyFat, Steps, TotalCalories, ActiveMinutes, SedentaryPeriod];
-
-    /// The log parts of a Google sync: one rollup data type each; active and lightly active minutes come from the
-    /// same `active-minutes` buckets, read once.
-    pub const LOG_PARTS: [GoogleDataType; 4] = [Steps, TotalCalories, ActiveMinutes, SedentaryPeriod];
+    /// Every type a sync reads: those worth a notification. The rollup types (those with `log_types`) are each one
+    /// log part of a Google sync; active and lightly active minutes come from the same `active-minutes` buckets.
+    pub const ALL: &[GoogleDataType] =
+        &[Exercise, Sleep, Weight, BodyFat, Steps, TotalCalories, ActiveMinutes, SedentaryPeriod];
 
     /// The name in the Health API's paths and in notifications.
     pub const fn name(self) -> &'static str {
@@ -43,22 +40,22 @@ impl GoogleDataType {
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|data_type| data_type.name() == name)
+        Self::ALL.iter().copied().find(|data_type| data_type.name() == name)
     }
 
     /// The part of a sync that reads the type.
-    pub fn part(self) -> Part {
+    pub const fn part(self) -> Part {
         match self {
             Exercise => Part::Resource(ResourceKind::Activities),
             Sleep => Part::Resource(ResourceKind::Sleep),
             // A weigh-in's body fat is its own data point, read with the weights.
             Weight | BodyFat => Part::Resource(ResourceKind::Weights),
-            rollup => Part::Logs(Self::LOG_PARTS.iter().position(|part| *part == rollup).unwrap_or_default()),
+            rollup => Part::Logs(LogPart(rollup.log_types())),
         }
     }
 
     /// The log types a rollup type's buckets yield (none for the other types).
-    pub fn log_types(self) -> &'static [LogType] {
+    pub const fn log_types(self) -> &'static [LogType] {
         match self {
             Steps => &[LogType::Steps],
             TotalCalories => &[LogType::Calories],
@@ -70,7 +67,7 @@ impl GoogleDataType {
 
     /// The rollup type read for a log type.
     pub fn of_log_type(log_type: LogType) -> Self {
-        Self::LOG_PARTS.into_iter().find(|data_type| data_type.log_types().contains(&log_type)).unwrap_or(Steps)
+        Self::ALL.iter().copied().find(|data_type| data_type.log_types().contains(&log_type)).unwrap_or(Steps)
     }
 
     /// The key of a rollup bucket's value (camelCase, as Google names them).
@@ -86,8 +83,8 @@ impl GoogleDataType {
 }
 
 /// The names of the Google data types a sync reads: those worth a notification.
-pub const SYNCED_TYPES: [&str; 8] = {
-    let mut names = [""; 8];
+pub const SYNCED_TYPES: [&str; GoogleDataType::ALL.len()] = {
+    let mut names = [""; GoogleDataType::ALL.len()];
     let mut i = 0;
     while i < names.len() {
         names[i] = GoogleDataType::ALL[i].name();
@@ -130,11 +127,11 @@ mod tests {
                 "sedentary-period"
             ]
         );
-        for data_type in GoogleDataType::ALL {
+        for &data_type in GoogleDataType::ALL {
             assert_eq!(GoogleDataType::parse(data_type.name()), Some(data_type));
         }
         assert_eq!(GoogleDataType::parse("heart-rate"), None);
-        assert_eq!(ActiveMinutes.part(), Part::Logs(2));
+        assert_eq!(ActiveMinutes.part(), Part::Logs(LogPart(&[LogType::ActiveMinutes, LogType::LightlyActiveMinutes])));
         assert_eq!(BodyFat.part(), Part::Resource(ResourceKind::Weights));
         for log_type in LogType::ALL {
             assert!(GoogleDataType::of_log_type(log_type).log_types().contains(&log_type));

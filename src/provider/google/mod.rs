@@ -15,7 +15,7 @@ mod project_budget;
 pub mod transform;
 
 pub use data_type::{GoogleDataType, SYNCED_TYPES};
-pub use pages::scope;
+pub use pages::FEEDS;
 pub use project_budget::ProjectBudget;
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! A sync's reads from the Google Health API as OCARIoT objects: the scopes that allow them, the resource pages
 //! (`reconcile` pages of exercise and sleep, weights paired with body fat range by range) newest first as Google pages
-//! them, and the log parts (`dailyRollUp` chunks, one rollup type each, [`GoogleDataType::LOG_PARTS`]).
+//! them, and the log parts (`dailyRollUp` chunks, one rollup type each, [`GoogleDataType`]).
 
 use chrono::{Duration, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -11,17 +11,22 @@ use super::data_type::GoogleDataType;
 use super::transform;
 use super::{GoogleClient, PacedRead};
 use crate::domain::ocariot::Resource;
-use crate::domain::{ProviderKind, ResourceKind, Skip, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
+use crate::domain::{
+    Feed, LogPart, Part, ProviderKind, ResourceKind, Skip, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP,
+};
 use crate::provider::page::{skipped, LogEntries, LogPage, PageSlot, Reading, ResourcePage, SourceItem};
 
-/// The scope that allows reading a resource kind (`None`: the daily logs).
-pub fn scope(kind: Option<ResourceKind>) -> &'static str {
-    match kind {
-        Some(ResourceKind::Weights) => GOOGLE_METRICS,
-        Some(ResourceKind::Sleep) => GOOGLE_SLEEP,
-        _ => GOOGLE_ACTIVITY,
-    }
-}
+/// What a Google sync reads, and the scope of each: the resources, then one log part per rollup data type
+/// ([`GoogleDataType`]).
+pub const FEEDS: &[Feed] = &[
+    Feed { part: Part::Resource(ResourceKind::Weights), scope: GOOGLE_METRICS },
+    Feed { part: Part::Resource(ResourceKind::Sleep), scope: GOOGLE_SLEEP },
+    Feed { part: Part::Resource(ResourceKind::Activities), scope: GOOGLE_ACTIVITY },
+    Feed { part: GoogleDataType::Steps.part(), scope: GOOGLE_ACTIVITY },
+    Feed { part: GoogleDataType::TotalCalories.part(), scope: GOOGLE_ACTIVITY },
+    Feed { part: GoogleDataType::ActiveMinutes.part(), scope: GOOGLE_ACTIVITY },
+    Feed { part: GoogleDataType::SedentaryPeriod.part(), scope: GOOGLE_ACTIVITY },
+];
 
 impl GoogleClient {
     /// A resource kind's items over the window, page by page (range by range for weights), each page in `slot`.
@@ -94,10 +99,10 @@ impl GoogleClient {
     pub fn log_pages<'a>(
         &'a self,
         reading: &'a Reading<'a>,
-        part: usize,
+        part: LogPart,
         slot: &'a PageSlot,
     ) -> BoxStream<'a, LogPage> {
-        let data_type = GoogleDataType::LOG_PARTS[part];
+        let data_type = GoogleDataType::of_log_type(part.first());
         let (from, to, child) = (reading.window.logs_from, reading.window.today, reading.child_id.as_str());
         let read = PacedRead { child, slot };
         self.daily_roll_up(reading.token, read, data_type.name(), from, to)

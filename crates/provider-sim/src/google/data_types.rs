@@ -105,6 +105,12 @@ const ALL: [DataType; 20] = [
     t("daily-heart-rate-zones", "dailyHeartRateZones", Daily, Metrics, (true, true, false), 90),
 ];
 
+/// Every data type the simulator serves: its name in paths and notifications, its camelCase key, and whether
+/// `dailyRollUp` takes it. ds-agent's tests check that what its sync reads is among them.
+pub fn served_data_types() -> impl Iterator<Item = (&'static str, &'static str, bool)> {
+    ALL.iter().map(|data_type| (data_type.path, data_type.key, data_type.daily_roll_up))
+}
+
 pub(crate) fn find(path: &str) -> Option<&'static DataType> {
     ALL.iter().find(|data_type| data_type.path == path)
 }

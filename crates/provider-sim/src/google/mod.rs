@@ -33,6 +33,7 @@ use serde_json::Value;
 use crate::dataset::{today, History};
 use encoding::Encoding;
 
+pub use data_types::served_data_types;
 pub(crate) use days::GoogleDays;
 pub use mapping::health_user_id;
 pub use scopes::GOOGLE_HEALTH_SCOPES;
