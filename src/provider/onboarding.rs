@@ -1,13 +1,15 @@
 //! What a provider's checks of handed-over tokens can say besides "store them" (POST auth, the Google connect flow):
 //! the HTTP layer turns each answer into the original's response without knowing which provider spoke.
 
-use super::fitbit::jwt::Claims;
+use super::fitbit::FitbitTokenFacts;
 use super::ProviderError;
 
-/// What a provider reads off an access token before anything else: Fitbit's JWT claims, nothing for Google.
-#[derive(Clone, Debug, Default)]
-pub struct TokenFacts {
-    pub(crate) claims: Option<Claims>,
+/// What a provider reads off an access token before anything else, in its own terms: Fitbit's JWT claims
+/// ([`FitbitTokenFacts`], in the Fitbit folder); nothing for Google, whose tokens are opaque.
+#[derive(Clone, Debug)]
+pub enum TokenFacts {
+    Fitbit(FitbitTokenFacts),
+    Google,
 }
 
 /// The access token cannot be read (a Fitbit access token that is not a JWT).

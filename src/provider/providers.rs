@@ -177,7 +177,7 @@ impl<'a> Provider<'a> {
     pub fn read_token(self, access_token: Option<&str>) -> Result<TokenFacts, Unreadable> {
         match self {
             Provider::Fitbit(_) => FitbitClient::read_token(access_token),
-            Provider::Google(_) => Ok(TokenFacts::default()),
+            Provider::Google(_) => Ok(TokenFacts::Google),
         }
     }
 
@@ -188,9 +188,15 @@ impl<'a> Provider<'a> {
         refresh_token: &str,
         facts: TokenFacts,
     ) -> Result<ProviderAuth, OnboardingError> {
-        match self {
-            Provider::Fitbit(fitbit) => fitbit.authorization(access_token, refresh_token, facts).await,
-            Provider::Google(google) => google.check_tokens(access_token, refresh_token).await,
+        match (self, facts) {
+            (Provider::Fitbit(fitbit), TokenFacts::Fitbit(facts)) => {
+                fitbit.authorization(access_token, refresh_token, facts).await
+            }
+            // Facts read by another provider than the one checking: none of Fitbit's apply.
+            (Provider::Fitbit(fitbit), TokenFacts::Google) => {
+                fitbit.authorization(access_token, refresh_token, Default::default()).await
+            }
+            (Provider::Google(google), _) => google.check_tokens(access_token, refresh_token).await,
         }
     }
 }

@@ -8,6 +8,7 @@ mod classify;
 mod data;
 pub mod jwt;
 mod onboard;
+pub use onboard::FitbitTokenFacts;
 mod pages;
 pub mod transform;
 

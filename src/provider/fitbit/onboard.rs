@@ -1,17 +1,23 @@
 //! Fitbit's checks of handed-over tokens, in the original's order: the JWT is decoded first, then (once the route has
 //! checked the child id and the fields) the scope in its claims, then introspection.
 
-use super::jwt::decode_claims;
+use super::jwt::{decode_claims, Claims};
 use super::FitbitClient;
 use crate::domain::{has_synced_scope, ProviderAuth, ProviderKind, ScopeError, TokenStatus};
 use crate::provider::onboarding::{OnboardingError, TokenFacts, Unreadable};
 use crate::provider::ProviderErrorKind;
 
+/// What POST auth reads off a Fitbit access token first: its JWT claims (none when no token came).
+#[derive(Clone, Debug, Default)]
+pub struct FitbitTokenFacts {
+    claims: Option<Claims>,
+}
+
 impl FitbitClient {
     /// The access token's claims, before any other check of POST auth.
     pub fn read_token(access_token: Option<&str>) -> Result<TokenFacts, Unreadable> {
         let claims = access_token.map(decode_claims).transpose().map_err(|_| Unreadable)?;
-        Ok(TokenFacts { claims })
+        Ok(TokenFacts::Fitbit(FitbitTokenFacts { claims }))
     }
 
     /// The authorization to store for tokens whose claims allow a synced feature and that Fitbit says are active.
@@ -19,7 +25,7 @@ impl FitbitClient {
         &self,
         access_token: &str,
         refresh_token: &str,
-        facts: TokenFacts,
+        facts: FitbitTokenFacts,
     ) -> Result<ProviderAuth, OnboardingError> {
         let claims = facts.claims.unwrap_or_default();
         has_synced_scope(claims.scopes.as_deref())
