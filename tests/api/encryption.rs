@@ -2,11 +2,9 @@
 //! their next write.
 
 use base64::Engine;
-use ds_agent::domain::ChildId;
-use mongodb::bson::{doc, oid::ObjectId, Bson};
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, unique_name};
+use crate::helpers::spawn_app_with;
 
 fn key() -> String {
     base64::engine::general_purpose::STANDARD.encode([42u8; 32])
@@ -32,16 +30,7 @@ async fn tokens_are_stored_sealed_and_read_back_in_clear() {
 #[tokio::test]
 async fn a_plaintext_record_of_the_original_is_read_and_sealed_on_its_next_write() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &key())]).await;
-    let tokens = app.sim.issue_fitbit_tokens(&unique_name("FB"), "ract", 60);
-    let child = ChildId::from(ObjectId::new());
-    let legacy = doc! {
-        "user_id": child.object_id(),
-        "fitbit": {"access_token": &tokens.access_token, "expires_in": tokens.expires_at as i32,
-                   "refresh_token": &tokens.refresh_token, "scope": "ract", "token_type": "Bearer",
-                   "user_id": "ABC123", "status": "valid_token"},
-        "created_at": Bson::DateTime(mongodb::bson::DateTime::now()), "__v": 0,
-    };
-    app.store.collection("userauths").insert_one(legacy).await.unwrap();
+    let (child, tokens) = app.insert_plaintext_child(60).await;
 
     let response = app.get(&format!("/v1/users/{child}/fitbit/auth")).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -339,6 +339,21 @@ impl TestApp {
         mongodb::Client::with_uri_str(MONGODB).await.unwrap().database(&name)
     }
 
+    /// A Fitbit child stored as the original wrote it, tokens in clear, expiring in `expires_in_secs`.
+    pub async fn insert_plaintext_child(&self, expires_in_secs: i64) -> (ChildId, TokenPair) {
+        let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
+        let tokens = self.sim.issue_fitbit_tokens(&unique_name("FB"), "ract", expires_in_secs);
+        let legacy = mongodb::bson::doc! {
+            "user_id": child.object_id(),
+            "fitbit": {"access_token": &tokens.access_token, "expires_in": tokens.expires_at as i32,
+                       "refresh_token": &tokens.refresh_token, "scope": "ract", "token_type": "Bearer",
+                       "user_id": "ABC123", "status": "valid_token"},
+            "created_at": mongodb::bson::Bson::DateTime(mongodb::bson::DateTime::now()), "__v": 0,
+        };
+        self.store.collection("userauths").insert_one(legacy).await.unwrap();
+        (child, tokens)
+    }
+
     /// The raw `userauths` document of a child.
     pub async fn userauth_document(&self, child: ChildId) -> Option<mongodb::bson::Document> {
         let filter = mongodb::bson::doc! {"user_id": child.object_id()};

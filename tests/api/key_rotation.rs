@@ -43,21 +43,6 @@ fn assert_under(fitbit: &Document, key: &[u8; 32]) {
     }
 }
 
-/// A record as the original wrote it, tokens in clear.
-async fn insert_plaintext_child(app: &TestApp) -> (ChildId, String, String) {
-    let child = ChildId::from(ObjectId::new());
-    let tokens = app.sim.issue_fitbit_tokens(&unique_name("FB"), "ract", 8 * 3600);
-    let legacy = doc! {
-        "user_id": child.object_id(),
-        "fitbit": {"access_token": &tokens.access_token, "expires_in": tokens.expires_at as i32,
-                   "refresh_token": &tokens.refresh_token, "scope": "ract", "token_type": "Bearer",
-                   "user_id": "ABC123", "status": "valid_token"},
-        "created_at": Bson::DateTime(mongodb::bson::DateTime::now()), "__v": 0,
-    };
-    app.store.collection("userauths").insert_one(legacy).await.unwrap();
-    (child, tokens.access_token, tokens.refresh_token)
-}
-
 /// A value as the previous format sealed it: `enc:v1:`, no key id, no associated data.
 fn seal_v1(key: &[u8; 32], token: &str) -> String {
     use aes_gcm::aead::{Aead, KeyInit};
@@ -114,8 +99,10 @@ async fn after_a_rotation_syncs_go_on_and_new_writes_are_sealed_under_the_new_ke
 async fn the_reseal_leaves_nothing_under_the_old_key_and_seals_plaintext_and_v1_values() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &b64(&A))]).await;
     let (sealed_child, tokens) = app.connect_child("ract rsle").await;
-    let (plain_child, plain_access, plain_refresh) = insert_plaintext_child(&app).await;
-    let (v1_child, v1_access, _) = insert_plaintext_child(&app).await;
+    let (plain_child, plain) = app.insert_plaintext_child(8 * 3600).await;
+    let (plain_access, plain_refresh) = (plain.access_token, plain.refresh_token);
+    let (v1_child, v1) = app.insert_plaintext_child(8 * 3600).await;
+    let v1_access = v1.access_token;
     let v1 = doc! {"$set": {"fitbit.access_token": seal_v1(&A, &v1_access)}};
     app.store.collection("userauths").update_one(doc! {"user_id": v1_child.object_id()}, v1).await.unwrap();
     let (revocation, _) = insert_revocation(&app, A).await;
