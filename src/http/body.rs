@@ -1,24 +1,19 @@
 //! Request bodies, parsed before routing as Express's body-parser did, so a bad body is reported even on an unknown
-//! route. JSON and form bodies up to 100 kB; 413 and 415 keep their status (docs/decisions.md#request-bodies). Every
-//! body is read within [`BODY_READ_TIMEOUT`], so that a client trickling one cannot hold a connection for longer than
-//! a slow head may (docs/operations.md#security).
+//! route. JSON and form bodies up to 100 kB, read by `body_read` within its deadline; 413 and 415 keep their status
+//! (docs/decisions.md#request-bodies).
 
-use std::time::Duration;
-
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 
+use super::body_read::{declared_length, read_body, BODY_READ_TIMEOUT};
 use super::error::ApiError;
 
 pub const BODY_LIMIT: usize = 100 * 1024;
-/// A whole body, from the end of its head: as long as a head may take (`http::shedding::Limits::header_read`).
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The parsed body: a JSON value, the fields of a form, or `{}` for anything else.
 #[derive(Clone, Debug)]
@@ -93,25 +88,6 @@ fn check_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
         None => Ok(()),
         Some(e) if e.trim().eq_ignore_ascii_case("identity") => Ok(()),
         Some(e) => Err(ApiError::UnsupportedBody(format!("unsupported content encoding \"{}\"", e.trim()))),
-    }
-}
-
-/// The `Content-Length` a request declares, if any: a body declared too large is refused before a byte is read.
-pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
-    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<usize>().ok())
-}
-
-/// The whole body, at most `limit` bytes, within `deadline`: 413 beyond the limit, 408 when it is late.
-pub async fn read_body(body: Body, limit: usize, deadline: Duration) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::BodyTooLarge),
-        // An aborted upload: body-parser reports it as a 400 like a malformed body.
-        Ok(Err(_)) => Err(ApiError::MalformedBody),
-        Err(_) => {
-            crate::metrics::get().requests_rejected.get_or_create(&crate::metrics::StatusLabels { status: 408 }).inc();
-            Err(ApiError::BodyTimeout)
-        }
     }
 }
 

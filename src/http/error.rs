@@ -37,7 +37,7 @@ pub enum ApiError {
     MalformedBody,
     #[error("request entity too large")]
     BodyTooLarge,
-    /// The body did not arrive within `http::body::BODY_READ_TIMEOUT`; the connection closes after the answer.
+    /// The body did not arrive within `http::body_read::BODY_READ_TIMEOUT`; the connection closes after the answer.
     #[error("Request Timeout")]
     BodyTimeout,
     #[error("{0}")]

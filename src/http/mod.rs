@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod body_read;
 mod error;
 mod fitbit;
 mod google;

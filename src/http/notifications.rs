@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
-use super::body::{declared_length, read_body, BODY_READ_TIMEOUT};
+use super::body_read::{declared_length, read_body, BODY_READ_TIMEOUT};
 use super::error::{ApiError, Dependency};
 use super::AppState;
 use crate::metrics::NotificationOutcome;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::{Connection, ConnectionProperties};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -112,15 +112,11 @@ async fn after_rabbitmq_and_mongodb_come_back_everything_works_again_without_a_r
     assert!(synced, "the tick's job ran");
 
     // The renewed subscription handles a UserDeleteEvent published after the outage.
-    let channel = connection.create_channel().await.unwrap();
-    let event = format!(
-        r#"{{"event_name":"UserDeleteEvent","timestamp":"2026-12-03T10:00:00.000Z","user":{{"id":"{deleted_child}","type":"child","username":"BR0001"}}}}"#
-    );
-    let properties = BasicProperties::default().with_content_type("application/json".into());
-    channel
-        .basic_publish("account", "users.delete", BasicPublishOptions::default(), event.as_bytes(), properties)
-        .await
-        .unwrap();
+    crate::bus_probe::publish_user_delete(
+        &connection,
+        &crate::bus_probe::user_delete_event(&deleted_child.to_string()),
+    )
+    .await;
     let deleted =
         eventually(Duration::from_secs(60), || async { app.userauth_document(deleted_child).await.is_none() }).await;
     assert!(deleted, "the child's record is gone");

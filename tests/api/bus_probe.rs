@@ -141,3 +141,34 @@ fn child_of(payload: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// Whether the service consumes `queue` (its `UserDeleteEvent` subscription) within a minute.
+pub async fn subscribed(connection: &Connection, queue: &str) -> bool {
+    let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+    crate::helpers::eventually(Duration::from_secs(60), || async {
+        let channel = connection.create_channel().await.unwrap();
+        channel.queue_declare(queue, passive, FieldTable::default()).await.is_ok_and(|q| q.consumer_count() == 1)
+    })
+    .await
+}
+
+/// Publishes `body` on exchange `account` with key `users.delete`, as the account service does.
+pub async fn publish_user_delete(connection: &Connection, body: &str) {
+    let channel = connection.create_channel().await.unwrap();
+    let durable = lapin::options::ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare("account", ExchangeKind::Direct, durable, FieldTable::default()).await.unwrap();
+    let properties = lapin::BasicProperties::default().with_content_type("application/json".into());
+    channel
+        .basic_publish("account", "users.delete", Default::default(), body.as_bytes(), properties)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+/// A `UserDeleteEvent` for `child`, as the account service sends it.
+pub fn user_delete_event(child: &str) -> String {
+    format!(
+        r#"{{"event_name":"UserDeleteEvent","timestamp":"2026-12-03T10:00:00.000Z","user":{{"id":"{child}","type":"child","username":"BR0001"}}}}"#
+    )
+}

@@ -11,13 +11,13 @@ use ds_agent::domain::ChildId;
 use ds_agent::startup::{Application, StartupError};
 use ds_agent::store::crypto::key_id;
 use ds_agent::store::{Aad, StoreError, TokenCipher};
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueDeclareOptions};
+use lapin::options::{BasicGetOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{Connection, ConnectionProperties};
 use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use reqwest::StatusCode;
 
-use crate::bus_probe::BROKER;
+use crate::bus_probe::{publish_user_delete, subscribed, user_delete_event, BROKER};
 use crate::helpers::{eventually, metric, spawn_app_with, unique_name, TestApp};
 
 const A: [u8; 32] = [0xa1; 32];
@@ -274,24 +274,10 @@ async fn a_user_delete_event_that_keeps_failing_ends_on_the_dead_letter_queue() 
     let queue = app.state.settings.user_delete_queue.clone();
     let dead_letter = ds_agent::bus::dead_letter_queue(&queue);
     let passive = QueueDeclareOptions { passive: true, ..Default::default() };
-    let subscribed = eventually(Duration::from_secs(60), || async {
-        let channel = connection.create_channel().await.unwrap();
-        channel.queue_declare(&queue, passive, FieldTable::default()).await.is_ok_and(|q| q.consumer_count() == 1)
-    })
-    .await;
-    assert!(subscribed, "the service subscribed");
-
+    assert!(subscribed(&connection, &queue).await, "the service subscribed");
+    let body = user_delete_event(&child.to_string());
+    publish_user_delete(&connection, &body).await;
     let channel = connection.create_channel().await.unwrap();
-    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
-    channel.exchange_declare("account", ExchangeKind::Direct, durable, FieldTable::default()).await.unwrap();
-    let body = format!(
-        r#"{{"event_name":"UserDeleteEvent","timestamp":"2019-09-08T23:31:11.627Z","user":{{"id":"{child}","type":"child","username":"BR9999"}}}}"#
-    );
-    let properties = BasicProperties::default().with_content_type("application/json".into());
-    channel
-        .basic_publish("account", "users.delete", BasicPublishOptions::default(), body.as_bytes(), properties)
-        .await
-        .unwrap();
 
     // Five handlings 2 s apart, then parked.
     let parked = eventually(Duration::from_secs(90), || async {
