@@ -122,10 +122,14 @@ impl Application {
         let coordination = Arc::new(coordination);
         let userauths = UserAuths::new(store.clone(), cipher.clone());
         let providers = Providers {
-            fitbit: FitbitClient::new(&settings.fitbit_api_url, settings.fitbit.clone(), settings.provider_timeout),
+            fitbit: FitbitClient::new(
+                settings.fitbit_api_url.clone(),
+                settings.fitbit.clone(),
+                settings.provider_timeout,
+            ),
             google: GoogleClient::new(
-                &settings.google_health_api_url,
-                &settings.google_oauth_url,
+                settings.google_health_api_url.clone(),
+                settings.google_oauth_url.clone(),
                 settings.google.clone(),
                 settings.provider_timeout,
                 settings.google_requests_per_second,

@@ -1,6 +1,7 @@
 //! Typed configuration read from the environment (and `.env`), so that a bad value stops the process at startup with
 //! one clear line instead of failing later inside a request.
 
+mod base_url;
 mod environment;
 mod notifications;
 mod rabbitmq;
@@ -14,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use vars::Vars;
 
+pub use base_url::BaseUrl;
 pub use environment::Environment;
 pub use notifications::{NotificationSettings, SubscriberSettings, DEFAULT_KEYSET_URL};
 pub use rabbitmq::rabbitmq_uri_with_vhost;
@@ -40,10 +42,10 @@ pub struct Settings {
     pub https_public_host: Option<String>,
     pub rabbitmq_ca_path: PathBuf,
     pub fitbit: ClientCredentials,
-    pub fitbit_api_url: String,
+    pub fitbit_api_url: BaseUrl,
     pub google: ClientCredentials,
-    pub google_health_api_url: String,
-    pub google_oauth_url: String,
+    pub google_health_api_url: BaseUrl,
+    pub google_oauth_url: BaseUrl,
     /// The connect flow's callback as Google must call it (`GOOGLE_CALLBACK_URL`). Required in production; elsewhere,
     /// by default, derived from the request's `Host`.
     pub google_callback_url: Option<String>,
@@ -214,7 +216,7 @@ impl Settings {
 
         let (token_encryption_key, token_encryption_keys_previous) =
             token_keys::read(vars.get(token_keys::CURRENT).as_deref(), vars.get(token_keys::PREVIOUS).as_deref())?;
-        let base_url = |name: &'static str, default: &str| parse_base_url(name, &vars.text(name, default));
+        let base_url = |name: &'static str, default: &str| BaseUrl::parse(name, &vars.text(name, default));
 
         Ok(Settings {
             environment,
@@ -298,14 +300,6 @@ impl Settings {
             provider_timeout: vars.millis("PROVIDER_TIMEOUT_MS", 10000)?,
         })
     }
-}
-
-fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
-    let url = reqwest::Url::parse(value).map_err(|e| ConfigError::invalid(name, value, e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::invalid(name, value, "expected an http:// or https:// URL"));
-    }
-    Ok(value.trim_end_matches('/').to_string())
 }
 
 /// An absolute http(s) URL with a host and no fragment; https only in production.
@@ -426,9 +420,9 @@ mod tests {
         assert_eq!(s.rabbitmq_ca_path, PathBuf::from(".certs/rabbitmqca.crt"));
         assert_eq!(s.ssl_key_path, PathBuf::from(".certs/server.key"));
         assert_eq!(s.auto_sync.expression, "0 0 * * 0");
-        assert_eq!(s.fitbit_api_url, "https://api.fitbit.com");
-        assert_eq!(s.google_health_api_url, "https://health.googleapis.com");
-        assert_eq!(s.google_oauth_url, "https://oauth2.googleapis.com");
+        assert_eq!(s.fitbit_api_url.to_string(), "https://api.fitbit.com");
+        assert_eq!(s.google_health_api_url.to_string(), "https://health.googleapis.com");
+        assert_eq!(s.google_oauth_url.to_string(), "https://oauth2.googleapis.com");
         assert_eq!((s.sync_concurrency, s.sync_pages_in_flight), (256, 16));
         assert_eq!(s.google_requests_per_second, 2.0);
         assert_eq!(s.google_project_requests_per_minute, 108_000);

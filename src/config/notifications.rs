@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::base_url::parse_http_url;
 use super::vars::Vars;
-use super::{parse_base_url, ConfigError};
+use super::ConfigError;
 
 /// Google's published Tink keyset of the webhook signing keys (docs/notifications.md#what-google-sends).
 pub const DEFAULT_KEYSET_URL: &str = "https://www.gstatic.com/googlehealthapi/webhooks/webhooks_public_keyset.json";
@@ -20,7 +21,7 @@ pub struct NotificationSettings {
     pub secret: Option<SecretString>,
     /// The secret being rotated out, accepted too (`GOOGLE_NOTIFICATION_SECRET_PREVIOUS`).
     pub previous_secret: Option<SecretString>,
-    pub keyset_url: String,
+    pub keyset_url: reqwest::Url,
     /// `GOOGLE_NOTIFICATION_VERIFY_SIGNATURE` (default true).
     pub verify_signature: bool,
     /// `GOOGLE_NOTIFICATION_REQUIRE_AUTHORIZATION` (default true). One report says Google left `Authorization` out
@@ -64,7 +65,8 @@ impl NotificationSettings {
         }
         let endpoint_url = vars
             .get("GOOGLE_NOTIFICATION_URL")
-            .map(|url| parse_base_url("GOOGLE_NOTIFICATION_URL", &url))
+            // Kept as configured (without a trailing `/`): it is the text Google stores and calls.
+            .map(|url| parse_http_url("GOOGLE_NOTIFICATION_URL", &url).map(|_| url.trim_end_matches('/').to_string()))
             .transpose()?;
         let project_number = vars.get("GOOGLE_PROJECT_NUMBER");
         if let Some(number) = &project_number {
@@ -92,7 +94,7 @@ impl NotificationSettings {
         Ok(NotificationSettings {
             secret: secret.map(SecretString::from),
             previous_secret: previous_secret.map(SecretString::from),
-            keyset_url: parse_base_url(
+            keyset_url: parse_http_url(
                 "GOOGLE_NOTIFICATION_KEYSET_URL",
                 &vars.text("GOOGLE_NOTIFICATION_KEYSET_URL", DEFAULT_KEYSET_URL),
             )?,

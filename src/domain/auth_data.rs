@@ -17,7 +17,7 @@ pub struct ProviderAuth {
     pub refresh_token: String,
     /// Absolute expiry in epoch seconds (the JWT `exp`), despite the name (docs/decisions.md#token-expiry-and-refresh).
     pub expires_in: Option<i64>,
-    pub scope: Option<String>,
+    pub scope: Option<super::Scopes>,
     pub token_type: String,
     /// The provider's own id of the account (JWT `sub`).
     pub user_id: Option<String>,

@@ -18,6 +18,6 @@ pub use mask::mask_token;
 pub use part::{Feed, LogPart, Part};
 pub use provider_kind::ProviderKind;
 pub use resource_kind::ResourceKind;
-pub use scope::{has_synced_scope, ScopeError, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
+pub use scope::{ScopeError, Scopes, GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
 pub use skip::Skip;
 pub use sync_window::SyncWindow;

@@ -66,11 +66,7 @@ async fn authorize(
     let browser = BrowserSecret::generate();
     let signed = state.state_signer.issue(child, redirect_uri, &callback, &browser, chrono::Utc::now().timestamp());
     let login_hint = query.get("login_hint").map(String::as_str);
-    let consent = state
-        .providers
-        .google
-        .consent_url(&client_id, &callback, &signed, &browser.challenge(), login_hint)
-        .map_err(|e| ApiError::Internal(format!("invalid consent URL: {e}")))?;
+    let consent = state.providers.google.consent_url(&client_id, &callback, &signed, &browser.challenge(), login_hint);
     let mut response = found(consent.as_str());
     let cookie = connect_cookie(&callback, browser.expose(), STATE_LIFETIME_SECS);
     response.headers_mut().insert(SET_COOKIE, cookie);

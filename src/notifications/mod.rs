@@ -85,7 +85,7 @@ impl Notifications {
         settings.enabled().then(|| Notifications {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
-                verifier: SignatureVerifier::new(&settings.keyset_url, timeout),
+                verifier: SignatureVerifier::new(settings.keyset_url.as_str(), timeout),
                 inbox,
             }),
         })

@@ -50,8 +50,9 @@ pub async fn run(action: &str, settings: &Settings) -> Result<(), SubscriberErro
     let project = subscriber.project_number.as_deref().ok_or(SubscriberError::Missing("GOOGLE_PROJECT_NUMBER"))?;
     let client = Client::new(settings).await?;
     let id = subscriber.subscriber_id.as_str();
-    let collection = format!("{}/v4/projects/{project}/subscribers", settings.google_health_api_url);
-    let subscribers = Subscribers { client: &client, resource: format!("{collection}/{id}"), collection, id };
+    let collection = settings.google_health_api_url.endpoint(&format!("v4/projects/{project}/subscribers"));
+    let resource = settings.google_health_api_url.endpoint(&format!("v4/projects/{project}/subscribers/{id}"));
+    let subscribers = Subscribers { client: &client, resource, collection, id };
     match action {
         "create" => {
             let endpoint =
@@ -67,18 +68,18 @@ pub async fn run(action: &str, settings: &Settings) -> Result<(), SubscriberErro
                 "subscriberConfigs": [{"dataTypes": SYNCED_TYPES, "subscriptionCreatePolicy": "AUTOMATIC"}],
                 "endpointAuthorization": {"secret": secret},
             });
-            let url = format!("{}?subscriberId={id}", subscribers.collection);
-            let created = client.send(client.http.post(&url).json(&body)).await;
+            let mut url = subscribers.collection.clone();
+            url.query_pairs_mut().append_pair("subscriberId", id);
+            let created = client.send(client.http.post(url).json(&body)).await;
             let shown = match created {
                 // It exists: the same settings again, which also runs Google's endpoint check again (a new secret).
                 Err(SubscriberError::Refused { status: 409, .. }) => {
                     println!("Subscriber {id} exists: updating it");
                     let before = subscribers.find().await?.ok_or_else(|| SubscriberError::NotFound(id.into()))?;
-                    let url = format!(
-                        "{}?updateMask=endpointUri,subscriberConfigs,endpointAuthorization",
-                        subscribers.resource
-                    );
-                    let answer = client.send(client.http.patch(&url).json(&body)).await?;
+                    let mut url = subscribers.resource.clone();
+                    url.query_pairs_mut()
+                        .append_pair("updateMask", "endpointUri,subscriberConfigs,endpointAuthorization");
+                    let answer = client.send(client.http.patch(url).json(&body)).await?;
                     let since = before.get("updateTime").cloned().unwrap_or(Value::Null);
                     subscribers.outcome(answer, Change::Updated { since }).await?
                 }
@@ -91,7 +92,7 @@ pub async fn run(action: &str, settings: &Settings) -> Result<(), SubscriberErro
             print_subscriber(&found);
         }
         "delete" => {
-            let answer = client.send(client.http.delete(&subscribers.resource)).await?;
+            let answer = client.send(client.http.delete(subscribers.resource.clone())).await?;
             subscribers.outcome(answer, Change::Deleted).await?;
             println!("Subscriber {id} deleted");
         }
@@ -114,9 +115,9 @@ enum Change {
 struct Subscribers<'a> {
     client: &'a Client,
     /// `…/v4/projects/{number}/subscribers`.
-    collection: String,
+    collection: reqwest::Url,
     /// `…/subscribers/{id}`: the URL of update and delete (there is no get).
-    resource: String,
+    resource: reqwest::Url,
     id: &'a str,
 }
 
@@ -129,7 +130,7 @@ impl Subscribers<'_> {
             if !page_token.is_empty() {
                 query.push(("pageToken", page_token.as_str()));
             }
-            let page = self.client.send(self.client.http.get(&self.collection).query(&query)).await?;
+            let page = self.client.send(self.client.http.get(self.collection.clone()).query(&query)).await?;
             let listed = page.get("subscribers").and_then(Value::as_array).cloned().unwrap_or_default();
             // Google names it `projects/{number or id}/subscribers/{id}`: the id tells.
             let mine = listed.into_iter().find(|subscriber| {

@@ -12,7 +12,7 @@ use super::google::{GoogleClient, GoogleDataType};
 use super::onboarding::{OnboardingError, TokenFacts, Unreadable};
 use super::page::{LogPage, PageSlot, Reading, ResourcePage, TakeWhileOk};
 use super::{ProviderError, ProviderErrorKind};
-use crate::domain::{Feed, LogPart, Part, ProviderAuth, ProviderKind, ResourceKind};
+use crate::domain::{Feed, LogPart, Part, ProviderAuth, ProviderKind, ResourceKind, Scopes};
 
 #[derive(Clone)]
 pub struct Providers {
@@ -27,7 +27,7 @@ pub struct Refreshed {
     pub refresh_token: String,
     /// Absolute expiry in epoch seconds.
     pub expires_in: Option<i64>,
-    pub scope: Option<String>,
+    pub scope: Option<Scopes>,
     pub user_id: Option<String>,
 }
 

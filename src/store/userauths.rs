@@ -8,7 +8,7 @@ use mongodb::options::UpdateOptions;
 
 use super::crypto::{Aad, TokenCipher};
 use super::{bson_time, Store, StoreError, USERAUTHS};
-use crate::domain::{ChildId, ProviderAuth, ProviderKind, TokenStatus};
+use crate::domain::{ChildId, ProviderAuth, ProviderKind, Scopes, TokenStatus};
 
 #[derive(Clone)]
 pub struct UserAuths {
@@ -116,7 +116,7 @@ impl UserAuths {
             set.insert("fitbit.expires_in", epoch_bson(exp));
         }
         if let Some(scope) = &fresh.scope {
-            set.insert("fitbit.scope", scope);
+            set.insert("fitbit.scope", scope.as_str());
         }
         set.insert("fitbit.token_type", "Bearer");
         if let Some(user) = &fresh.user_id {
@@ -257,7 +257,7 @@ impl UserAuths {
         }
         fitbit.insert("refresh_token", self.cipher.seal(&auth.refresh_token, &Aad::userauths(child, "refresh_token")));
         if let Some(scope) = &auth.scope {
-            fitbit.insert("scope", scope);
+            fitbit.insert("scope", scope.as_str());
         }
         fitbit.insert("token_type", &auth.token_type);
         if let Some(user) = &auth.user_id {
@@ -287,7 +287,7 @@ impl UserAuths {
             access_token: open(&access, "access_token")?,
             refresh_token: open(&refresh, "refresh_token")?,
             expires_in: fitbit.get("expires_in").and_then(bson_number),
-            scope: text("scope"),
+            scope: text("scope").map(Scopes::from),
             token_type: text("token_type").unwrap_or_else(|| "Bearer".into()),
             user_id: text("user_id"),
             status: text("status").and_then(|s| parse_status(&s)),

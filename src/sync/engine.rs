@@ -29,7 +29,7 @@ use crate::bus::{Event, Publisher};
 use crate::config::DEFAULT_SYNC_PAGES_IN_FLIGHT;
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::ocariot::Resource;
-use crate::domain::{ChildId, LogPart, Part, ProviderAuth, ResourceKind, Skip, SyncWindow};
+use crate::domain::{ChildId, LogPart, Part, ProviderAuth, ResourceKind, Scopes, Skip, SyncWindow};
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::page::{skipped, PageBudget, Reading, SourceItem};
 use crate::provider::Providers;
@@ -263,8 +263,7 @@ impl SyncService {
         let full = SyncWindow::new(auth.last_sync.as_deref(), Utc::now().date_naive());
         let target = target.filter(|_| !full.first_sync);
         let window = target.map_or(full, |target| target.window(full));
-        let scope = auth.scope.clone().unwrap_or_default();
-        let scopes: HashSet<&str> = scope.split(' ').collect();
+        let scopes = auth.scope.clone().unwrap_or_default();
         let provider = auth.provider;
         let mut reports = {
             let source = self.source(&auth, child, window);
@@ -340,7 +339,7 @@ impl SyncService {
     }
 
     /// Runs the parts concurrently, each page by page to its end or its first failure.
-    async fn run_parts(&self, source: &Source<'_>, scopes: &HashSet<&str>, parts: &[Part]) -> Vec<PartReport> {
+    async fn run_parts(&self, source: &Source<'_>, scopes: &Scopes, parts: &[Part]) -> Vec<PartReport> {
         join_all(parts.iter().map(|part| async move {
             let mut report = PartReport::new(*part);
             report.result = match *part {
@@ -358,11 +357,11 @@ impl SyncService {
     async fn sync_resource(
         &self,
         source: &Source<'_>,
-        scopes: &HashSet<&str>,
+        scopes: &Scopes,
         kind: ResourceKind,
         published: &mut usize,
     ) -> Result<(), SyncError> {
-        if !source.scope(Part::Resource(kind)).is_some_and(|scope| scopes.contains(scope)) {
+        if !source.scope(Part::Resource(kind)).is_some_and(|scope| scopes.allows(scope)) {
             return Ok(());
         }
         let slot = self.pages.slot();
@@ -393,11 +392,11 @@ impl SyncService {
     async fn sync_logs(
         &self,
         source: &Source<'_>,
-        scopes: &HashSet<&str>,
+        scopes: &Scopes,
         part: LogPart,
         fetched: &mut LogCounts,
     ) -> Result<(), SyncError> {
-        if !source.scope(Part::Logs(part)).is_some_and(|scope| scopes.contains(scope)) {
+        if !source.scope(Part::Logs(part)).is_some_and(|scope| scopes.allows(scope)) {
             return Ok(());
         }
         let slot = self.pages.slot();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::coordination::{Coordination, CoordinationError};
-use crate::domain::{has_synced_scope, ChildId, ProviderAuth, ScopeError, TokenStatus};
+use crate::domain::{ChildId, ProviderAuth, ScopeError, Scopes, TokenStatus};
 use crate::metrics::{RefreshLabels, RefreshOutcome};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{StoreError, StoredAuth, UserAuths};
@@ -58,7 +58,7 @@ impl TokenService {
     /// (docs/decisions.md#invalid-tokens-stay-invalid).
     pub async fn usable_tokens(&self, child: ChildId) -> Result<UsableTokens, RefreshError> {
         let stored = self.userauths.find(child).await?.ok_or(RefreshError::NoAuthorization)?;
-        has_synced_scope(stored.auth.scope.as_deref())?;
+        Scopes::check_synced(stored.auth.scope.as_ref())?;
         let refreshed = stored.auth.needs_refresh(chrono::Utc::now().timestamp());
         let auth = if refreshed { self.refresh(child, &stored).await? } else { stored.auth.clone() };
         if auth.status == Some(TokenStatus::InvalidToken) {

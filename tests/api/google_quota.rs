@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use chrono::Utc;
-use ds_agent::config::ClientCredentials;
+use ds_agent::config::{BaseUrl, ClientCredentials};
 use ds_agent::domain::ChildId;
 use ds_agent::provider::google::{GoogleClient, PacedRead};
 use ds_agent::provider::page::PageBudget;
@@ -115,9 +115,10 @@ async fn a_read_waiting_for_its_childs_turn_holds_no_page() {
     let slow_token = sim.issue_google_tokens(&slow_user, GOOGLE_HEALTH_SCOPES, 3600).access_token;
     let fast_token = sim.issue_google_tokens(&fast_user, GOOGLE_HEALTH_SCOPES, 3600).access_token;
     // One request every 20 s per child, and one page in flight for every read together.
+    let base = BaseUrl::parse("GOOGLE_HEALTH_API_URL", &sim.base_url()).expect("the simulator's URL");
     let client = GoogleClient::new(
-        &sim.base_url(),
-        &sim.base_url(),
+        base.clone(),
+        base,
         ClientCredentials { client_id: None, client_secret: None },
         Duration::from_secs(10),
         0.05,

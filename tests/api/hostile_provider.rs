@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::Utc;
-use ds_agent::config::ClientCredentials;
+use ds_agent::config::{BaseUrl, ClientCredentials};
 use ds_agent::coordination::Coordination;
 use ds_agent::domain::{ChildId, TokenStatus};
 use ds_agent::provider::google::{GoogleClient, PacedRead, ProjectBudget};
@@ -86,7 +86,8 @@ fn google_client(sim: &Simulator) -> GoogleClient {
         client_id: Some(SimConfig::default().google_client_id),
         client_secret: Some(SimConfig::default().google_client_secret.into()),
     };
-    GoogleClient::new(&sim.base_url(), &sim.base_url(), credentials, Duration::from_secs(10), 1000.0)
+    let base = BaseUrl::parse("GOOGLE_HEALTH_API_URL", &sim.base_url()).expect("the simulator's URL");
+    GoogleClient::new(base.clone(), base, credentials, Duration::from_secs(10), 1000.0)
 }
 
 async fn resource_count(app: &TestApp, child: ChildId, kind: &str) -> u64 {

@@ -4,10 +4,12 @@
 use base64::Engine;
 use serde::Deserialize;
 
+use crate::domain::Scopes;
+
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Claims {
     pub sub: Option<String>,
-    pub scopes: Option<String>,
+    pub scopes: Option<Scopes>,
     pub exp: Option<i64>,
 }
 
@@ -31,7 +33,7 @@ pub fn decode_claims(token: &str) -> Result<Claims, NotAJwt> {
     // Claims of an unexpected type are ignored, as the original's truthiness checks ignored them.
     Ok(Claims {
         sub: value.get("sub").and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string),
-        scopes: value.get("scopes").and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string),
+        scopes: value.get("scopes").and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(Scopes::from),
         exp: value.get("exp").and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).filter(|e| *e != 0),
     })
 }
@@ -50,7 +52,7 @@ mod tests {
         let token = jwt(r#"{"aud":"A1B23C","sub":"ABC123","iss":"Fitbit","scopes":"ract rsle rwei","exp":1599620963}"#);
         assert_eq!(
             decode_claims(&token).unwrap(),
-            Claims { sub: Some("ABC123".into()), scopes: Some("ract rsle rwei".into()), exp: Some(1599620963) }
+            Claims { sub: Some("ABC123".into()), scopes: Some(Scopes::from("ract rsle rwei")), exp: Some(1599620963) }
         );
     }
 

@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::retry::{with_retry, RetryPolicy};
 use super::transport::{http_client, origin_text, same_origin, send_raw, PAGE_CAP, TOKEN_CAP};
 use super::{ProviderError, ProviderErrorKind};
-use crate::config::ClientCredentials;
+use crate::config::{BaseUrl, ClientCredentials};
 use crate::domain::ProviderKind;
 use classify::classify_answer;
 
@@ -41,36 +41,29 @@ pub struct TokenGrant {
 #[derive(Clone)]
 pub struct FitbitClient {
     http: reqwest::Client,
-    base_url: String,
-    /// `FITBIT_API_URL` parsed: the only origin a `pagination.next` link may point at.
-    origin: Option<reqwest::Url>,
+    /// `FITBIT_API_URL`: every endpoint's base, and the only origin a `pagination.next` link may point at.
+    api: BaseUrl,
     credentials: ClientCredentials,
     retry: RetryPolicy,
 }
 
 impl FitbitClient {
-    pub fn new(base_url: &str, credentials: ClientCredentials, timeout: Duration) -> Self {
+    pub fn new(api: BaseUrl, credentials: ClientCredentials, timeout: Duration) -> Self {
         let http = http_client(timeout);
-        FitbitClient {
-            http,
-            base_url: base_url.trim_end_matches('/').to_string(),
-            origin: reqwest::Url::parse(base_url).ok(),
-            credentials,
-            retry: Default::default(),
-        }
+        FitbitClient { http, api, credentials, retry: Default::default() }
     }
 
     /// Token introspection. `Ok(false)` when Fitbit says the token is not active or rejects it as a token; an error
     /// when Fitbit could not answer, so that an outage is never mistaken for a dead token
     /// (docs/decisions.md#an-outage-is-not-a-dead-token).
     pub async fn introspect(&self, access_token: &str) -> Result<bool, ProviderError> {
-        let url = format!("{}/1.1/oauth2/introspect", self.base_url);
+        let url = self.api.endpoint("1.1/oauth2/introspect");
         let answer = with_retry(
             self.retry,
             || async {
                 let request = self
                     .http
-                    .post(&url)
+                    .post(url.clone())
                     .header(AUTHORIZATION, format!("Bearer {access_token}"))
                     .header(ACCEPT, "application/json")
                     .form(&[("token", access_token)]);
@@ -89,7 +82,7 @@ impl FitbitClient {
     /// Token refresh. A refresh token works once, so only failures that prove the request was not processed (no
     /// connection, or a 5xx answer) are retried; a timeout is not, since Fitbit may have spent the token.
     pub async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<TokenGrant, ProviderError> {
-        let url = format!("{}/oauth2/token", self.base_url);
+        let url = self.api.endpoint("oauth2/token");
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
@@ -114,7 +107,7 @@ impl FitbitClient {
 
     /// Revokes the grant of `access_token`.
     pub async fn revoke(&self, access_token: &str) -> Result<(), ProviderError> {
-        let url = format!("{}/oauth2/revoke", self.base_url);
+        let url = self.api.endpoint("oauth2/revoke");
         let form = [
             ("token", access_token),
             ("token_type_hint", "access_token"),
@@ -138,14 +131,17 @@ impl FitbitClient {
         let url = if path.starts_with("http://") || path.starts_with("https://") {
             self.page_link(path)?
         } else {
-            format!("{}/1.2/user/-{path}", self.base_url)
+            let (path, query) = path.split_once('?').map_or((path, None), |(path, query)| (path, Some(query)));
+            let mut url = self.api.endpoint(&format!("1.2/user/-/{path}"));
+            url.set_query(query);
+            url
         };
         with_retry(
             self.retry,
             || async {
                 let request = self
                     .http
-                    .get(&url)
+                    .get(url.clone())
                     .header(AUTHORIZATION, format!("Bearer {access_token}"))
                     .header(ACCEPT, "application/json");
                 send(request, PAGE_CAP).await
@@ -158,12 +154,11 @@ impl FitbitClient {
 
     /// A page link that may be followed: on the origin of `FITBIT_API_URL`. Any other is refused, and logged without
     /// its path and query.
-    fn page_link(&self, link: &str) -> Result<String, ProviderError> {
-        let parsed = reqwest::Url::parse(link).ok();
-        match (&parsed, &self.origin) {
-            (Some(url), Some(origin)) if same_origin(url, origin) => Ok(link.to_string()),
-            _ => {
-                let shown = parsed.as_ref().map_or_else(|| "an unreadable URL".to_string(), origin_text);
+    fn page_link(&self, link: &str) -> Result<reqwest::Url, ProviderError> {
+        match reqwest::Url::parse(link) {
+            Ok(url) if same_origin(&url, self.api.url()) => Ok(url),
+            parsed => {
+                let shown = parsed.as_ref().map_or_else(|_| "an unreadable URL".to_string(), origin_text);
                 tracing::warn!("Fitbit sent a page link to another origin ({shown}): not followed");
                 Err(ProviderError::new(
                     ProviderErrorKind::RefusedAnswer,
@@ -174,12 +169,12 @@ impl FitbitClient {
     }
 
     /// A request with the client credentials in a Basic header, form-encoded first as simple-oauth2 did.
-    fn client_request(&self, url: &str) -> reqwest::RequestBuilder {
+    fn client_request(&self, url: &reqwest::Url) -> reqwest::RequestBuilder {
         let encode = |s: &str| form_urlencoded(s);
         let id = encode(self.credentials.client_id.as_deref().unwrap_or(""));
         let secret = encode(self.credentials.secret());
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-        self.http.post(url).header(ACCEPT, "application/json").header(AUTHORIZATION, format!("Basic {basic}"))
+        self.http.post(url.clone()).header(ACCEPT, "application/json").header(AUTHORIZATION, format!("Basic {basic}"))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::jwt::{decode_claims, Claims};
 use super::FitbitClient;
-use crate::domain::{has_synced_scope, ProviderAuth, ProviderKind, ScopeError, TokenStatus};
+use crate::domain::{ProviderAuth, ProviderKind, ScopeError, Scopes, TokenStatus};
 use crate::provider::onboarding::{OnboardingError, TokenFacts, Unreadable};
 use crate::provider::ProviderErrorKind;
 
@@ -28,7 +28,7 @@ impl FitbitClient {
         facts: FitbitTokenFacts,
     ) -> Result<ProviderAuth, OnboardingError> {
         let claims = facts.claims.unwrap_or_default();
-        has_synced_scope(claims.scopes.as_deref())
+        Scopes::check_synced(claims.scopes.as_ref())
             .map_err(|_| OnboardingError::Scope { description: ScopeError::DESCRIPTION })?;
         match self.introspect(access_token).await {
             Ok(true) => {}

@@ -46,7 +46,7 @@ impl GoogleClient {
         if let Some(until) = until {
             filter.push_str(&format!(" AND {field} < \"{until}\""));
         }
-        let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:reconcile", self.health_url);
+        let url = self.health_api.endpoint(&format!("v4/users/me/dataTypes/{data_type}/dataPoints:reconcile"));
         stream::try_unfold(Paging { next: None, pages: 0 }, move |paging| {
             let (url, filter) = (url.clone(), filter.clone());
             async move {
@@ -59,7 +59,7 @@ impl GoogleClient {
                     );
                     return Ok(None);
                 }
-                let mut request = reqwest::Url::parse(&url).expect("the configured base URL was checked at startup");
+                let mut request = url;
                 request.query_pairs_mut().append_pair("filter", &filter);
                 // Google documents no data source family for sleep reads; left out, all sources is the default.
                 if data_type != "sleep" {
@@ -86,7 +86,7 @@ impl GoogleClient {
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Stream<Item = Result<Vec<Value>, ProviderError>> + 'a {
-        let url = format!("{}/v4/users/me/dataTypes/{data_type}/dataPoints:dailyRollUp", self.health_url);
+        let url = self.health_api.endpoint(&format!("v4/users/me/dataTypes/{data_type}/dataPoints:dailyRollUp"));
         stream::try_unfold(from, move |start| {
             let url = url.clone();
             async move {
@@ -95,7 +95,8 @@ impl GoogleClient {
                 }
                 let end = (start + Duration::days(max_range_days(data_type))).min(to + Duration::days(1));
                 let body = json!({"range": {"start": civil(start), "end": civil(end)}, "windowSizeDays": 1});
-                let mut answer = self.health_call(Some(read), token, || self.http.post(&url).json(&body)).await?;
+                let mut answer =
+                    self.health_call(Some(read), token, || self.http.post(url.clone()).json(&body)).await?;
                 Ok(Some((list_field(&mut answer, "rollupDataPoints"), end)))
             }
         })

@@ -31,8 +31,8 @@ use super::retry::{with_backoff, with_retry, RetryPolicy};
 use super::transport::{http_client, send_raw, PAGE_CAP, RETRY_AFTER_CAP_SECS, TOKEN_CAP};
 use super::{ProviderError, ProviderErrorKind};
 use crate::backoff::Backoff;
-use crate::config::ClientCredentials;
-use crate::domain::ProviderKind;
+use crate::config::{BaseUrl, ClientCredentials};
+use crate::domain::{ProviderKind, Scopes};
 use crate::provider::page::PageSlot;
 use classify::classify_answer;
 use pacer::Pacer;
@@ -62,7 +62,7 @@ pub struct GoogleGrant {
     pub refresh_token: Option<SecretString>,
     /// Seconds from now.
     pub expires_in: Option<i64>,
-    pub scope: Option<String>,
+    pub scope: Option<Scopes>,
 }
 
 impl GoogleGrant {
@@ -76,7 +76,7 @@ impl GoogleGrant {
 /// What `/tokeninfo` says of a live access token.
 #[derive(Clone, Debug, Default)]
 pub struct TokenInfo {
-    pub scope: Option<String>,
+    pub scope: Option<Scopes>,
     /// Absolute expiry in epoch seconds.
     pub exp: Option<i64>,
     /// The OAuth client the token was issued to.
@@ -97,8 +97,10 @@ impl TokenInfo {
 #[derive(Clone)]
 pub struct GoogleClient {
     http: reqwest::Client,
-    health_url: String,
-    oauth_url: String,
+    /// `GOOGLE_HEALTH_API_URL`.
+    health_api: BaseUrl,
+    /// `GOOGLE_OAUTH_URL`.
+    oauth: BaseUrl,
     credentials: ClientCredentials,
     retry: RetryPolicy,
     pacer: Arc<Pacer>,
@@ -108,8 +110,8 @@ pub struct GoogleClient {
 impl GoogleClient {
     /// `requests_per_second`: each child's Health API budget (`GOOGLE_REQUESTS_PER_SECOND`), bursts of twice that.
     pub fn new(
-        health_url: &str,
-        oauth_url: &str,
+        health_api: BaseUrl,
+        oauth: BaseUrl,
         credentials: ClientCredentials,
         timeout: Duration,
         requests_per_second: f64,
@@ -117,8 +119,8 @@ impl GoogleClient {
         let http = http_client(timeout);
         GoogleClient {
             http,
-            health_url: health_url.trim_end_matches('/').to_string(),
-            oauth_url: oauth_url.trim_end_matches('/').to_string(),
+            health_api,
+            oauth,
             credentials,
             retry: Default::default(),
             pacer: Arc::new(Pacer::new(requests_per_second)),
@@ -138,11 +140,11 @@ impl GoogleClient {
 
     /// Google's consent page, served by the OAuth host's sibling `accounts.google.com` in production and by the
     /// simulator's base URL locally.
-    fn consent_page(&self) -> String {
-        if self.oauth_url == "https://oauth2.googleapis.com" {
-            "https://accounts.google.com/o/oauth2/v2/auth".to_string()
+    fn consent_page(&self) -> reqwest::Url {
+        if self.oauth.url().host_str() == Some("oauth2.googleapis.com") {
+            reqwest::Url::parse("https://accounts.google.com/o/oauth2/v2/auth").expect("a valid constant URL")
         } else {
-            format!("{}/o/oauth2/v2/auth", self.oauth_url)
+            self.oauth.endpoint("o/oauth2/v2/auth")
         }
     }
 
@@ -176,11 +178,11 @@ impl GoogleClient {
     }
 
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<GoogleGrant, ProviderError> {
-        let url = format!("{}/token", self.oauth_url);
+        let url = self.oauth.endpoint("token");
         let (_, _, bytes) = with_retry(
             self.retry,
             || async {
-                let request = self.http.post(&url).header(ACCEPT, "application/json").form(form);
+                let request = self.http.post(url.clone()).header(ACCEPT, "application/json").form(form);
                 let answer = send_raw(request, ProviderKind::Google, classify_answer, TOKEN_CAP).await?;
                 match classify_answer(answer.0, &answer.1, &answer.2) {
                     Some(error) => Err(error),
@@ -196,10 +198,10 @@ impl GoogleClient {
 
     /// Revokes the whole grant. A token Google no longer knows is already revoked.
     pub async fn revoke(&self, token: &str) -> Result<(), ProviderError> {
-        let url = format!("{}/revoke", self.oauth_url);
+        let url = self.oauth.endpoint("revoke");
         let result = with_retry(
             self.retry,
-            || async { self.send(self.http.post(&url).form(&[("token", token)]), TOKEN_CAP).await },
+            || async { self.send(self.http.post(url.clone()).form(&[("token", token)]), TOKEN_CAP).await },
             ProviderError::is_transient,
         )
         .await;
@@ -214,10 +216,12 @@ impl GoogleClient {
     /// so an outage is never mistaken for a dead token (docs/decisions.md#an-outage-is-not-a-dead-token). The token goes
     /// in a POST form body, never in the URL, where proxies and access logs would keep it.
     pub async fn tokeninfo(&self, access_token: &str) -> Result<Option<TokenInfo>, ProviderError> {
-        let url = format!("{}/tokeninfo", self.oauth_url);
+        let url = self.oauth.endpoint("tokeninfo");
         let answer = with_retry(
             self.retry,
-            || async { self.send(self.http.post(&url).form(&[("access_token", access_token)]), TOKEN_CAP).await },
+            || async {
+                self.send(self.http.post(url.clone()).form(&[("access_token", access_token)]), TOKEN_CAP).await
+            },
             ProviderError::is_transient,
         )
         .await;
@@ -230,7 +234,7 @@ impl GoogleClient {
                 };
                 let exp = number("exp").or_else(|| number("expires_in").map(|secs: i64| Utc::now().timestamp() + secs));
                 let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
-                Ok(Some(TokenInfo { scope: text("scope"), exp, aud: text("aud"), azp: text("azp") }))
+                Ok(Some(TokenInfo { scope: text("scope").map(Scopes::from), exp, aud: text("aud"), azp: text("azp") }))
             }
             Err(e) if matches!(e.kind, ProviderErrorKind::InvalidToken | ProviderErrorKind::ExpiredToken) => Ok(None),
             Err(e) if matches!(e.kind, ProviderErrorKind::Other(_) | ProviderErrorKind::PermissionDenied) => Ok(None),
@@ -240,8 +244,8 @@ impl GoogleClient {
 
     /// `users/me/identity`: the account's `healthUserId`, which proves the token reaches the Health API.
     pub async fn identity(&self, access_token: &str) -> Result<String, ProviderError> {
-        let url = format!("{}/v4/users/me/identity", self.health_url);
-        let body = self.health_call(None, access_token, || self.http.get(&url)).await?;
+        let url = self.health_api.endpoint("v4/users/me/identity");
+        let body = self.health_call(None, access_token, || self.http.get(url.clone())).await?;
         Ok(body.get("healthUserId").and_then(Value::as_str).unwrap_or_default().to_string())
     }
 

@@ -3,7 +3,7 @@
 //! reaches the Health API. Also the consent page the connect flow sends a family to.
 
 use super::GoogleClient;
-use crate::domain::{has_synced_scope, ProviderAuth, ProviderKind, ScopeError, TokenStatus};
+use crate::domain::{ProviderAuth, ProviderKind, ScopeError, Scopes, TokenStatus};
 use crate::domain::{GOOGLE_ACTIVITY, GOOGLE_METRICS, GOOGLE_SLEEP};
 use crate::provider::onboarding::OnboardingError;
 
@@ -33,10 +33,10 @@ impl GoogleClient {
         &self,
         access_token: &str,
         refresh_token: &str,
-        scope: Option<String>,
+        scope: Option<Scopes>,
         expires_at: Option<i64>,
     ) -> Result<ProviderAuth, OnboardingError> {
-        has_synced_scope(scope.as_deref())
+        Scopes::check_synced(scope.as_ref())
             .map_err(|_| OnboardingError::Scope { description: ScopeError::GOOGLE_DESCRIPTION })?;
         let health_user_id = match self.identity(access_token).await {
             Ok(id) => id,
@@ -65,8 +65,8 @@ impl GoogleClient {
         state: &str,
         code_challenge: &str,
         login_hint: Option<&str>,
-    ) -> Result<reqwest::Url, String> {
-        let mut consent = reqwest::Url::parse(&self.consent_page()).map_err(|e| e.to_string())?;
+    ) -> reqwest::Url {
+        let mut consent = self.consent_page();
         consent
             .query_pairs_mut()
             .append_pair("client_id", client_id)
@@ -82,6 +82,6 @@ impl GoogleClient {
         if let Some(hint) = login_hint {
             consent.query_pairs_mut().append_pair("login_hint", hint);
         }
-        Ok(consent)
+        consent
     }
 }
