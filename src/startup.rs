@@ -14,6 +14,7 @@ use crate::accounts::UserDeletion;
 use crate::bus::{self, Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
+use crate::error_chain::Chain;
 use crate::http::shedding::{Limits, SheddingAcceptor};
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
@@ -343,7 +344,7 @@ async fn check_token_keys(store: &Store, cipher: &TokenCipher) -> Result<(), Sta
             Ok(())
         }
         Err(e) => {
-            tracing::warn!("The stored tokens were not checked against the keys: {e}");
+            tracing::warn!("The stored tokens were not checked against the keys: {}", Chain(&e));
             Ok(())
         }
     }

@@ -251,7 +251,7 @@ impl SyncService {
                 (SyncResult::Interrupted, None, Some(SyncError::Interrupted.to_string()), None)
             }
             Err(SyncError::Provider(e)) => (SyncResult::Failed, e.code(), Some(e.to_string()), None),
-            Err(e) => (SyncResult::Failed, None, Some(e.to_string()), None),
+            Err(e) => (SyncResult::Failed, None, Some(crate::error_chain::Chain(e).to_string()), None),
         };
         let outcome = RecordedOutcome { result: ended, code, message, at: Utc::now(), started_at, counts };
         self.record_outcome(child, &outcome).await;
