@@ -126,3 +126,17 @@ impl Coordination {
         answer.map(|_| ()).map_err(CoordinationError::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::Chain;
+
+    #[test]
+    fn the_chain_shows_the_client_error_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = CoordinationError::from(redis::RedisError::from(refused));
+        assert!(matches!(error, CoordinationError::Unreachable(_)));
+        assert_eq!(Chain(&error).to_string(), "Redis is not reachable: connection refused");
+    }
+}

@@ -211,3 +211,26 @@ fn namespace_exists(e: &mongodb::error::Error) -> bool {
     let text = e.to_string();
     text.contains("already exists") || text.contains("48")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::Chain;
+
+    #[test]
+    fn an_io_failure_is_unreachable_and_the_chain_shows_the_cause() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused by mongo:27017");
+        let error = StoreError::from(mongodb::error::Error::from(refused));
+        assert!(matches!(error, StoreError::Unreachable(_)));
+        assert_eq!(error.to_string(), "MongoDB is not reachable");
+        let chain = Chain(&error).to_string();
+        assert!(chain.starts_with("MongoDB is not reachable: "), "{chain}");
+        assert!(chain.contains("connection refused by mongo:27017"), "{chain}");
+    }
+
+    #[test]
+    fn a_timeout_says_how_long_was_waited() {
+        let error = StoreError::TimedOut(Duration::from_millis(1500));
+        assert_eq!(Chain(&error).to_string(), "MongoDB did not answer within 1500 ms");
+    }
+}
