@@ -23,7 +23,7 @@ use crate::metrics::{self, NotificationOutcome};
 use crate::provider::google::GoogleDataType;
 use crate::store::JournalEntry;
 pub use inbox::{Inbox, InboxError};
-pub use keyset::{SignatureError, SignatureVerifier};
+pub use keyset::{KeysetError, SignatureError, SignatureVerifier};
 pub use payload::{Body, Notification, Operation, PayloadError};
 
 /// Both names Google has used for the signature header (docs/google-health.md#gaps); header names are case-insensitive.
@@ -56,7 +56,7 @@ pub enum NotificationError {
     #[error("{0}")]
     Malformed(PayloadError),
     /// Google's keyset could not be fetched: not the sender's fault, and not a 204, so Google delivers again later.
-    #[error("{0}")]
+    #[error(transparent)]
     KeysetUnavailable(SignatureError),
     /// MongoDB or Redis is down: the answer is not 204, so Google keeps the notification and delivers it again later.
     #[error(transparent)]
