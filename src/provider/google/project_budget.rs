@@ -77,7 +77,7 @@ impl ProjectBudget {
         }
         loop {
             let answer = tokio::time::timeout(REDIS_ANSWER_WITHIN, self.try_take()).await;
-            match answer.unwrap_or_else(|_| Err(CoordinationError::TimedOut)) {
+            match answer.unwrap_or(Err(CoordinationError::TimedOut)) {
                 Ok(0) => break,
                 Ok(wait_ms) => tokio::time::sleep(Duration::from_millis(wait_ms)).await,
                 Err(e) => {
