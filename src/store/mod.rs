@@ -146,7 +146,6 @@ impl Store {
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         for collection in [OUTBOX, NOTIFICATIONS, TICKS, SYNC_OUTCOMES] {
             match self.timed(self.db.create_collection(collection)).await {
-                // 48: NamespaceExists.
                 Err(StoreError::Other(e)) if namespace_exists(&e) => {}
                 other => other?,
             }
