@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::bus::{Handled, UserDeleteHandler};
 use crate::domain::ChildId;
+use crate::error_chain::Chain;
 use crate::store::{Resources, StoreError, UserAuths};
 use crate::tokens::Revocations;
 
@@ -39,7 +40,8 @@ impl UserDeletion {
             Ok(false) => Handled::Acknowledge,
             Err(e) => {
                 tracing::warn!(
-                    "An error occurred while attempting perform the operation with the {event_name} name event. {e}"
+                    "An error occurred while attempting perform the operation with the {event_name} name event. {}",
+                    Chain(&e)
                 );
                 Handled::Retry
             }

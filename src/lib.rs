@@ -40,6 +40,7 @@
 //! * [`shutdown`]: SIGINT and SIGTERM as the cancellation every task listens to, and the pause of every background
 //!   loop ([`shutdown::Periodic`]).
 //! * [`backoff`]: the exponential backoff of every retry.
+//! * [`error_chain`]: an error and its causes on one line, for logs and stored messages.
 //! * [`tls`]: the HTTPS certificate, read at startup and again when it is renewed (`SIGHUP`, or the files change).
 //! * [`startup`]: builds the application from its settings and runs it until shutdown.
 //!
@@ -52,6 +53,7 @@ pub mod bus;
 pub mod config;
 pub mod coordination;
 pub mod domain;
+pub mod error_chain;
 pub mod http;
 pub mod jobs;
 pub mod metrics;

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use ds_agent::config::Settings;
+use ds_agent::error_chain::Chain;
 use ds_agent::shutdown::cancel_on_signal;
 use ds_agent::startup::Application;
 use ds_agent::telemetry;
@@ -24,7 +25,7 @@ async fn main() -> ExitCode {
         return match ds_agent::notifications::subscriber::run(action, &settings).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("ds-agent google-subscriber: {e}");
+                eprintln!("ds-agent google-subscriber: {}", Chain(&e));
                 ExitCode::FAILURE
             }
         };
@@ -34,7 +35,7 @@ async fn main() -> ExitCode {
         return match ds_agent::tokens::reseal::run(&args[1..], &settings).await {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("ds-agent tokens: {e}");
+                eprintln!("ds-agent tokens: {}", Chain(&e));
                 ExitCode::FAILURE
             }
         };
@@ -57,8 +58,9 @@ async fn main() -> ExitCode {
     }
 }
 
-/// One clear line on stderr (and in the log, once it exists), then a non-zero exit.
-fn fatal(error: &dyn std::fmt::Display) -> ExitCode {
+/// One clear line on stderr (and in the log, once it exists), with every cause, then a non-zero exit.
+fn fatal(error: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let error = Chain(error);
     tracing::error!("Error initializing services in background! {error}");
     eprintln!("ds-agent: {error}");
     ExitCode::FAILURE

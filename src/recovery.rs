@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::coordination::EpochCheck;
+use crate::error_chain::Chain;
 use crate::jobs::JobQueue;
 use crate::metrics;
 use crate::notifications::Inbox;
@@ -47,7 +48,7 @@ pub fn spawn_recovery(
                 Ok(EpochCheck::Replaced) => {
                     tracing::warn!("Redis lost its data; another instance has rebuilt the service's state");
                     if let Err(e) = jobs.ensure_group().await {
-                        tracing::warn!("The sync job queue's consumer group not made again: {e}");
+                        tracing::warn!("The sync job queue's consumer group not made again: {}", Chain(&e));
                     }
                 }
                 Ok(EpochCheck::Lost) => match rebuild(&jobs, &userauths, inbox.as_ref()).await {
@@ -62,7 +63,9 @@ pub fn spawn_recovery(
                         }
                         first_look = false;
                     }
-                    Err(e) => tracing::warn!("Redis lost its data and the rebuild failed; it is tried again: {e}"),
+                    Err(e) => {
+                        tracing::warn!("Redis lost its data and the rebuild failed; it is tried again: {}", Chain(&*e))
+                    }
                 },
                 // Unreachable: `/health/ready` says so, and the next round tries again.
                 Err(_) => {}

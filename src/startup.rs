@@ -14,6 +14,7 @@ use crate::accounts::UserDeletion;
 use crate::bus::{self, Bus, Publisher};
 use crate::config::Settings;
 use crate::coordination::Coordination;
+use crate::error_chain::Chain;
 use crate::http::shedding::{Limits, SheddingAcceptor};
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobQueue, JobSettings};
@@ -35,18 +36,20 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("cannot read {name}={path}: {reason}")]
-    File { name: &'static str, path: String, reason: String },
+    #[error("cannot read {name}={path}")]
+    File { name: &'static str, path: String, source: std::io::Error },
     #[error(transparent)]
     Certificate(#[from] CertificateError),
-    #[error("cannot listen on {name}={port}: {reason}")]
-    Listen { name: &'static str, port: u16, reason: String },
+    #[error("cannot listen on {name}={port}")]
+    Listen { name: &'static str, port: u16, source: std::io::Error },
+    /// Flattened on purpose: the driver's text may hold the URI's password, so only its scrubbed text is kept.
     #[error("invalid MongoDB URI: {0}")]
     MongoUri(String),
+    /// Flattened on purpose: the client's text may hold the URI's password, so only its scrubbed text is kept.
     #[error("invalid REDIS_URI: {0}")]
     RedisUri(String),
-    #[error("server error: {0}")]
-    Serve(String),
+    #[error("server error")]
+    Serve(#[source] std::io::Error),
     /// docs/operations.md#security: started with keys that open none of the stored tokens, every read of them would
     /// fail.
     #[error(
@@ -99,7 +102,7 @@ impl Application {
 
         let store = Store::new(settings.mongodb_uri.expose(), settings.mongodb_timeout)
             .await
-            .map_err(|e| StartupError::MongoUri(settings.mongodb_uri.scrub(&e.to_string())))?;
+            .map_err(|e| StartupError::MongoUri(settings.mongodb_uri.scrub_error(&e)))?;
         // Once, bounded by the MongoDB timeout, so the indexes exist before anything queries; if MongoDB is down the
         // background connector keeps trying and the API answers 503 where it needs it.
         let mongodb_ready = store::connect_once(&store).await;
@@ -108,7 +111,7 @@ impl Application {
             check_token_keys(&store, &cipher).await?;
         }
         let coordination = Coordination::new(settings.redis_uri.expose(), settings.redis_timeout)
-            .map_err(|e| StartupError::RedisUri(settings.redis_uri.scrub(&e.to_string())))?;
+            .map_err(|e| StartupError::RedisUri(settings.redis_uri.scrub_error(&e)))?;
         let ca_pem = if settings.rabbitmq_uri.expose().starts_with("amqps") {
             Some(read_file("RABBITMQ_CA_PATH", &settings.rabbitmq_ca_path).await?)
         } else {
@@ -325,7 +328,7 @@ impl Application {
         state.bus.close().await;
         state.store.close().await;
         tracing::debug!("Background services successfully closed...");
-        https_result.and(http_result).map_err(|e| StartupError::Serve(e.to_string()))
+        https_result.and(http_result).map_err(StartupError::Serve)
     }
 }
 
@@ -347,18 +350,14 @@ async fn check_token_keys(store: &Store, cipher: &TokenCipher) -> Result<(), Sta
             Ok(())
         }
         Err(e) => {
-            tracing::warn!("The stored tokens were not checked against the keys: {e}");
+            tracing::warn!("The stored tokens were not checked against the keys: {}", Chain(&e));
             Ok(())
         }
     }
 }
 
 async fn read_file(name: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
-    tokio::fs::read(path).await.map_err(|e| StartupError::File {
-        name,
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
+    tokio::fs::read(path).await.map_err(|source| StartupError::File { name, path: path.display().to_string(), source })
 }
 
 fn listen(name: &'static str, port: u16) -> Result<TcpListener, StartupError> {
@@ -367,6 +366,40 @@ fn listen(name: &'static str, port: u16) -> Result<TcpListener, StartupError> {
     Ok(listener)
 }
 
-fn listen_error(name: &'static str, port: u16, e: std::io::Error) -> StartupError {
-    StartupError::Listen { name, port, reason: e.to_string() }
+fn listen_error(name: &'static str, port: u16, source: std::io::Error) -> StartupError {
+    StartupError::Listen { name, port, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServiceUri;
+    use crate::coordination::CoordinationError;
+    use crate::store::StoreError;
+
+    fn quoting(uri: &str) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::ConnectionRefused, format!("cannot reach {uri}"))
+    }
+
+    #[test]
+    fn uri_errors_keep_their_causes_without_the_password() {
+        let uri = ServiceUri::new("mongodb://agent:s3cret@mongo:27017/ds");
+        let error = StoreError::from(mongodb::error::Error::from(quoting(uri.expose())));
+        let text = StartupError::MongoUri(uri.scrub_error(&error)).to_string();
+        assert!(text.starts_with("invalid MongoDB URI: MongoDB is not reachable: "), "{text}");
+        assert!(text.contains("cannot reach mongodb://agent:***@mongo:27017/ds"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+
+        let uri = ServiceUri::new("redis://:p%40ss@redis:6379");
+        let error = CoordinationError::from(redis::RedisError::from(quoting("redis://:p@ss@redis:6379")));
+        let text = StartupError::RedisUri(uri.scrub_error(&error)).to_string();
+        assert_eq!(text, "invalid REDIS_URI: Redis is not reachable: cannot reach redis://:***@redis:6379");
+    }
+
+    #[test]
+    fn io_failures_show_their_cause_through_the_chain() {
+        let error = listen_error("PORT_HTTPS", 443, std::io::Error::from(std::io::ErrorKind::AddrInUse));
+        assert_eq!(error.to_string(), "cannot listen on PORT_HTTPS=443");
+        assert_eq!(Chain(&error).to_string(), "cannot listen on PORT_HTTPS=443: address in use");
+    }
 }

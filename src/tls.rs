@@ -14,6 +14,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use crate::error_chain::Chain;
+
 /// Where the certificate and key are read from.
 #[derive(Clone, Debug)]
 pub struct CertificatePaths {
@@ -23,10 +25,23 @@ pub struct CertificatePaths {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
-    #[error("cannot read {name}={path}: {reason}")]
-    File { name: &'static str, path: String, reason: String },
-    #[error("invalid TLS certificate or key (SSL_CERT_PATH={cert}, SSL_KEY_PATH={key}): {reason}")]
-    Invalid { cert: String, key: String, reason: String },
+    #[error("cannot read {name}={path}")]
+    File { name: &'static str, path: String, source: std::io::Error },
+    #[error("invalid TLS certificate or key (SSL_CERT_PATH={cert}, SSL_KEY_PATH={key})")]
+    Invalid { cert: String, key: String, source: InvalidPair },
+}
+
+/// What is wrong with a certificate and key that were read.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidPair {
+    #[error("the certificate file is not valid PEM")]
+    CertificatePem(#[source] rustls::pki_types::pem::Error),
+    #[error("no certificate found in the PEM file")]
+    NoCertificate,
+    #[error("the key file holds no valid PEM private key")]
+    KeyPem(#[source] rustls::pki_types::pem::Error),
+    #[error("the certificate and key were refused")]
+    Refused(#[source] rustls::Error),
 }
 
 /// A pair as read from disk: the server configuration it makes, the first DNS name of its certificate, and a digest of
@@ -42,22 +57,23 @@ impl CertificatePaths {
     pub async fn load(&self) -> Result<LoadedCertificate, CertificateError> {
         let cert = read("SSL_CERT_PATH", &self.cert).await?;
         let key = read("SSL_KEY_PATH", &self.key).await?;
-        let invalid = |reason: String| CertificateError::Invalid {
+        let invalid = |source: InvalidPair| CertificateError::Invalid {
             cert: self.cert.display().to_string(),
             key: self.key.display().to_string(),
-            reason,
+            source,
         };
-        let chain =
-            CertificateDer::pem_slice_iter(&cert).collect::<Result<Vec<_>, _>>().map_err(|e| invalid(e.to_string()))?;
-        let Some(leaf) = chain.first() else { return Err(invalid("no certificate found in the PEM file".into())) };
+        let chain = CertificateDer::pem_slice_iter(&cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(InvalidPair::CertificatePem(e)))?;
+        let Some(leaf) = chain.first() else { return Err(invalid(InvalidPair::NoCertificate)) };
         let dns_name = webpki::EndEntityCert::try_from(leaf)
             .ok()
             .and_then(|cert| cert.valid_dns_names().find(|name| !name.starts_with('*')).map(str::to_string));
-        let private_key = PrivateKeyDer::from_pem_slice(&key).map_err(|e| invalid(e.to_string()))?;
+        let private_key = PrivateKeyDer::from_pem_slice(&key).map_err(|e| invalid(InvalidPair::KeyPem(e)))?;
         let mut config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(chain, private_key)
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(|e| invalid(InvalidPair::Refused(e)))?;
         // HTTP/1.1 only, like the original's Node HTTPS server; a client that skips ALPN and sends HTTP/2's preface
         // anyway is answered 505 by `http::shedding`.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -81,10 +97,10 @@ fn digest(cert: &[u8], key: &[u8]) -> [u8; 32] {
 }
 
 async fn read(name: &'static str, path: &Path) -> Result<Vec<u8>, CertificateError> {
-    tokio::fs::read(path).await.map_err(|e| CertificateError::File {
+    tokio::fs::read(path).await.map_err(|source| CertificateError::File {
         name,
         path: path.display().to_string(),
-        reason: e.to_string(),
+        source,
     })
 }
 
@@ -142,7 +158,7 @@ pub fn spawn_reloader(
                     if let Some(now) = paths.current_digest().await {
                         seen = now;
                     }
-                    tracing::error!("TLS certificate not reloaded, the one in use stays: {e}");
+                    tracing::error!("TLS certificate not reloaded, the one in use stays: {}", Chain(&e));
                 }
             }
         }
@@ -153,5 +169,34 @@ impl LoadedCertificate {
     /// The digest the reloader compares the files with.
     pub fn digest(&self) -> [u8; 32] {
         self.digest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pair_that_does_not_load_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let paths = CertificatePaths { cert: cert.clone(), key: key.clone() };
+
+        let Err(missing) = paths.load().await else { panic!("loaded a pair that does not exist") };
+        let expected = format!("cannot read SSL_CERT_PATH={}: ", cert.display());
+        assert!(Chain(&missing).to_string().starts_with(&expected), "{}", Chain(&missing));
+        assert!(
+            matches!(missing, CertificateError::File { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
+
+        std::fs::write(&cert, "not a certificate").unwrap();
+        std::fs::write(&key, "not a key").unwrap();
+        let Err(empty) = paths.load().await else { panic!("loaded a pair without a certificate") };
+        let expected = format!(
+            "invalid TLS certificate or key (SSL_CERT_PATH={}, SSL_KEY_PATH={}): no certificate found in the PEM file",
+            cert.display(),
+            key.display()
+        );
+        assert_eq!(Chain(&empty).to_string(), expected);
     }
 }

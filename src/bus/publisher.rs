@@ -3,6 +3,7 @@
 
 use super::events::{Event, DATA_SYNC_EXCHANGE};
 use super::{Bus, BusError};
+use crate::error_chain::Chain;
 use crate::store::Outbox;
 
 #[derive(Clone)]
@@ -20,7 +21,7 @@ pub enum Delivery {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("the event could neither be published ({publish}) nor kept for later ({keep})")]
+#[error("the event could neither be published ({}) nor kept for later ({})", Chain(.publish), Chain(.keep))]
 pub struct LostEvent {
     pub publish: BusError,
     pub keep: crate::store::StoreError,
@@ -63,7 +64,7 @@ impl Publisher {
                 match self.outbox.keep(DATA_SYNC_EXCHANGE, event.routing_key, &body).await {
                     Ok(()) => Ok(Delivery::Deferred),
                     Err(keep) => {
-                        tracing::error!("{} was lost: {keep}", event.name);
+                        tracing::error!("{} was lost: {}", event.name, Chain(&keep));
                         Err(LostEvent { publish, keep })
                     }
                 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Bus;
 use crate::coordination::Coordination;
+use crate::error_chain::Chain;
 use crate::shutdown::Periodic;
 use crate::store::Outbox;
 
@@ -46,7 +47,7 @@ async fn relay_once(bus: &Bus, outbox: &Outbox) {
         }
         if let Err(e) = outbox.remove(message.id).await {
             // Published but still kept: it will be published again. Consumers already tolerate duplicates.
-            tracing::warn!("Outbox entry published but not removed: {e}");
+            tracing::warn!("Outbox entry published but not removed: {}", Chain(&e));
             return;
         }
         tracing::info!("Deferred event published to {} with routing key {}", message.exchange, message.routing_key);

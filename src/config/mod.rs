@@ -118,6 +118,12 @@ impl ServiceUri {
     pub fn scrub(&self, text: &str) -> String {
         scrub_password(&self.0, text)
     }
+
+    /// A client's `error` with its causes, as one line without this URI's password: the MongoDB and Redis clients
+    /// may quote the URI they were given.
+    pub fn scrub_error(&self, error: &(dyn std::error::Error + 'static)) -> String {
+        self.scrub(&crate::error_chain::Chain(error).to_string())
+    }
 }
 
 impl std::fmt::Debug for ServiceUri {

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::lock::LockGuard;
 use super::{Coordination, CoordinationError};
+use crate::error_chain::Chain;
 
 static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
@@ -62,7 +63,7 @@ impl Drop for Lease {
             let coordination = self.coordination.clone();
             runtime.spawn(async move {
                 if let Err(e) = coordination.unlock(guard).await {
-                    tracing::warn!("A lock was not released, it expires by itself: {e}");
+                    tracing::warn!("A lock was not released, it expires by itself: {}", Chain(&e));
                 }
             });
         }
@@ -86,7 +87,7 @@ async fn renew(coordination: Arc<Coordination>, key: String, token: String, ttl:
                 return;
             }
             // Redis is down: the next round tries again, the TTL still covers a third of the way.
-            Err(e) => tracing::warn!("Lock {key} not renewed: {e}"),
+            Err(e) => tracing::warn!("Lock {key} not renewed: {}", Chain(&e)),
         }
     }
 }

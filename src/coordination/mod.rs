@@ -19,13 +19,18 @@ pub use lock::LockGuard;
 /// The longest wait for one connection attempt: Redis answers a connect within milliseconds when it is up.
 const CONNECT_WITHIN: Duration = Duration::from_secs(2);
 
+/// A failed Redis call. The client's error is kept as the source; the messages do not repeat it, so logs show the whole
+/// error with `error_chain::Chain`.
 #[derive(Debug, thiserror::Error)]
 pub enum CoordinationError {
-    #[error("Redis is not reachable: {0}")]
-    Unreachable(String),
+    #[error("Redis is not reachable")]
+    Unreachable(#[source] redis::RedisError),
+    /// No answer within `REDIS_TIMEOUT_MS` (or a caller's shorter bound): Redis is treated as down.
+    #[error("Redis did not answer in time")]
+    TimedOut,
     /// Redis answers but a stream or consumer group the service made is gone: Redis lost its data.
-    #[error("Redis lost the service's state: {0}")]
-    StateLost(String),
+    #[error("Redis lost the service's state")]
+    StateLost(#[source] redis::RedisError),
     /// The key behind a lease vanished (Redis lost its data, or the lease expired during an outage): another sync of
     /// the same child may start, so this one stops at its next safe point.
     #[error("Redis lost the sync lock; the sync stopped at a safe point")]
@@ -35,9 +40,9 @@ pub enum CoordinationError {
 impl From<redis::RedisError> for CoordinationError {
     fn from(e: redis::RedisError) -> Self {
         if e.code() == Some("NOGROUP") {
-            CoordinationError::StateLost(e.to_string())
+            CoordinationError::StateLost(e)
         } else {
-            CoordinationError::Unreachable(e.to_string())
+            CoordinationError::Unreachable(e)
         }
     }
 }
@@ -87,7 +92,7 @@ impl Coordination {
             .set_max_delay(1000);
         let conn = tokio::time::timeout(self.timeout, ConnectionManager::new_with_config(self.client.clone(), config))
             .await
-            .map_err(|_| CoordinationError::Unreachable("no answer in time".into()))??;
+            .map_err(|_| CoordinationError::TimedOut)??;
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -117,7 +122,21 @@ impl Coordination {
         let mut conn = self.connection().await?;
         let answer: Result<String, _> = tokio::time::timeout(self.timeout, redis::cmd("PING").query_async(&mut conn))
             .await
-            .map_err(|_| CoordinationError::Unreachable("no answer in time".into()))?;
+            .map_err(|_| CoordinationError::TimedOut)?;
         answer.map(|_| ()).map_err(CoordinationError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::Chain;
+
+    #[test]
+    fn the_chain_shows_the_client_error_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = CoordinationError::from(redis::RedisError::from(refused));
+        assert!(matches!(error, CoordinationError::Unreachable(_)));
+        assert_eq!(Chain(&error).to_string(), "Redis is not reachable: connection refused");
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::response::json;
 use crate::domain::{InvalidId, ScopeError};
+use crate::error_chain::Chain;
 use crate::status::StatusError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
@@ -157,8 +158,8 @@ impl From<StatusError> for ApiError {
     fn from(e: StatusError) -> Self {
         match e {
             StatusError::Store(e) => e.into(),
-            StatusError::Coordination(reason) => {
-                tracing::warn!("Redis call failed: {reason}");
+            StatusError::Coordination(e) => {
+                tracing::warn!("Redis call failed: {}", Chain(&e));
                 ApiError::DependencyDown(Dependency::Redis)
             }
         }
@@ -168,16 +169,20 @@ impl From<StatusError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unreachable(reason) => {
-                tracing::warn!("MongoDB call failed: {reason}");
+            StoreError::Unreachable(_) | StoreError::TimedOut(_) => {
+                tracing::warn!("MongoDB call failed: {}", Chain(&e));
                 ApiError::DependencyDown(Dependency::MongoDb)
             }
             StoreError::Duplicate => ApiError::Conflict {
                 message: "A registration with the same unique data already exists!".into(),
                 description: None,
             },
-            StoreError::Other(reason) => {
-                tracing::error!("MongoDB call failed: {reason}");
+            StoreError::Other(_)
+            | StoreError::Malformed(_)
+            | StoreError::Unencodable(_)
+            | StoreError::NoSealingKey
+            | StoreError::JournalWriterStopped => {
+                tracing::error!("MongoDB call failed: {}", Chain(&e));
                 ApiError::Database
             }
             // The same answer as any database failure; the log says what operators must fix (never the key).
@@ -200,12 +205,12 @@ impl From<SyncError> for ApiError {
                 description: Some("Please wait for it to finish and try again.".into()),
             },
             SyncError::Store(e) => e.into(),
-            SyncError::Coordination(reason) => {
-                tracing::warn!("Redis call failed: {reason}");
+            SyncError::Coordination(e) => {
+                tracing::warn!("Redis call failed: {}", Chain(&e));
                 ApiError::DependencyDown(Dependency::Redis)
             }
-            SyncError::Bus(reason) => {
-                tracing::warn!("Sync not finished, nothing recorded as synced: {reason}");
+            SyncError::Bus(e) => {
+                tracing::warn!("Sync not finished, nothing recorded as synced: {}", Chain(&e));
                 ApiError::DependencyDown(Dependency::RabbitMq)
             }
             SyncError::Interrupted => ApiError::ShuttingDown,
@@ -215,6 +220,8 @@ impl From<SyncError> for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -233,7 +240,7 @@ mod tests {
         let conflict: ApiError = StoreError::Duplicate.into();
         assert_eq!(conflict.body().code, 409);
         assert_eq!(conflict.body().message, "A registration with the same unique data already exists!");
-        let other: ApiError = StoreError::Other("boom".into()).into();
+        let other: ApiError = StoreError::Other(mongodb::error::Error::custom("boom")).into();
         assert_eq!(
             other.body(),
             ErrorBody {
@@ -242,8 +249,13 @@ mod tests {
                 description: Some("Please try again later...".into())
             }
         );
-        let down: ApiError = StoreError::Unreachable("x".into()).into();
-        assert_eq!(down.body().code, 503);
-        assert_eq!(down.body().message, "The service is temporarily unavailable: MongoDB is not reachable.");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for down in
+            [StoreError::from(mongodb::error::Error::from(refused)), StoreError::TimedOut(Duration::from_secs(1))]
+        {
+            let down: ApiError = down.into();
+            assert_eq!(down.body().code, 503);
+            assert_eq!(down.body().message, "The service is temporarily unavailable: MongoDB is not reachable.");
+        }
     }
 }

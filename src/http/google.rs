@@ -24,6 +24,7 @@ use super::user_id::UserId;
 use super::AppState;
 use crate::config::Environment;
 use crate::domain::ChildId;
+use crate::error_chain::Chain;
 use crate::tokens::{BrowserSecret, STATE_LIFETIME_SECS};
 
 /// The cookie that holds the browser's [`BrowserSecret`] between the authorize and callback requests.
@@ -93,7 +94,7 @@ async fn callback(
         Ok(true) => {}
         Ok(false) => return Err(invalid(crate::tokens::InvalidState)),
         Err(e) => {
-            tracing::warn!("Google callback refused, its state could not be marked used: {e}");
+            tracing::warn!("Google callback refused, its state could not be marked used: {}", Chain(&e));
             return Err(ApiError::DependencyDown(Dependency::Redis));
         }
     }

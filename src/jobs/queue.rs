@@ -17,6 +17,7 @@ use super::keys::JobKeys;
 use crate::backoff::Backoff;
 use crate::coordination::{Coordination, CoordinationError, EpochCheck};
 use crate::domain::ChildId;
+use crate::error_chain::Chain;
 use crate::store::{NotificationJournal, Store, Ticks};
 use crate::sync::SyncTarget;
 
@@ -340,7 +341,7 @@ impl JobQueue {
         let ids: Vec<ObjectId> = receipts.iter().filter_map(|id| ObjectId::parse_str(id).ok()).collect();
         if let Err(e) = self.journal.settle(&ids).await {
             // They stay in the journal: replayed only if Redis loses its data, dropped after 7 days.
-            tracing::warn!("{} notifications of child {child} synced but not settled: {e}", ids.len());
+            tracing::warn!("{} notifications of child {child} synced but not settled: {}", ids.len(), Chain(&e));
         }
         Ok(true)
     }

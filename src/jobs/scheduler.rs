@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::JobQueue;
 use crate::backoff::Backoff;
 use crate::config::AutoSync;
+use crate::error_chain::Chain;
 use crate::shutdown::Periodic;
 use crate::store::UserAuths;
 
@@ -47,7 +48,7 @@ pub fn spawn_scheduler(
             let mut failures = 0;
             loop {
                 let Err(e) = queue.tick(&userauths, scheduled).await else { break };
-                tracing::error!("An error occurred while trying to retrieve data for Fitbit sync. {e}");
+                tracing::error!("An error occurred while trying to retrieve data for Fitbit sync. {}", Chain(&e));
                 failures += 1;
                 let pause = RETRIES.delay(failures);
                 if following.is_some_and(|following| Local::now() + pause >= following) {

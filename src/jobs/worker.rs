@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::{Job, JobQueue};
 use crate::backoff::Backoff;
 use crate::coordination::CoordinationError;
+use crate::error_chain::Chain;
 use crate::metrics::{self, JobOutcome};
 use crate::provider::{ProviderErrorKind, RETRY_AFTER_CAP_SECS};
 use crate::shutdown::Periodic;
@@ -121,7 +122,12 @@ impl RedisFailures {
     fn failed(&mut self, what: &str, error: &CoordinationError) {
         self.failures += 1;
         if self.failures == 1 || self.failures.is_multiple_of(10) {
-            tracing::warn!("{what}. {error} (failure {}; next try in {} ms)", self.failures, self.pause().as_millis());
+            tracing::warn!(
+                "{what}. {} (failure {}; next try in {} ms)",
+                Chain(error),
+                self.failures,
+                self.pause().as_millis()
+            );
         }
     }
 
@@ -149,7 +155,7 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             loop {
                 tokio::time::sleep(queue.settings.reclaim_after / 3).await;
                 if let Err(e) = queue.touch(consumer, &job).await {
-                    tracing::warn!("Heartbeat of the sync job of child {} failed: {e}", job.child);
+                    tracing::warn!("Heartbeat of the sync job of child {} failed: {}", job.child, Chain(&e));
                 }
             }
         };
@@ -190,8 +196,9 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
         Err(Some(e)) if e.is_transient() && job.attempt < queue.settings.max_attempts => {
             let delay = queue.settings.retry_backoff().delay(job.attempt);
             tracing::warn!(
-                "An error occurred while syncing Fitbit data from child {}. {e} (attempt {} of {}, next in {} s)",
+                "An error occurred while syncing Fitbit data from child {}. {} (attempt {} of {}, next in {} s)",
                 job.child,
+                Chain(e),
                 job.attempt,
                 queue.settings.max_attempts,
                 delay.as_secs()
@@ -199,7 +206,7 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
             (Some((now_ms + delay.as_millis() as i64, job.attempt + 1)), JobOutcome::Retried)
         }
         Err(e) => {
-            let reason = e.as_ref().map_or_else(|| "too many attempts".to_string(), ToString::to_string);
+            let reason = e.as_ref().map_or_else(|| "too many attempts".to_string(), |e| Chain(e).to_string());
             tracing::error!("An error occurred while syncing Fitbit data from child {}. {reason}", job.child);
             (None, JobOutcome::Failed)
         }
@@ -214,13 +221,13 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
         }
         Err(e) => {
             // Left pending: another worker reclaims it.
-            tracing::warn!("The sync job of child {} could not be acknowledged: {e}", job.child);
+            tracing::warn!("The sync job of child {} could not be acknowledged: {}", job.child, Chain(&e));
             return;
         }
     }
     if matches!(outcome, JobOutcome::Done | JobOutcome::Failed) {
         if let Err(e) = queue.count_finished(job.tick, outcome).await {
-            tracing::warn!("Progress of sync tick {} not counted: {e}", job.tick);
+            tracing::warn!("Progress of sync tick {} not counted: {}", job.tick, Chain(&e));
         }
     }
 }

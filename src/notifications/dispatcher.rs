@@ -7,6 +7,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Inbox;
+use crate::error_chain::Chain;
 use crate::jobs::Enqueued;
 use crate::metrics::{self, NotificationOutcome};
 use crate::shutdown::Periodic;
@@ -23,7 +24,7 @@ pub fn spawn_dispatcher(inbox: Inbox, userauths: UserAuths, shutdown: Cancellati
         let periodic = Periodic::new(&shutdown, POLL_EVERY);
         while periodic.next().await {
             if let Err(e) = dispatch_due(&inbox, &userauths).await {
-                tracing::warn!("Google notifications wait: {e}");
+                tracing::warn!("Google notifications wait: {}", Chain(&*e));
             }
         }
     })

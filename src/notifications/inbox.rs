@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::coordination::CoordinationError;
 use crate::domain::ChildId;
+use crate::error_chain::Chain;
 use crate::jobs::{Enqueued, JobQueue};
 use crate::store::{JournalEntry, NotificationJournal, StoreError};
 
@@ -60,13 +61,12 @@ impl Inbox {
             return Ok(());
         }
         let (kept, answer) = oneshot::channel();
-        let closed = || StoreError::Other("the notification journal's writer stopped".into());
-        self.journal_writes.send((entries.to_vec(), kept)).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())??;
+        self.journal_writes.send((entries.to_vec(), kept)).await.map_err(|_| StoreError::JournalWriterStopped)?;
+        answer.await.map_err(|_| StoreError::JournalWriterStopped)??;
         if let Err(e) = self.note(entries).await {
             let ids: Vec<ObjectId> = entries.iter().map(|entry| entry.id).collect();
             if let Err(undo) = self.journal.settle(&ids).await {
-                tracing::warn!("Refused Google notifications stay in the journal: {undo}");
+                tracing::warn!("Refused Google notifications stay in the journal: {}", Chain(&undo));
             }
             return Err(e.into());
         }

@@ -12,7 +12,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::provider::transport::{read_capped, KEYSET_CAP};
+use crate::provider::transport::{read_capped, BodyError, KEYSET_CAP};
 
 /// How long a fetched keyset is trusted before it is fetched again.
 const KEYSET_LIFETIME: Duration = Duration::from_secs(3600);
@@ -22,7 +22,7 @@ const MISSES_PER_FETCH: usize = 8;
 /// Tink's output prefix for keys of type TINK.
 const TINK_PREFIX: u8 = 0x01;
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
     #[error("no signature header")]
     Missing,
@@ -32,8 +32,25 @@ pub enum SignatureError {
     UnknownKey(u32),
     #[error("the signature does not match the body")]
     Mismatch,
-    #[error("Google's keyset could not be read: {0}")]
-    Keyset(String),
+    #[error("Google's keyset could not be read")]
+    Keyset(#[source] KeysetError),
+}
+
+/// Why Google's keyset could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysetError {
+    /// Without the URL: it is the configured keyset address, known already.
+    #[error(transparent)]
+    Request(reqwest::Error),
+    #[error("status {0}")]
+    Status(reqwest::StatusCode),
+    #[error(transparent)]
+    Body(BodyError),
+    #[error("not JSON")]
+    NotJson(#[source] serde_json::Error),
+    /// The keyset was read but holds no key the service can use; the text says what was missing.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 /// The enabled public keys of a keyset, by key id.
@@ -92,15 +109,16 @@ impl SignatureVerifier {
     }
 
     async fn fetch(&self) -> Result<Keys, SignatureError> {
-        let failed = |e: String| SignatureError::Keyset(e);
-        let response = self.http.get(&self.url).send().await.map_err(|e| failed(e.without_url().to_string()))?;
+        let failed = SignatureError::Keyset;
+        let response =
+            self.http.get(&self.url).send().await.map_err(|e| failed(KeysetError::Request(e.without_url())))?;
         if !response.status().is_success() {
-            return Err(failed(format!("status {}", response.status())));
+            return Err(failed(KeysetError::Status(response.status())));
         }
         // Read up to a cap, so a keyset host that never stops sending cannot fill the memory.
-        let body = read_capped(response, KEYSET_CAP).await.map_err(|e| failed(e.to_string()))?;
-        let keyset: Value = serde_json::from_slice(&body).map_err(|e| failed(format!("not JSON: {e}")))?;
-        parse_keyset(&keyset).map_err(failed)
+        let body = read_capped(response, KEYSET_CAP).await.map_err(|e| failed(KeysetError::Body(e)))?;
+        let keyset: Value = serde_json::from_slice(&body).map_err(|e| failed(KeysetError::NotJson(e)))?;
+        parse_keyset(&keyset).map_err(|e| failed(KeysetError::Unusable(e)))
     }
 }
 
@@ -275,8 +293,8 @@ mod tests {
         let mut changed = body.to_vec();
         changed[5] ^= 1;
         assert!(keys.0[&id].verify(&changed, &signature).is_err());
-        assert_eq!(parse_signature("not base64!").unwrap_err(), SignatureError::Malformed);
-        assert_eq!(parse_signature("AAAAAAAAAA==").unwrap_err(), SignatureError::Malformed);
+        assert!(matches!(parse_signature("not base64!"), Err(SignatureError::Malformed)));
+        assert!(matches!(parse_signature("AAAAAAAAAA=="), Err(SignatureError::Malformed)));
     }
 
     #[test]
@@ -287,5 +305,19 @@ mod tests {
         other["key"][0]["keyData"]["typeUrl"] = "type.googleapis.com/google.crypto.tink.Ed25519PublicKey".into();
         assert!(parse_keyset(&other).is_err());
         assert!(parse_keyset(&serde_json::json!({"primaryKeyId": 1})).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_keyset_that_cannot_be_fetched_shows_why() {
+        // Nothing listens on port 1: the connection is refused at once.
+        let verifier = SignatureVerifier::new("http://127.0.0.1:1/keyset", Duration::from_secs(2));
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let header = sign(&key, 7, b"[]");
+        let error = verifier.verify(b"[]", Some(&header)).await.unwrap_err();
+        assert!(matches!(error, SignatureError::Keyset(KeysetError::Request(_))), "{error:?}");
+        let chain = crate::error_chain::Chain(&error).to_string();
+        assert!(chain.starts_with("Google's keyset could not be read: error sending request"), "{chain}");
+        assert!(chain.len() > "Google's keyset could not be read: error sending request".len(), "{chain}");
+        assert!(!chain.contains("127.0.0.1:1/keyset"), "the configured address is known already: {chain}");
     }
 }

@@ -18,11 +18,12 @@ use subtle::ConstantTimeEq;
 use mongodb::bson::oid::ObjectId;
 
 use crate::config::NotificationSettings;
+use crate::error_chain::Chain;
 use crate::metrics::{self, NotificationOutcome};
 use crate::provider::google::GoogleDataType;
 use crate::store::JournalEntry;
 pub use inbox::{Inbox, InboxError};
-pub use keyset::{SignatureError, SignatureVerifier};
+pub use keyset::{KeysetError, SignatureError, SignatureVerifier};
 pub use payload::{Body, Notification, Operation, PayloadError};
 
 /// Both names Google has used for the signature header (docs/google-health.md#gaps); header names are case-insensitive.
@@ -55,7 +56,7 @@ pub enum NotificationError {
     #[error("{0}")]
     Malformed(PayloadError),
     /// Google's keyset could not be fetched: not the sender's fault, and not a 204, so Google delivers again later.
-    #[error("{0}")]
+    #[error(transparent)]
     KeysetUnavailable(SignatureError),
     /// MongoDB or Redis is down: the answer is not 204, so Google keeps the notification and delivers it again later.
     #[error(transparent)]
@@ -153,7 +154,7 @@ impl Notifications {
             match self.inner.verifier.verify(body, signature).await {
                 Ok(()) => {}
                 Err(e @ SignatureError::Keyset(_)) => {
-                    tracing::warn!("Google notification not checked, Google delivers it again: {e}");
+                    tracing::warn!("Google notification not checked, Google delivers it again: {}", Chain(&e));
                     metrics::get().notification(NotificationOutcome::Unavailable, 1);
                     return Err(NotificationError::KeysetUnavailable(e));
                 }
@@ -194,7 +195,7 @@ impl Notifications {
             .collect();
         // Kept in MongoDB before the 204, so that losing Redis afterwards loses nothing (see `inbox`).
         if let Err(e) = self.inner.inbox.accept(&entries).await {
-            tracing::warn!("Google notifications not noted, Google delivers them again: {e}");
+            tracing::warn!("Google notifications not noted, Google delivers them again: {}", Chain(&e));
             metrics::get().notification(NotificationOutcome::Unavailable, entries.len() as u64);
             return Err(e.into());
         }
@@ -204,7 +205,7 @@ impl Notifications {
 }
 
 fn refused(error: NotificationError, outcome: NotificationOutcome) -> NotificationError {
-    tracing::debug!("Google notification refused: {error}");
+    tracing::debug!("Google notification refused: {}", Chain(&error));
     metrics::get().notification(outcome, 1);
     error
 }

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Store;
+use crate::error_chain::Chain;
 use crate::shutdown::Periodic;
 
 const RETRY_EVERY: Duration = Duration::from_secs(2);
@@ -35,7 +36,7 @@ pub fn spawn_connector(store: Store, shutdown: CancellationToken, connected: boo
                     // A server that came back empty (a new container without its volume) gets its collections and
                     // indexes again before the next query relies on them.
                     if let Err(e) = store.ensure_indexes().await {
-                        tracing::warn!("Indexes not re-created after the reconnection: {e}");
+                        tracing::warn!("Indexes not re-created after the reconnection: {}", Chain(&e));
                     }
                 }
                 _ => {}
@@ -57,7 +58,7 @@ pub async fn connect_once(store: &Store) -> bool {
             true
         }
         Err(e) => {
-            tracing::warn!("Error trying to connect for the first time with mongoDB: {e}");
+            tracing::warn!("Error trying to connect for the first time with mongoDB: {}", Chain(&e));
             false
         }
     }

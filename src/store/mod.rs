@@ -36,14 +36,29 @@ pub const RESOURCES: &str = "resources";
 /// Remote revokes to retry (see `tokens::revocations`).
 pub const REVOCATIONS: &str = "revocations";
 
+/// A failed MongoDB call. Each variant keeps its cause as its source; its own message does not repeat it, so logs show
+/// the whole error with `error_chain::Chain`.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("MongoDB is not reachable: {0}")]
-    Unreachable(String),
+    #[error("MongoDB is not reachable")]
+    Unreachable(#[source] mongodb::error::Error),
+    /// The call was given up after `MONGODB_TIMEOUT_MS`; like `Unreachable`, MongoDB is treated as down.
+    #[error("MongoDB did not answer within {} ms", .0.as_millis())]
+    TimedOut(Duration),
     #[error("a registration with the same unique data already exists")]
     Duplicate,
-    #[error("database error: {0}")]
-    Other(String),
+    #[error("database error")]
+    Other(#[source] mongodb::error::Error),
+    /// A stored document lacks a field the service reads, or holds it with another type.
+    #[error("a stored document is not in the expected shape")]
+    Malformed(#[source] mongodb::bson::document::ValueAccessError),
+    #[error("a document cannot be converted to BSON")]
+    Unencodable(#[source] mongodb::bson::ser::Error),
+    #[error("TOKEN_ENCRYPTION_KEY is not set: there is no key to seal with")]
+    NoSealingKey,
+    /// The task that writes the notification journal ended (the service is stopping, or it panicked).
+    #[error("the notification journal's writer stopped")]
+    JournalWriterStopped,
     /// A stored token no configured key opens (docs/operations.md#security); the text names no key and no token.
     #[error("{0}")]
     Undecryptable(crypto::DecryptError),
@@ -54,7 +69,7 @@ impl From<mongodb::error::Error> for StoreError {
         use mongodb::error::{ErrorKind, WriteFailure};
         match *e.kind {
             ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
-                StoreError::Unreachable(e.to_string())
+                StoreError::Unreachable(e)
             }
             ErrorKind::Write(WriteFailure::WriteError(ref w)) if w.code == 11000 => StoreError::Duplicate,
             ErrorKind::Command(ref c) if c.code == 11000 => StoreError::Duplicate,
@@ -65,7 +80,7 @@ impl From<mongodb::error::Error> for StoreError {
             {
                 StoreError::Duplicate
             }
-            _ => StoreError::Other(e.to_string()),
+            _ => StoreError::Other(e),
         }
     }
 }
@@ -86,7 +101,7 @@ pub struct Store {
 impl Store {
     /// Parses the URI and builds the client. No connection is made here.
     pub async fn new(uri: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let mut options = ClientOptions::parse(uri).await.map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut options = ClientOptions::parse(uri).await.map_err(StoreError::Other)?;
         options.app_name = Some("ds-agent".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
@@ -97,7 +112,7 @@ impl Store {
             }
         }));
         let db_name = options.default_database.clone().unwrap_or_else(|| "ocariot-ds-agent".into());
-        let client = Client::with_options(options).map_err(|e| StoreError::Other(e.to_string()))?;
+        let client = Client::with_options(options).map_err(StoreError::Other)?;
         let db = client.database(&db_name);
         Ok(Store { client, db, timeout })
     }
@@ -117,7 +132,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, call.into_future()).await {
             Ok(result) => result.map_err(StoreError::from),
-            Err(_) => Err(StoreError::Unreachable(format!("no answer within {} ms", self.timeout.as_millis()))),
+            Err(_) => Err(StoreError::TimedOut(self.timeout)),
         }
     }
 
@@ -131,8 +146,7 @@ impl Store {
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         for collection in [OUTBOX, NOTIFICATIONS, TICKS, SYNC_OUTCOMES] {
             match self.timed(self.db.create_collection(collection)).await {
-                // 48: NamespaceExists.
-                Err(StoreError::Other(reason)) if reason.contains("already exists") || reason.contains("48") => {}
+                Err(StoreError::Other(e)) if namespace_exists(&e) => {}
                 other => other?,
             }
         }
@@ -187,5 +201,35 @@ impl Store {
 
     pub async fn close(&self) {
         self.client.clone().shutdown().await;
+    }
+}
+
+/// Whether a `create` failed because the collection already exists (code 48, NamespaceExists), read from the driver's
+/// text whichever error kind carries it.
+fn namespace_exists(e: &mongodb::error::Error) -> bool {
+    let text = e.to_string();
+    text.contains("already exists") || text.contains("48")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::Chain;
+
+    #[test]
+    fn an_io_failure_is_unreachable_and_the_chain_shows_the_cause() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused by mongo:27017");
+        let error = StoreError::from(mongodb::error::Error::from(refused));
+        assert!(matches!(error, StoreError::Unreachable(_)));
+        assert_eq!(error.to_string(), "MongoDB is not reachable");
+        let chain = Chain(&error).to_string();
+        assert!(chain.starts_with("MongoDB is not reachable: "), "{chain}");
+        assert!(chain.contains("connection refused by mongo:27017"), "{chain}");
+    }
+
+    #[test]
+    fn a_timeout_says_how_long_was_waited() {
+        let error = StoreError::TimedOut(Duration::from_millis(1500));
+        assert_eq!(Chain(&error).to_string(), "MongoDB did not answer within 1500 ms");
     }
 }

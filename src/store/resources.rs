@@ -96,7 +96,7 @@ impl Resources {
         let documents = items
             .iter()
             .map(|item| {
-                let resource = mongodb::bson::to_bson(item.resource).map_err(|e| StoreError::Other(e.to_string()))?;
+                let resource = mongodb::bson::to_bson(item.resource).map_err(StoreError::Unencodable)?;
                 let mut document = doc! {
                     "type": kind,
                     "resource": resource,

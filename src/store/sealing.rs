@@ -124,7 +124,7 @@ pub async fn reseal_tokens(
     mut progress: impl FnMut(&ResealReport),
 ) -> Result<Vec<ResealReport>, StoreError> {
     if !cipher.seals() {
-        return Err(StoreError::Other("TOKEN_ENCRYPTION_KEY is not set: there is no key to seal with".into()));
+        return Err(StoreError::NoSealingKey);
     }
     let mut reports = Vec::new();
     for tokens in &SEALED_COLLECTIONS {
@@ -141,7 +141,7 @@ pub async fn reseal_tokens(
             let cursor = store.timed(find).await?;
             let documents: Vec<Document> = store.timed(cursor.try_collect()).await?;
             let Some(last) = documents.last() else { break };
-            after = Some(last.get_object_id("_id").map_err(|e| StoreError::Other(e.to_string()))?);
+            after = Some(last.get_object_id("_id").map_err(StoreError::Malformed)?);
             for document in documents {
                 reseal_document(store, cipher, tokens, document, &mut report).await?;
             }

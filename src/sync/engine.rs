@@ -30,6 +30,7 @@ use crate::config::DEFAULT_SYNC_PAGES_IN_FLIGHT;
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::ocariot::Resource;
 use crate::domain::{ChildId, LogPart, Part, ProviderAuth, ResourceKind, Scopes, Skip, SyncWindow};
+use crate::error_chain::Chain;
 use crate::metrics::{self, SyncOutcome};
 use crate::provider::page::{skipped, PageBudget, Reading, SourceItem};
 use crate::provider::Providers;
@@ -156,7 +157,7 @@ impl SyncService {
     async fn record_outcome(&self, child: ChildId, outcome: &RecordedOutcome) {
         let Some(outcomes) = &self.outcomes else { return };
         if let Err(e) = outcomes.record(child, outcome).await {
-            tracing::warn!("The outcome of the sync of child {child} was not kept for its status: {e}");
+            tracing::warn!("The outcome of the sync of child {child} was not kept for its status: {}", Chain(&e));
         }
     }
 
@@ -234,7 +235,9 @@ impl SyncService {
         // route's answer) must not wait for a lock that expires by itself.
         match tokio::time::timeout(LEASE_RELEASE_WITHIN, lease.release()).await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("Sync lock of child {child} not released, it expires by itself: {e}"),
+            Ok(Err(e)) => {
+                tracing::warn!("Sync lock of child {child} not released, it expires by itself: {}", Chain(&e))
+            }
             Err(_) => tracing::warn!("Sync lock of child {child} not released in time (Redis?), it expires by itself"),
         }
         match &result {
@@ -251,7 +254,7 @@ impl SyncService {
                 (SyncResult::Interrupted, None, Some(SyncError::Interrupted.to_string()), None)
             }
             Err(SyncError::Provider(e)) => (SyncResult::Failed, e.code(), Some(e.to_string()), None),
-            Err(e) => (SyncResult::Failed, None, Some(e.to_string()), None),
+            Err(e) => (SyncResult::Failed, None, Some(Chain(e).to_string()), None),
         };
         let outcome = RecordedOutcome { result: ended, code, message, at: Utc::now(), started_at, counts };
         self.record_outcome(child, &outcome).await;
@@ -334,7 +337,9 @@ impl SyncService {
                 self.failures.report_permission_denied(child, &new).await;
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!("Refused data of child {child} not recorded, the next sync asks again: {e}"),
+            Err(e) => {
+                tracing::warn!("Refused data of child {child} not recorded, the next sync asks again: {}", Chain(&e))
+            }
         }
     }
 
@@ -512,7 +517,10 @@ impl SyncService {
             match self.resources.record(child, kind, provider, &records).await {
                 Ok(()) => return Ok(()),
                 Err(e) if attempt < RECORD_ATTEMPTS => {
-                    tracing::warn!("Error at save {kind} logs of child {child} (attempt {attempt}), retrying: {e}");
+                    tracing::warn!(
+                        "Error at save {kind} logs of child {child} (attempt {attempt}), retrying: {}",
+                        Chain(&e)
+                    );
                     tokio::time::sleep(RECORD_BACKOFF.delay(attempt)).await;
                     attempt += 1;
                     // A write that timed out may have landed all the same: only what is missing is written again.
@@ -528,8 +536,9 @@ impl SyncService {
                     let labels = metrics::KindLabels { kind };
                     metrics::get().sync_items_unrecorded.get_or_create(&labels).inc_by(pending.len() as u64);
                     tracing::error!(
-                        "Error at save {kind} logs: {e}. {} published items of child {child} are not recorded; the \
+                        "Error at save {kind} logs: {}. {} published items of child {child} are not recorded; the \
                          next sync sends them again",
+                        Chain(&e),
                         pending.len()
                     );
                     return Err(e.into());
@@ -550,7 +559,7 @@ impl SyncService {
                 }
             }
             Ok(false) => {}
-            Err(e) => tracing::info!("Error at update the last sync: {e}"),
+            Err(e) => tracing::info!("Error at update the last sync: {}", Chain(&e)),
         }
     }
 }

@@ -24,22 +24,23 @@ const BUFFERED_LINES: usize = 4096;
 pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write logs to LOG_DIR={dir:?}: {reason}")]
-pub struct TelemetryError {
-    dir: String,
-    reason: String,
+pub enum TelemetryError {
+    #[error("cannot create LOG_DIR={dir:?}")]
+    Directory { dir: String, source: std::io::Error },
+    #[error("cannot write logs to LOG_DIR={dir:?}")]
+    LogFile { dir: String, source: tracing_appender::rolling::InitError },
 }
 
 /// Installs the global subscriber. Called once, by the binary; tests run without it.
 pub fn init(environment: Environment, log_dir: &Path) -> Result<LogGuards, TelemetryError> {
-    let error = |reason: String| TelemetryError { dir: log_dir.display().to_string(), reason };
-    std::fs::create_dir_all(log_dir).map_err(|e| error(e.to_string()))?;
+    let dir = || log_dir.display().to_string();
+    std::fs::create_dir_all(log_dir).map_err(|source| TelemetryError::Directory { dir: dir(), source })?;
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_suffix("results.log")
         .max_log_files(15)
         .build(log_dir)
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|source| TelemetryError::LogFile { dir: dir(), source })?;
 
     let level = match environment {
         Environment::Production => Level::WARN,

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::bus::{Event, Publisher};
 use crate::domain::{ChildId, TokenStatus};
+use crate::error_chain::Chain;
 use crate::provider::{AuthErrorBody, ProviderError, ProviderErrorKind};
 use crate::store::UserAuths;
 
@@ -26,12 +27,12 @@ impl FailureReporter {
             // A retired API never answers again: the cron must stop calling it until new tokens come.
             ProviderErrorKind::InvalidToken | ProviderErrorKind::LegacyRetired => {
                 if let Err(e) = self.userauths.set_status(child, TokenStatus::InvalidToken).await {
-                    tracing::error!("Error at update token status from {child}: {e}");
+                    tracing::error!("Error at update token status from {child}: {}", Chain(&e));
                 }
             }
             ProviderErrorKind::InvalidGrant => {
                 if let Err(e) = self.userauths.remove_authorization(child).await {
-                    tracing::error!("Error at remove the tokens of {child}: {e}");
+                    tracing::error!("Error at remove the tokens of {child}: {}", Chain(&e));
                 }
             }
             _ => {}

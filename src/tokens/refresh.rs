@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::coordination::{Coordination, CoordinationError};
 use crate::domain::{ChildId, ProviderAuth, ScopeError, Scopes, TokenStatus};
+use crate::error_chain::Chain;
 use crate::metrics::{RefreshLabels, RefreshOutcome};
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::store::{StoreError, StoredAuth, UserAuths};
@@ -76,7 +77,7 @@ impl TokenService {
         let outcome = if result.is_ok() { RefreshOutcome::Success } else { RefreshOutcome::Failed };
         crate::metrics::get().token_refreshes.get_or_create(&RefreshLabels { outcome }).inc();
         if let Err(e) = self.coordination.unlock(guard).await {
-            tracing::warn!("Refresh lock of child {child} not released, it expires by itself: {e}");
+            tracing::warn!("Refresh lock of child {child} not released, it expires by itself: {}", Chain(&e));
         }
         result
     }

@@ -14,6 +14,9 @@ pub enum ResealError {
     Usage,
     #[error("TOKEN_ENCRYPTION_KEY must be set: it is the key every token is sealed with")]
     NoKey,
+    /// Flattened on purpose, as at startup: the driver's text may hold the URI's password.
+    #[error("invalid MongoDB URI: {0}")]
+    MongoUri(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -34,7 +37,9 @@ pub async fn run(args: &[String], settings: &Settings) -> Result<Vec<ResealRepor
     };
     let cipher = TokenCipher::from_settings(settings);
     let Some(key_id) = cipher.current_key_id().map(str::to_string) else { return Err(ResealError::NoKey) };
-    let store = Store::new(settings.mongodb_uri.expose(), settings.mongodb_timeout).await?;
+    let store = Store::new(settings.mongodb_uri.expose(), settings.mongodb_timeout)
+        .await
+        .map_err(|e| ResealError::MongoUri(settings.mongodb_uri.scrub_error(&e)))?;
     store.ping().await?;
     println!("sealing every stored token under the key {key_id} (TOKEN_ENCRYPTION_KEY), {batch} documents a batch");
     let reports = store::reseal_tokens(&store, &cipher, batch, |report| println!("{}", line(report))).await;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::domain::{ChildId, ProviderAuth, ProviderKind};
+use crate::error_chain::Chain;
 use crate::provider::{ProviderError, ProviderErrorKind, Providers};
 use crate::shutdown::Periodic;
 use crate::store::{bson_time, Aad, Store, StoreError, TokenCipher, REVOCATIONS};
@@ -75,7 +76,7 @@ impl Revocations {
     pub async fn retry_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut settled = 0;
         while let Some(entry) = self.claim(now).await? {
-            let id = entry.get_object_id("_id").map_err(|e| StoreError::Other(e.to_string()))?;
+            let id = entry.get_object_id("_id").map_err(StoreError::Malformed)?;
             let attempts = entry.get_i32("attempts").unwrap_or(1);
             let provider = entry.get_str("provider").ok().and_then(ProviderKind::parse).unwrap_or_default();
             let collection = self.store.collection(REVOCATIONS);
@@ -167,7 +168,7 @@ pub fn spawn_revocation_retries(revocations: Revocations, shutdown: Cancellation
         let periodic = Periodic::new(&shutdown, POLL_EVERY);
         while periodic.next().await {
             if let Err(e) = revocations.retry_due(Utc::now()).await {
-                tracing::warn!("Revoke retries paused: {e}");
+                tracing::warn!("Revoke retries paused: {}", Chain(&e));
             }
         }
     })

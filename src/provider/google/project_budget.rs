@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::coordination::{Coordination, CoordinationError};
+use crate::error_chain::Chain;
 use crate::metrics::{self, QuotaLabels, QuotaScope};
 
 /// Takes one request from the budget: 0 when it may go now, else the milliseconds to wait (a pause, or the time the
@@ -76,13 +77,16 @@ impl ProjectBudget {
         }
         loop {
             let answer = tokio::time::timeout(REDIS_ANSWER_WITHIN, self.try_take()).await;
-            match answer.unwrap_or_else(|_| Err(CoordinationError::Unreachable("no answer in time".into()))) {
+            match answer.unwrap_or(Err(CoordinationError::TimedOut)) {
                 Ok(0) => break,
                 Ok(wait_ms) => tokio::time::sleep(Duration::from_millis(wait_ms)).await,
                 Err(e) => {
                     let mut retry_at = self.retry_at();
                     if retry_at.is_none() {
-                        tracing::warn!("The Google project's request budget is not shared while Redis is away: {e}");
+                        tracing::warn!(
+                            "The Google project's request budget is not shared while Redis is away: {}",
+                            Chain(&e)
+                        );
                     }
                     *retry_at = Some(Instant::now() + RETRY_REDIS_EVERY);
                     return;
@@ -144,7 +148,7 @@ impl ProjectBudget {
         };
         if let Err(e) = paused.await {
             // This instance still waits out its own retry; the others meet the 429 themselves.
-            tracing::warn!("The project's pause is not shared while Redis is away: {e}");
+            tracing::warn!("The project's pause is not shared while Redis is away: {}", Chain(&e));
         }
     }
 }
