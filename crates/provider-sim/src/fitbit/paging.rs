@@ -18,13 +18,13 @@ use crate::dataset::History;
 const MAX_LIMIT: usize = 100;
 
 #[derive(Clone, Copy)]
-pub(super) enum List {
+pub(crate) enum List {
     Sleep,
     Activities,
 }
 
 impl List {
-    pub(super) fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             List::Sleep => "sleep",
             List::Activities => "activities",
@@ -126,7 +126,7 @@ fn sort_order(direction: Direction) -> &'static str {
 
 /// One page of `list` as `{"<list>":[…],"pagination":{…}}`; `link` is the list's absolute URL without query.
 /// `next_link`, from a [`crate::FaultKind::NextLink`], replaces `pagination.next` whatever follows.
-pub(super) fn list(
+pub(crate) fn list(
     history: &History,
     added: &[Value],
     list: List,
@@ -182,7 +182,7 @@ pub(super) fn list(
 }
 
 /// `YYYY-MM-DD`, or Fitbit's 400 naming the field.
-pub(super) fn parse_date(value: &str, field: &'static str) -> Result<NaiveDate, FitbitError> {
+pub(crate) fn parse_date(value: &str, field: &'static str) -> Result<NaiveDate, FitbitError> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .ok()
         .filter(|_| value.len() == 10)

@@ -2,6 +2,7 @@
 //! control routes for tests and developers, and one log line per request (credentials in it shortened).
 
 mod admin;
+mod fitbit;
 mod google;
 
 use std::sync::Arc;
@@ -17,7 +18,6 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::fitbit::error as fitbit_error;
-use crate::fitbit::{data, oauth};
 use crate::preflight;
 use crate::redact::{redact_query, short};
 use crate::state::Shared;
@@ -26,11 +26,11 @@ pub(crate) use google::keyset::PATH as KEYSET_PATH;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/oauth2/token", post(oauth::token))
-        .route("/oauth2/revoke", post(oauth::revoke))
-        .route("/1.1/oauth2/introspect", post(oauth::introspect))
-        .route("/1/user/-/{*resource}", get(data::get))
-        .route("/1.2/user/-/{*resource}", get(data::get))
+        .route("/oauth2/token", post(fitbit::oauth::token))
+        .route("/oauth2/revoke", post(fitbit::oauth::revoke))
+        .route("/1.1/oauth2/introspect", post(fitbit::oauth::introspect))
+        .route("/1/user/-/{*resource}", get(fitbit::data::get))
+        .route("/1.2/user/-/{*resource}", get(fitbit::data::get))
         .route("/token", post(google::oauth::token))
         .route("/revoke", post(google::oauth::revoke))
         .route("/tokeninfo", get(google::oauth::tokeninfo).post(google::oauth::tokeninfo))

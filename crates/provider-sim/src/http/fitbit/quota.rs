@@ -5,7 +5,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::error as fitbit_error;
+use crate::fitbit::error as fitbit_error;
 use crate::rate_limit::Quota;
 use crate::state::{now, Shared};
 

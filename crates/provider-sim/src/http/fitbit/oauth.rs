@@ -10,11 +10,11 @@ use axum::Json;
 use serde_json::json;
 
 use super::bearer::Bearer;
-use super::error::{self as fitbit_error, FitbitError};
 use super::quota::metered;
-use super::scopes;
-use super::tokens::AccessState;
 use crate::faults::Route;
+use crate::fitbit::error::{self as fitbit_error, FitbitError};
+use crate::fitbit::scopes;
+use crate::fitbit::tokens::AccessState;
 use crate::oauth_form::{client_authenticated, parse_form, Form};
 use crate::preflight::preflight;
 use crate::state::{now, Shared};

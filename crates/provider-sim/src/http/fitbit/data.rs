@@ -13,12 +13,12 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::bearer::{Bearer, Caller};
-use super::error::{self as fitbit_error, FitbitError};
-use super::paging::{self, parse_date, List};
 use super::quota::metered;
-use super::scopes;
 use crate::dataset::{History, SERIES_RESOURCES};
 use crate::faults::{FaultKind, Route};
+use crate::fitbit::error::{self as fitbit_error, FitbitError};
+use crate::fitbit::paging::{self, parse_date, List};
+use crate::fitbit::scopes;
 use crate::preflight::preflight;
 use crate::state::Shared;
 

@@ -4,8 +4,8 @@
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 
-use super::error::{self as fitbit_error, FitbitError};
-use super::tokens::AccessState;
+use crate::fitbit::error::{self as fitbit_error, FitbitError};
+use crate::fitbit::tokens::AccessState;
 use crate::state::{now, Shared};
 
 /// The bearer token of a request, as the token store sees it now.
