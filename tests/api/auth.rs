@@ -29,7 +29,7 @@ fn object_id_error() -> Value {
 #[tokio::test]
 async fn post_auth_stores_the_tokens_as_the_original_did() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rwei ract rsle").await;
+    let (child, tokens) = app.connect_fitbit_child("rwei ract rsle").await;
 
     let document = app.userauth_document(child).await.expect("stored");
     assert_eq!(document.get_object_id("user_id").unwrap(), child.object_id());
@@ -58,7 +58,7 @@ async fn post_auth_stores_the_tokens_as_the_original_did() {
 #[tokio::test]
 async fn post_auth_accepts_form_bodies_and_replaces_a_previous_authorization() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("ract").await;
+    let (child, _) = app.connect_fitbit_child("ract").await;
     app.store
         .collection("userauths")
         .update_one(doc! {"user_id": child.object_id()}, doc! {"$set": {"fitbit.last_sync": "2020-09-08T19:09:23Z"}})

@@ -19,7 +19,7 @@ async fn nothing_counts_as_synced_while_the_broker_is_away() {
     let uri = format!("amqp://guest:guest@127.0.0.1:{}", proxy.port);
     let app = spawn_app_with(&[("RABBITMQ_URI", &uri)]).await;
     assert!(eventually(Duration::from_secs(60), || app.state.bus.is_connected()).await);
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
 
     proxy.cut();
     assert!(eventually(Duration::from_secs(60), || async { !app.state.bus.is_connected().await }).await);
@@ -81,7 +81,7 @@ async fn after_rabbitmq_and_mongodb_come_back_everything_works_again_without_a_r
         channel.queue_declare(&queue, passive, FieldTable::default()).await.map_or(0, |q| q.consumer_count())
     };
     assert!(eventually(Duration::from_secs(60), || async { subscribers().await == 1 }).await, "subscribed");
-    let (deleted_child, _) = app.connect_child("rwei ract rsle").await;
+    let (deleted_child, _) = app.connect_child().await;
 
     broker.cut();
     mongodb.cut();
@@ -94,7 +94,7 @@ async fn after_rabbitmq_and_mongodb_come_back_everything_works_again_without_a_r
     assert!(eventually(Duration::from_secs(60), || async { subscribers().await == 1 }).await, "subscribed again");
 
     // A route that writes, a sync that publishes, a job of a tick: all as before.
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     let mut probe = BusProbe::bind(&["physicalactivities.sync", "fitbit.lastsync"]).await;
     let response = app.sync(child).await;
     assert_eq!(response.status(), StatusCode::OK);

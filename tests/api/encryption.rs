@@ -13,7 +13,7 @@ fn key() -> String {
 #[tokio::test]
 async fn tokens_are_stored_sealed_and_read_back_in_clear() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &key())]).await;
-    let (child, tokens) = app.connect_child("ract").await;
+    let (child, tokens) = app.connect_child().await;
     let fitbit = app.userauth_document(child).await.unwrap().get_document("fitbit").unwrap().clone();
     for field in ["access_token", "refresh_token"] {
         let stored = fitbit.get_str(field).unwrap();

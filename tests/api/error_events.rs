@@ -36,7 +36,7 @@ fn masked(token: &str) -> String {
 #[tokio::test]
 async fn expired_token_is_1011() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei").await;
+    let (child, _) = app.connect_fitbit_child("rwei").await;
     let expired = app.sim.issue_fitbit_tokens(&unique_name("FB"), "rwei", -10);
     let error = app.state.providers.fitbit.get(WEIGHTS, &expired.access_token).await.unwrap_err();
     assert_eq!(
@@ -101,7 +101,7 @@ async fn invalid_client_is_1401() {
 async fn rate_limit_is_1429_with_the_reset_time() {
     let app = spawn_app().await;
     app.sim.set_rate_limit(1);
-    let (child, tokens) = app.connect_child("rwei").await;
+    let (child, tokens) = app.connect_fitbit_child("rwei").await;
     let first = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await;
     let error = match first {
         Err(e) => e,
@@ -121,7 +121,7 @@ async fn rate_limit_is_1429_with_the_reset_time() {
 #[tokio::test]
 async fn another_provider_error_type_is_1500_with_its_own_message() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rsle").await;
+    let (child, tokens) = app.connect_fitbit_child("rsle").await;
     let error = app.state.providers.fitbit.get(WEIGHTS, &tokens.access_token).await.unwrap_err();
     let body = report_and_read(&app, child, &error, &[&tokens.access_token, &tokens.refresh_token]).await;
     assert_eq!(body["code"], 1500);

@@ -263,7 +263,7 @@ async fn google_rate_limits_and_dead_tokens_map_to_1429_1012_and_1021() {
 #[tokio::test]
 async fn a_retired_legacy_api_is_1410_on_post_auth_and_sync_and_the_cron_skips_the_child() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_fitbit_child("rwei ract rsle").await;
     let mut probe = BusProbe::bind(&["fitbit.auth.error"]).await;
     app.sim.set_legacy_gone(true);
     let expected = json!({"code": 1410, "message": "Fitbit Web API is no longer available.",

@@ -294,13 +294,20 @@ impl TestApp {
         Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings")
     }
 
-    /// A child with fresh simulator tokens, handed over through `POST …/fitbit/auth`.
-    pub async fn connect_child(&self, scopes: &str) -> (ChildId, TokenPair) {
+    /// A child on Google, the live provider: a new simulator user's tokens with every Health scope, valid for 8 hours,
+    /// handed over through `POST …/fitbit/auth`. What most tests need.
+    pub async fn connect_child(&self) -> (ChildId, TokenPair) {
+        self.connect_google_user(&unique_name("G"), 8 * 3600).await
+    }
+
+    /// A child on the retired Fitbit API with fresh tokens of `scopes`, for tests of what is Fitbit's.
+    pub async fn connect_fitbit_child(&self, scopes: &str) -> (ChildId, TokenPair) {
         let (child, tokens, _) = self.connect_fitbit_user(scopes).await;
         (child, tokens)
     }
 
-    /// As [`connect_child`](Self::connect_child), also naming the simulator's user whose data the child has.
+    /// As [`connect_fitbit_child`](Self::connect_fitbit_child), also naming the simulator's user whose data the child
+    /// has.
     pub async fn connect_fitbit_user(&self, scopes: &str) -> (ChildId, TokenPair, String) {
         let child = ChildId::from(mongodb::bson::oid::ObjectId::new());
         let user = unique_name("FB");

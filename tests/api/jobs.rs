@@ -21,7 +21,7 @@ async fn two_instances_and_one_tick_sync_every_child_exactly_once() {
     let second = first.spawn_peer(&[]).await;
     let mut children = Vec::new();
     for _ in 0..6 {
-        children.push(first.connect_child("rwei ract rsle").await.0);
+        children.push(first.connect_child().await.0);
     }
     let mut probe = BusProbe::bind(&["fitbit.lastsync"]).await;
 
@@ -62,7 +62,7 @@ async fn two_instances_and_one_tick_sync_every_child_exactly_once() {
 #[tokio::test]
 async fn a_job_whose_worker_died_is_reclaimed_and_finished() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     app.stop();
     tokio::time::sleep(Duration::from_millis(600)).await;
 
@@ -83,7 +83,7 @@ async fn a_job_whose_worker_died_is_reclaimed_and_finished() {
 #[tokio::test]
 async fn the_cron_expression_starts_ticks_that_sync_children() {
     let app = crate::helpers::spawn_app_with(&[("EXPRESSION_AUTO_SYNC", "*/2 * * * * *")]).await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     let synced = eventually(Duration::from_secs(60), || async { last_sync(&app, child).await.is_some() }).await;
     assert!(synced, "a tick enqueued the child and a worker synced it");
 }

@@ -98,7 +98,7 @@ async fn after_a_rotation_syncs_go_on_and_new_writes_are_sealed_under_the_new_ke
 #[tokio::test]
 async fn the_reseal_leaves_nothing_under_the_old_key_and_seals_plaintext_and_v1_values() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &b64(&A))]).await;
-    let (sealed_child, tokens) = app.connect_child("ract rsle").await;
+    let (sealed_child, tokens) = app.connect_child().await;
     let (plain_child, plain) = app.insert_plaintext_child(8 * 3600).await;
     let (plain_access, plain_refresh) = (plain.access_token, plain.refresh_token);
     let (v1_child, v1) = app.insert_plaintext_child(8 * 3600).await;
@@ -148,7 +148,7 @@ async fn the_reseal_leaves_nothing_under_the_old_key_and_seals_plaintext_and_v1_
 #[tokio::test]
 async fn the_reseal_command_prints_its_progress_and_fails_without_a_key() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &b64(&A))]).await;
-    let (child, _) = app.connect_child("ract").await;
+    let (child, _) = app.connect_child().await;
     let run = |vars: &[(&str, &str)], args: &[&str]| {
         let dir = tempfile::tempdir().unwrap();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ds-agent"));
@@ -217,7 +217,7 @@ async fn a_sealed_value_swapped_between_two_children_does_not_open_and_destroys_
 #[tokio::test]
 async fn started_with_only_a_wrong_key_the_application_refuses_to_build_with_a_clear_error() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &b64(&A))]).await;
-    app.connect_child("ract").await;
+    app.connect_child().await;
 
     let wrong = Application::build(app.peer_settings(&[("TOKEN_ENCRYPTION_KEY", &b64(&B))])).await;
     let error = wrong.err().expect("a wrong key is refused");
@@ -262,8 +262,8 @@ async fn a_revocation_that_cannot_be_decrypted_is_kept_and_counted() {
 #[tokio::test]
 async fn a_user_delete_event_that_keeps_failing_ends_on_the_dead_letter_queue() {
     let app = spawn_app_with(&[("TOKEN_ENCRYPTION_KEY", &b64(&A))]).await;
-    let (child, _) = app.connect_child("ract").await;
-    let (other, _) = app.connect_child("ract").await;
+    let (child, _) = app.connect_child().await;
+    let (other, _) = app.connect_child().await;
     // The child's access token replaced by another child's: no key opens it, every handling fails.
     let foreign = stored(&app, other).await.get_str("access_token").unwrap().to_string();
     let update = doc! {"$set": {"fitbit.access_token": &foreign}};

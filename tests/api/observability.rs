@@ -72,7 +72,7 @@ async fn a_childs_status_from_no_sync_to_a_sync_running_done_and_rate_limited() 
 
     // A Fitbit child whose provider rate-limits it: the outcome says 1429.
     app.sim.set_rate_limit(1);
-    let (limited, fitbit_tokens) = app.connect_child("rwei ract rsle").await;
+    let (limited, fitbit_tokens) = app.connect_fitbit_child("rwei ract rsle").await;
     assert_eq!(app.sync(limited).await.status(), StatusCode::TOO_MANY_REQUESTS);
     let (_, body) = status(&app, &limited.to_string()).await;
     assert_eq!(body["provider"], "fitbit");

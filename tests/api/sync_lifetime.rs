@@ -29,7 +29,7 @@ async fn lock_exists(child: ChildId) -> bool {
 #[tokio::test]
 async fn a_client_that_goes_away_does_not_cut_the_sync_short_nor_leave_the_child_locked() {
     let app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     let mut probe = BusProbe::bind(&["physicalactivities.sync"]).await;
     app.sim.set_latency(Duration::from_millis(400));
 
@@ -65,7 +65,7 @@ async fn resources(app: &TestApp, child: ChildId, kind: &str) -> u64 {
 #[tokio::test]
 async fn sigterm_during_a_slow_sync_stops_at_a_safe_point_and_frees_the_child() {
     let mut app = spawn_app().await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     let mut probe = BusProbe::bind(&["physicalactivities.sync", "sleep.sync", "weights.sync"]).await;
     app.sim.set_latency(Duration::from_millis(1000));
     let request = tokio::spawn(app.client.post(app.url(&format!("/v1/users/{child}/fitbit/sync"))).send());
@@ -115,7 +115,7 @@ async fn mongodb_failing_right_after_a_confirm_is_503_and_the_next_sync_records_
     let app = spawn_app_with(&[("MONGODB_URI_TEST", &uri), ("MONGODB_TIMEOUT_MS", "2000")]).await;
     let direct = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await.unwrap().database(&database);
     let resources = direct.collection::<mongodb::bson::Document>("resources");
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     let mut probe = BusProbe::bind(&["physicalactivities.sync", "sleep.sync", "weights.sync"]).await;
     let unrecorded = |kind: &str| format!(r#"ds_agent_sync_items_unrecorded_total{{kind="{kind}"}}"#);
     let all_unrecorded = || async {
@@ -164,7 +164,7 @@ async fn mongodb_failing_right_after_a_confirm_is_503_and_the_next_sync_records_
 #[tokio::test]
 async fn a_first_sync_longer_than_the_route_waits_is_202_and_goes_on() {
     let app = spawn_app_with(&[("SYNC_ROUTE_WAIT_SECS", "1")]).await;
-    let (child, _) = app.connect_child("rwei ract rsle").await;
+    let (child, _) = app.connect_child().await;
     let mut probe = BusProbe::bind(&["physicalactivities.sync"]).await;
     app.sim.set_latency(Duration::from_millis(500));
 

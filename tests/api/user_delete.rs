@@ -15,7 +15,7 @@ use crate::helpers::{eventually, spawn_app};
 #[tokio::test]
 async fn a_user_delete_event_removes_the_child_and_is_acknowledged() {
     let app = spawn_app().await;
-    let (child, tokens) = app.connect_child("rwei ract rsle").await;
+    let (child, tokens) = app.connect_child().await;
     assert_eq!(app.sync(child).await.status(), StatusCode::OK);
     let resources = app.store.collection("resources");
     assert!(resources.count_documents(doc! {"user_id": child.to_string()}).await.unwrap() > 0);
@@ -30,7 +30,8 @@ async fn a_user_delete_event_removes_the_child_and_is_acknowledged() {
     assert!(deleted, "the userauths record is gone");
     assert_eq!(resources.count_documents(doc! {"user_id": child.to_string()}).await.unwrap(), 0);
     assert!(
-        eventually(Duration::from_secs(60), || async { !app.sim.is_refresh_token_valid(&tokens.refresh_token) }).await,
+        eventually(Duration::from_secs(60), || async { !app.sim.is_google_refresh_token_valid(&tokens.refresh_token) })
+            .await,
         "the grant was revoked at the provider"
     );
     let passive = QueueDeclareOptions { passive: true, ..Default::default() };
