@@ -151,14 +151,10 @@ impl WithoutUrl for reqwest::Error {
         } else {
             "request failed"
         };
-        let mut text = kind.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
+        match std::error::Error::source(self) {
+            Some(cause) => format!("{kind}: {}", crate::error_chain::Chain(cause)),
+            None => kind.to_string(),
         }
-        text
     }
 }
 
