@@ -10,6 +10,7 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use super::{Job, JobQueue};
@@ -151,24 +152,25 @@ async fn run_job(queue: &JobQueue, sync: &SyncService, consumer: &str, mut job: 
     let result = if job.attempt > queue.settings.max_attempts {
         Err(None)
     } else {
-        let heartbeat = async {
-            loop {
-                tokio::time::sleep(queue.settings.reclaim_after / 3).await;
-                if let Err(e) = queue.touch(consumer, &job).await {
-                    tracing::warn!("Heartbeat of the sync job of child {} failed: {}", job.child, Chain(&e));
+        // A task of its own, so that a sync busy transforming a large page (it shares the job's task) never delays
+        // the heartbeat past `reclaim_after` and gets its own job taken over while it runs. Dropped with the job.
+        let _heartbeat = AbortOnDropHandle::new(tokio::spawn({
+            let (queue, consumer, job) = (queue.clone(), consumer.to_string(), job.clone());
+            async move {
+                loop {
+                    tokio::time::sleep(queue.settings.reclaim_after / 3).await;
+                    if let Err(e) = queue.touch(&consumer, &job).await {
+                        tracing::warn!("Heartbeat of the sync job of child {} failed: {}", job.child, Chain(&e));
+                    }
                 }
             }
-        };
-        let run = async {
-            match &job.target {
-                Some(target) => sync.sync_notified(job.child, target).await,
-                None => sync.sync(job.child).await,
-            }
-        };
-        tokio::select! {
-            result = run => result.map_err(Some),
-            _ = heartbeat => unreachable!("the heartbeat never ends"),
+            .in_current_span()
+        }));
+        match &job.target {
+            Some(target) => sync.sync_notified(job.child, target).await,
+            None => sync.sync(job.child).await,
         }
+        .map_err(Some)
     };
     if let Err(Some(SyncError::Interrupted)) = result {
         // Stopped by the shutdown at a safe point: left pending, another worker (or this one after a restart)

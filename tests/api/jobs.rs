@@ -74,7 +74,8 @@ async fn a_job_whose_worker_died_is_reclaimed_and_finished() {
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].child, child);
 
-    let survivor = app.spawn_peer(&[("SYNC_RECLAIM_AFTER_SECS", "1")]).await;
+    // Silent for 3 s counts as dead: long enough that a busy machine's pauses in the survivor's own heartbeat do not.
+    let survivor = app.spawn_peer(&[("SYNC_RECLAIM_AFTER_SECS", "3")]).await;
     let synced = eventually(Duration::from_secs(60), || async { last_sync(&survivor, child).await.is_some() }).await;
     assert!(synced, "the job was taken over and finished");
     assert!(eventually(Duration::from_secs(60), || async { queue.depth().await.unwrap() == 0 }).await);
