@@ -171,6 +171,13 @@ async fn the_reseal_command_prints_its_progress_and_fails_without_a_key() {
     assert!(stdout.contains("userauths: 1 documents read, 2 tokens re-sealed"), "{stdout}");
     assert!(!stdout.contains(&b64(&A)) && !stdout.contains(&b64(&B)), "no key printed: {stdout}");
     assert_under(&stored(&app, child).await, &B);
+
+    // A MongoDB URI the driver refuses: a clear line, and never its password.
+    let refused = [vars[0], ("MONGODB_URI_TEST", "mongodb://agent:s3cret@127.0.0.1:27017/ds?authMechanism=NOPE")];
+    let output = run(&refused, &["tokens", "reseal"]);
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success() && printed.contains("invalid MongoDB URI"), "{printed}");
+    assert!(!printed.contains("s3cret"), "{printed}");
 }
 
 #[tokio::test]
